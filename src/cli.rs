@@ -1,0 +1,305 @@
+//! What the user may say: clap types only. Their doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::secrets::SecretStoreKind;
+
+/// Manage container registry credentials: keep them per environment with secrets in the
+/// OS keyring, and answer which credential a pull of an image would use, and why.
+#[derive(Debug, Parser)]
+#[command(name = "regcred", version, max_term_width = 100)]
+#[command(after_help = "Run `regcred` alone for an overview of the current environment.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Environment to work in [default: the store's current environment]
+    #[arg(short = 'e', long = "env", global = true, env = "REGCRED_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Directory holding registries.toml [default: ~/.config/regcred]
+    #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Where new secrets go: the OS keyring, or a 0600 secrets.toml for headless machines
+    #[arg(long, global = true, env = "REGCRED_SECRET_STORE", value_name = "STORE", default_value = "keyring", value_parser = parse_secret_store)]
+    pub secret_store: SecretStoreKind,
+
+    /// When to use colour (NO_COLOR is honoured under `auto`)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print nothing but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+fn parse_secret_store(word: &str) -> Result<SecretStoreKind, String> {
+    word.parse().map_err(|_| format!("unknown secret store {word:?}; use `keyring` or `file`"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Output formats of read commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned table for people
+    Table,
+    /// JSON for programs
+    Json,
+    /// Tab-separated lines for `cut` and `awk`
+    Plain,
+}
+
+/// `-o/--output`: table on a terminal, plain otherwise.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// Output format [default: table on a terminal, plain otherwise]
+    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+/// How the password arrives. Without either option regcred prompts (no echo) when stdin
+/// is a terminal. There is deliberately no option that takes the password itself.
+#[derive(Debug, Args, Clone)]
+#[group(multiple = false)]
+pub struct PasswordArgs {
+    /// Read the password (or token) from the first line of stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Read the password (or token) from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a credential; the newest active credential for an address wins
+    #[command(after_help = "EXAMPLES:\n  \
+        regcred add -u bob                                  # Docker Hub, prompts for the password\n  \
+        regcred add quay.io/myorg -u robot --password-env QUAY_TOKEN\n  \
+        echo \"$TOKEN\" | regcred add ghcr.io -u bob --password-stdin --name ghcr-bob")]
+    Add(AddArgs),
+
+    /// List credentials with their status (active, overridden, inactive)
+    #[command(visible_alias = "ls", after_help = "EXAMPLES:\n  regcred list\n  regcred list --all-envs -o json")]
+    List(ListArgs),
+
+    /// Show one credential in full, without its secret
+    #[command(
+        after_help = "EXAMPLES:\n  regcred show 3\n  regcred show ghcr-bob -o json\n  regcred show quay.io/myorg"
+    )]
+    Show(ShowArgs),
+
+    /// Change username, e-mail or name; always asks for the password again
+    #[command(
+        after_help = "EXAMPLES:\n  regcred edit 3 -u alice\n  regcred edit ghcr-bob --email bob@example.com --password-env GHCR_TOKEN\n\n\
+        The address never changes: add a new credential instead."
+    )]
+    Edit(EditArgs),
+
+    /// Make a deactivated credential usable again, without re-entering its password
+    #[command(after_help = "EXAMPLES:\n  regcred activate 3")]
+    Activate(SelectorArgs),
+
+    /// Keep a credential (and its secret) but never use it
+    #[command(after_help = "EXAMPLES:\n  regcred deactivate 3\n  regcred deactivate quay.io/myorg")]
+    Deactivate(SelectorArgs),
+
+    /// Delete a credential and its secret
+    #[command(visible_alias = "rm", after_help = "EXAMPLES:\n  regcred delete 3\n  regcred delete ghcr-bob --yes")]
+    Delete(DeleteArgs),
+
+    /// Say which credential a pull of each image would use, and why
+    #[command(after_help = "EXAMPLES:\n  regcred resolve nginx\n  regcred resolve quay.io/myorg/app:1.2 --explain\n  \
+        regcred resolve -o json --stdin < images.txt\n\n\
+        Exit status 3 means at least one image has no credential (the output is still printed).")]
+    Resolve(ResolveArgs),
+
+    /// Create, switch, list and delete environments
+    #[command(
+        subcommand,
+        after_help = "EXAMPLES:\n  regcred env create staging\n  regcred env use staging\n  regcred env list"
+    )]
+    Env(EnvCommand),
+
+    /// Check the store, permissions, the keyring, and that metadata and secrets agree
+    #[command(after_help = "EXAMPLES:\n  regcred doctor\n  regcred doctor --fix")]
+    Doctor(DoctorArgs),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "EXAMPLES:\n  regcred completions bash > ~/.local/share/bash-completion/completions/regcred"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Registry address, optionally with a repository scope: docker.io (default), quay.io,
+    /// registry.example.com:5000, quay.io/myorg
+    #[arg(value_name = "ADDRESS")]
+    pub address: Option<String>,
+
+    /// Username (use `<token>` for identity tokens)
+    #[arg(short, long, value_name = "USER")]
+    pub username: String,
+
+    /// E-mail address, stored and shown in exports
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+
+    /// A unique name for the credential (lower-case letters, digits, '-')
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List the credentials of every environment
+    #[arg(long)]
+    pub all_envs: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Credential id, name, or address
+    #[arg(value_name = "SELECTOR")]
+    pub selector: String,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Credential id, name, or address
+    #[arg(value_name = "SELECTOR")]
+    pub selector: String,
+
+    /// New username
+    #[arg(short, long, value_name = "USER")]
+    pub username: Option<String>,
+
+    /// New e-mail address (`--email ""` removes it)
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+
+    /// New name (`--name ""` removes it)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectorArgs {
+    /// Credential id, name, or address
+    #[arg(value_name = "SELECTOR")]
+    pub selector: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Credential id, name, or address
+    #[arg(value_name = "SELECTOR")]
+    pub selector: String,
+
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Image references as `docker pull` takes them
+    #[arg(value_name = "IMAGE", required_unless_present = "stdin")]
+    pub images: Vec<String>,
+
+    /// Also read images from stdin, one per line (blank lines and `#` comments skipped)
+    #[arg(long)]
+    pub stdin: bool,
+
+    /// Include the password or token of the chosen credential
+    #[arg(long)]
+    pub show_secret: bool,
+
+    /// List every credential of the image's registry and why it was or was not chosen
+    #[arg(long)]
+    pub explain: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List environments and how many credentials each holds
+    #[command(visible_alias = "ls")]
+    List(OutputArgs),
+    /// Create an empty environment
+    Create(EnvNameArgs),
+    /// Make an environment the current one
+    Use(EnvNameArgs),
+    /// Delete an environment with all its credentials and their secrets
+    #[command(visible_alias = "rm")]
+    Delete(EnvDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvNameArgs {
+    /// Environment name (lower-case letters, digits, '-')
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvDeleteArgs {
+    /// Environment name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Repair what can be repaired: remove orphaned secrets, drop metadata whose secret is gone,
+    /// tighten permissions
+    #[arg(long)]
+    pub fix: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print a completion script for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}

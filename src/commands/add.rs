@@ -1,0 +1,127 @@
+//! `regcred add`: secret first, metadata second, and the secret undone if the metadata
+//! cannot be written.
+
+use regcred_core::{RegistryAddress, Scope, Status, validate_name};
+
+use crate::cli::AddArgs;
+use crate::commands::describe;
+use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::exit::{Failure, input_error};
+use crate::prompt;
+use crate::store::{Credential, Registries, now};
+
+pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
+    let scope = match &args.address {
+        Some(address) => Scope::parse(address).map_err(|e| input_error!("{e}"))?,
+        None => Scope::from_address(RegistryAddress::docker_hub()),
+    };
+    let address = scope.to_string();
+    check_username(&args.username)?;
+    let email = check_email(args.email.as_deref())?;
+    if let Some(name) = &args.name {
+        validate_name("credential name", name).map_err(|e| input_error!("{e}"))?;
+    }
+    let label = format!("{} @ {address}", args.username);
+
+    let prompting = !args.password.password_stdin && args.password.password_env.is_none();
+    if prompting {
+        // Say what is wrong before asking for a password that would be thrown away.
+        let registries = ctx.store.load()?;
+        let environment = ctx.environment(&registries)?;
+        check_name_free(&registries, &environment, args.name.as_deref())?;
+    }
+    let secret = prompt::password(&args.password, &label)?;
+
+    let lock = ctx.store.lock()?;
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    check_name_free(&registries, &environment, args.name.as_deref())?;
+    let (id, sequence) = registries.allocate();
+    let stamp = now();
+    let credential = Credential {
+        id,
+        environment: environment.clone(),
+        name: args.name.clone(),
+        address,
+        username: args.username.clone(),
+        email,
+        active: true,
+        sequence,
+        secret_store: ctx.secret_store,
+        added: stamp,
+        updated: stamp,
+    };
+    let secrets = ctx.secrets(ctx.secret_store);
+    secrets.set(&secret_key(&registries.store_id, &credential), &secret).map_err(secret_failure)?;
+    registries.credentials.push(credential);
+    if let Err(failure) = ctx.store.save(&registries, &lock) {
+        if let Some(credential) = registries.credentials.pop() {
+            let _ = secrets.delete(&secret_key(&registries.store_id, &credential));
+        }
+        return Err(failure);
+    }
+    drop(lock);
+
+    ctx.out.data(&format!("{id}\n"));
+    ctx.out.info(format!(
+        "Added credential {id} for {label} in environment {environment}; its secret is in {}.",
+        secrets.location()
+    ));
+    let env_credentials = EnvCredentials::new(&registries, &environment)?;
+    for (record, status) in env_credentials.records.iter().zip(env_credentials.statuses()) {
+        if status == (Status::Overridden { by: id }) {
+            ctx.out.info(format!(
+                "Credential {} is now overridden: {id} was added later for the same address.",
+                describe(record)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_name_free(registries: &Registries, environment: &str, name: Option<&str>) -> Result<(), Failure> {
+    let Some(name) = name else { return Ok(()) };
+    match registries.credentials_in(environment).find(|c| c.name.as_deref() == Some(name)) {
+        Some(taken) => Err(input_error!(
+            "the name {name:?} is already used by credential {} in environment {environment:?}",
+            taken.id
+        )
+        .hint("choose another name, or rename the other one with: regcred edit ID --name NEW")),
+        None => Ok(()),
+    }
+}
+
+/// A username must be usable in HTTP Basic authentication.
+pub fn check_username(username: &str) -> Result<(), Failure> {
+    if username.is_empty() {
+        return Err(input_error!("the username is empty").hint("give it with -u USER"));
+    }
+    if username.contains(':') {
+        return Err(input_error!(
+            "the username {username:?} contains ':', which registries cannot accept (HTTP Basic authentication)"
+        ));
+    }
+    if username.chars().any(char::is_control) || username.trim() != username {
+        return Err(input_error!("the username {username:?} has spaces at its ends or control characters"));
+    }
+    Ok(())
+}
+
+/// An empty e-mail means none; anything else must look like an address.
+pub fn check_email(email: Option<&str>) -> Result<Option<String>, Failure> {
+    match email {
+        None | Some("") => Ok(None),
+        Some(e)
+            if e.contains('@')
+                && !e.starts_with('@')
+                && !e.ends_with('@')
+                && !e.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(Some(e.to_owned()))
+        }
+        Some(e) => {
+            Err(input_error!("{e:?} is not an e-mail address")
+                .hint("use the form name@example.com, or leave --email out"))
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Exit codes (PRODUCT.md §4) and the error type that carries one to `main`.
+
+use std::fmt;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Store unreadable, keyring unreachable, I/O.
+    Operational = 1,
+    /// Bad reference, bad address, unknown selector, usage error.
+    Input = 2,
+    /// `resolve`: at least one image has no credential.
+    Unresolved = 3,
+    /// Confirmation required or refused.
+    Confirmation = 4,
+    /// The registry rejected the credential.
+    #[allow(dead_code)] // used by `verify` (registry TLS issue)
+    Rejected = 5,
+}
+
+/// An error that knows its exit code and, where it helps, what the user should do next.
+/// Anything else that reaches `main` is an operational error (exit 1).
+#[derive(Debug)]
+pub struct Failure {
+    pub code: ExitCode,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into(), hint: None }
+    }
+
+    /// Invalid input (exit 2).
+    pub fn input(message: impl Into<String>) -> Self {
+        Self::new(ExitCode::Input, message)
+    }
+
+    /// Operational error (exit 1).
+    pub fn operational(message: impl Into<String>) -> Self {
+        Self::new(ExitCode::Operational, message)
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Shorthand for returning an input error.
+macro_rules! input_error {
+    ($($arg:tt)*) => {
+        $crate::exit::Failure::input(format!($($arg)*))
+    };
+}
+pub(crate) use input_error;

@@ -1,0 +1,578 @@
+//! How things look: tables, JSON, plain lines, colour, and the `error:`/`hint:` lines.
+//! Every byte regcred prints for a person or a script is decided here (the credential
+//! helper protocol excepted).
+
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
+
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use regcred_core::{Reference, Status, Verdict};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::{ColorChoice, Format, OutputArgs};
+use crate::exit::Failure;
+use crate::store::Credential;
+
+/// Output settings decided once per process.
+pub struct Output {
+    color: bool,
+    quiet: bool,
+    stdout_tty: bool,
+}
+
+/// A credential as the user sees it: metadata, status, and the secret only when asked.
+pub struct CredentialView<'a> {
+    pub credential: &'a Credential,
+    pub status: Status,
+    pub password: Option<&'a str>,
+}
+
+/// What `resolve` found for one image.
+pub struct Resolution<'a> {
+    pub image: &'a str,
+    pub reference: Reference,
+    pub environment: &'a str,
+    pub credential: Option<CredentialView<'a>>,
+    /// Present under `--explain`.
+    pub candidates: Option<Vec<(CredentialView<'a>, Verdict)>>,
+}
+
+/// One row of `env list`.
+pub struct EnvironmentRow<'a> {
+    pub name: &'a str,
+    pub current: bool,
+    pub credentials: usize,
+    pub created: OffsetDateTime,
+}
+
+/// One finding of `doctor`.
+pub struct Finding {
+    pub ok: bool,
+    pub check: String,
+    pub detail: String,
+}
+
+impl Output {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_tty && !no_color,
+        };
+        Output { color, quiet, stdout_tty }
+    }
+
+    /// The format asked for, else a table on a terminal and plain lines in a pipe.
+    pub fn format(&self, args: OutputArgs) -> Format {
+        args.output.unwrap_or(if self.stdout_tty { Format::Table } else { Format::Plain })
+    }
+
+    /// A line for people about what happened, on stderr so stdout stays data.
+    pub fn info(&self, message: impl Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn warn(&self, message: impl Display) {
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    /// Data on stdout. A closed pipe (`regcred list | head`) is not an error.
+    pub fn data(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    }
+
+    pub fn credentials(&self, views: &[CredentialView<'_>], format: Format, show_env: bool) {
+        match format {
+            Format::Json => {
+                let objects: Vec<_> = views.iter().map(CredentialJson::from).collect();
+                self.data(&json_line(&objects));
+            }
+            Format::Plain => {
+                let mut text = String::new();
+                for v in views {
+                    let c = v.credential;
+                    let mut fields = vec![c.id.to_string()];
+                    if show_env {
+                        fields.push(c.environment.clone());
+                    }
+                    fields.extend([
+                        c.name.clone().unwrap_or_else(|| "-".into()),
+                        c.address.clone(),
+                        c.username.clone(),
+                        c.email.clone().unwrap_or_else(|| "-".into()),
+                        status_word(v.status).into(),
+                        rfc3339(c.added),
+                    ]);
+                    text.push_str(&fields.join("\t"));
+                    text.push('\n');
+                }
+                self.data(&text);
+            }
+            Format::Table => {
+                let mut table = self.table();
+                let mut header = vec!["ID"];
+                if show_env {
+                    header.push("ENV");
+                }
+                header.extend(["NAME", "ADDRESS", "USERNAME", "EMAIL", "STATUS", "ADDED"]);
+                table.set_header(header.into_iter().map(|h| self.header(h)));
+                for v in views {
+                    let c = v.credential;
+                    let mut row = vec![Cell::new(c.id)];
+                    if show_env {
+                        row.push(Cell::new(&c.environment));
+                    }
+                    row.extend([
+                        Cell::new(c.name.as_deref().unwrap_or("-")),
+                        Cell::new(&c.address),
+                        Cell::new(&c.username),
+                        Cell::new(c.email.as_deref().unwrap_or("-")),
+                        self.status_cell(v.status),
+                        Cell::new(short_time(c.added)),
+                    ]);
+                    table.add_row(row);
+                }
+                if views.is_empty() {
+                    self.data("No credentials.\n");
+                } else {
+                    self.data(&format!("{table}\n"));
+                }
+            }
+        }
+    }
+
+    pub fn credential(&self, view: &CredentialView<'_>, format: Format) {
+        let c = view.credential;
+        match format {
+            Format::Json => self.data(&json_line(&CredentialJson::from(view))),
+            Format::Plain | Format::Table => {
+                let status = match view.status {
+                    Status::Overridden { by } => format!("overridden (credential {by} is newer)"),
+                    other => status_word(other).to_owned(),
+                };
+                let rows = [
+                    ("id", c.id.to_string()),
+                    ("name", c.name.clone().unwrap_or_else(|| "-".into())),
+                    ("environment", c.environment.clone()),
+                    ("address", c.address.clone()),
+                    ("username", c.username.clone()),
+                    ("email", c.email.clone().unwrap_or_else(|| "-".into())),
+                    ("status", status),
+                    ("secret", format!("in the {}", secret_store_words(c))),
+                    ("added", rfc3339(c.added)),
+                    ("updated", rfc3339(c.updated)),
+                ];
+                if format == Format::Plain {
+                    let text: String = rows.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect();
+                    self.data(&text);
+                } else {
+                    let mut table = self.table();
+                    for (key, value) in rows {
+                        let cell = if key == "status" { self.colored(view.status, value) } else { Cell::new(value) };
+                        table.add_row(vec![self.header(key), cell]);
+                    }
+                    self.data(&format!("{table}\n"));
+                }
+            }
+        }
+    }
+
+    pub fn resolutions(&self, results: &[Resolution<'_>], format: Format, show_secret: bool) {
+        match format {
+            Format::Json => {
+                let text: String = results.iter().map(|r| json_line(&ResolutionJson::from(r))).collect();
+                self.data(&text);
+            }
+            Format::Plain => {
+                let mut text = String::new();
+                for r in results {
+                    let mut fields = vec![r.image.to_owned(), r.reference.canonical()];
+                    match &r.credential {
+                        Some(v) => {
+                            fields.extend([
+                                v.credential.id.to_string(),
+                                v.credential.address.clone(),
+                                v.credential.username.clone(),
+                            ]);
+                            if show_secret {
+                                fields.push(v.password.unwrap_or("").to_owned());
+                            }
+                        }
+                        None => fields.extend(["-".into(), "-".into(), "-".into()]),
+                    }
+                    text.push_str(&fields.join("\t"));
+                    text.push('\n');
+                }
+                self.data(&text);
+                self.explanations(results);
+            }
+            Format::Table => {
+                let mut table = self.table();
+                let mut header = vec!["IMAGE", "CREDENTIAL", "ADDRESS", "USERNAME"];
+                if show_secret {
+                    header.push("PASSWORD");
+                }
+                table.set_header(header.into_iter().map(|h| self.header(h)));
+                for r in results {
+                    let mut row = vec![Cell::new(r.image)];
+                    match &r.credential {
+                        Some(v) => {
+                            let c = v.credential;
+                            row.extend([Cell::new(credential_label(c)), Cell::new(&c.address), Cell::new(&c.username)]);
+                            if show_secret {
+                                row.push(Cell::new(v.password.unwrap_or("")));
+                            }
+                        }
+                        None => {
+                            let none = Cell::new("none");
+                            row.push(if self.color { none.fg(Color::Red) } else { none });
+                            row.extend([Cell::new("-"), Cell::new("-")]);
+                        }
+                    }
+                    table.add_row(row);
+                }
+                self.data(&format!("{table}\n"));
+                self.explanations(results);
+            }
+        }
+    }
+
+    /// `--explain` in words, for the table and plain formats.
+    fn explanations(&self, results: &[Resolution<'_>]) {
+        let mut text = String::new();
+        for r in results {
+            let Some(candidates) = &r.candidates else { continue };
+            text.push_str(&format!(
+                "\n{} → {} (registry {}, environment {})\n",
+                r.image,
+                r.reference.canonical(),
+                r.reference.registry_address(),
+                r.environment
+            ));
+            if candidates.is_empty() {
+                text.push_str(&format!(
+                    "  no credential for {} in this environment; add one with: regcred add {} -u USER\n",
+                    r.reference.registry_address(),
+                    r.reference.registry_address()
+                ));
+            }
+            for (view, verdict) in candidates {
+                let c = view.credential;
+                let mark = if *verdict == Verdict::Chosen { "✓" } else { "✗" };
+                text.push_str(&format!(
+                    "  {mark} {} {} @ {}: {}\n",
+                    c.id,
+                    c.username,
+                    c.address,
+                    verdict_words(*verdict, &r.reference)
+                ));
+            }
+        }
+        if !text.is_empty() {
+            self.data(&text);
+        }
+    }
+
+    pub fn environments(&self, rows: &[EnvironmentRow<'_>], format: Format) {
+        match format {
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Env<'a> {
+                    name: &'a str,
+                    current: bool,
+                    credentials: usize,
+                    created: String,
+                }
+                let objects: Vec<_> = rows
+                    .iter()
+                    .map(|r| Env {
+                        name: r.name,
+                        current: r.current,
+                        credentials: r.credentials,
+                        created: rfc3339(r.created),
+                    })
+                    .collect();
+                self.data(&json_line(&objects));
+            }
+            Format::Plain => {
+                let text: String = rows
+                    .iter()
+                    .map(|r| format!("{}\t{}\t{}\n", r.name, if r.current { "current" } else { "-" }, r.credentials))
+                    .collect();
+                self.data(&text);
+            }
+            Format::Table => {
+                let mut table = self.table();
+                table.set_header(["", "NAME", "CREDENTIALS", "CREATED"].map(|h| self.header(h)));
+                for r in rows {
+                    let name = if r.current && self.color {
+                        Cell::new(r.name).add_attribute(Attribute::Bold)
+                    } else {
+                        Cell::new(r.name)
+                    };
+                    table.add_row(vec![
+                        Cell::new(if r.current { "*" } else { "" }),
+                        name,
+                        Cell::new(r.credentials),
+                        Cell::new(short_time(r.created)),
+                    ]);
+                }
+                self.data(&format!("{table}\n"));
+            }
+        }
+    }
+
+    pub fn findings(&self, findings: &[Finding], format: Format) {
+        match format {
+            Format::Json => {
+                #[derive(Serialize)]
+                struct F<'a> {
+                    ok: bool,
+                    check: &'a str,
+                    detail: &'a str,
+                }
+                let objects: Vec<_> =
+                    findings.iter().map(|f| F { ok: f.ok, check: &f.check, detail: &f.detail }).collect();
+                self.data(&json_line(&objects));
+            }
+            Format::Plain => {
+                let text: String = findings
+                    .iter()
+                    .map(|f| format!("{}\t{}\t{}\n", if f.ok { "ok" } else { "problem" }, f.check, f.detail))
+                    .collect();
+                self.data(&text);
+            }
+            Format::Table => {
+                let mut text = String::new();
+                for f in findings {
+                    let mark = match (f.ok, self.color) {
+                        (true, true) => "\x1b[32m✓\x1b[0m",
+                        (false, true) => "\x1b[31m✗\x1b[0m",
+                        (true, false) => "✓",
+                        (false, false) => "✗",
+                    };
+                    text.push_str(&format!("{mark} {}: {}\n", f.check, f.detail));
+                }
+                self.data(&text);
+            }
+        }
+    }
+
+    fn table(&self) -> Table {
+        let mut table = Table::new();
+        table.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic);
+        if self.color {
+            table.enforce_styling();
+        }
+        if let Some(width) = self.terminal_width() {
+            table.set_width(width);
+        }
+        table
+    }
+
+    /// `$COLUMNS` wins (as with ls and git), then the terminal's own width; in a pipe
+    /// tables are not wrapped at all.
+    fn terminal_width(&self) -> Option<u16> {
+        if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()).filter(|&w| w > 0) {
+            return Some(columns);
+        }
+        if !self.stdout_tty {
+            return None;
+        }
+        terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| w)
+    }
+
+    fn header(&self, text: &str) -> Cell {
+        let cell = Cell::new(text);
+        if self.color { cell.add_attribute(Attribute::Bold) } else { cell }
+    }
+
+    fn status_cell(&self, status: Status) -> Cell {
+        self.colored(status, status_word(status).to_owned())
+    }
+
+    /// Colour marks status only on a terminal (or with `--color always`).
+    fn colored(&self, status: Status, text: String) -> Cell {
+        let cell = Cell::new_owned(text);
+        if !self.color {
+            return cell;
+        }
+        match status {
+            Status::Active => cell.fg(Color::Green),
+            Status::Overridden { .. } => cell.fg(Color::Yellow),
+            Status::Inactive => cell.fg(Color::DarkGrey),
+        }
+    }
+}
+
+/// Prints a failure as `error:` and `hint:` lines on stderr.
+pub fn report(failure: &Failure) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {}", failure.message);
+    if let Some(hint) = &failure.hint {
+        let _ = writeln!(stderr, "hint: {hint}");
+    }
+}
+
+pub fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Active => "active",
+        Status::Overridden { .. } => "overridden",
+        Status::Inactive => "inactive",
+    }
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Chosen => "chosen",
+        Verdict::Inactive => "inactive",
+        Verdict::Overridden { .. } => "overridden",
+        Verdict::LessSpecific { .. } => "less_specific",
+        Verdict::ScopeMismatch => "scope_mismatch",
+    }
+}
+
+fn verdict_words(verdict: Verdict, reference: &Reference) -> String {
+    match verdict {
+        Verdict::Chosen => "chosen: the most specific scope, most recently added among those".into(),
+        Verdict::Inactive => "not used: deactivated".into(),
+        Verdict::Overridden { by } => {
+            format!("not used: overridden by credential {by}, added later for the same address")
+        }
+        Verdict::LessSpecific { than } => format!("not used: credential {than} has a more specific scope"),
+        Verdict::ScopeMismatch => format!("not used: its scope does not cover {}", reference.repository()),
+    }
+}
+
+fn credential_label(c: &Credential) -> String {
+    match &c.name {
+        Some(name) => format!("{} ({name})", c.id),
+        None => c.id.to_string(),
+    }
+}
+
+pub fn secret_store_words(c: &Credential) -> &'static str {
+    match c.secret_store {
+        crate::secrets::SecretStoreKind::Keyring => "OS keyring",
+        crate::secrets::SecretStoreKind::File => "secrets file (secrets.toml)",
+    }
+}
+
+pub fn rfc3339(time: OffsetDateTime) -> String {
+    time.format(&Rfc3339).unwrap_or_else(|_| time.unix_timestamp().to_string())
+}
+
+fn short_time(time: OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", time.year(), time.month() as u8, time.day(), time.hour(), time.minute())
+}
+
+fn json_line<T: Serialize + ?Sized>(value: &T) -> String {
+    // Serializing plain structs of strings and numbers cannot fail.
+    let mut text = serde_json::to_string(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[derive(Serialize)]
+struct CredentialJson<'a> {
+    id: u64,
+    name: Option<&'a str>,
+    environment: &'a str,
+    address: &'a str,
+    username: &'a str,
+    email: Option<&'a str>,
+    status: &'static str,
+    added: String,
+    updated: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+}
+
+impl<'a> From<&CredentialView<'a>> for CredentialJson<'a> {
+    fn from(v: &CredentialView<'a>) -> Self {
+        let c = v.credential;
+        CredentialJson {
+            id: c.id,
+            name: c.name.as_deref(),
+            environment: &c.environment,
+            address: &c.address,
+            username: &c.username,
+            email: c.email.as_deref(),
+            status: status_word(v.status),
+            added: rfc3339(c.added),
+            updated: rfc3339(c.updated),
+            password: v.password,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ReferenceJson<'a> {
+    registry: &'a str,
+    repository: &'a str,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+    canonical: String,
+}
+
+#[derive(Serialize)]
+struct CandidateJson<'a> {
+    #[serde(flatten)]
+    credential: CredentialJson<'a>,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ResolutionJson<'a> {
+    image: &'a str,
+    reference: ReferenceJson<'a>,
+    environment: &'a str,
+    credential: Option<CredentialJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidates: Option<Vec<CandidateJson<'a>>>,
+}
+
+impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
+    fn from(r: &'a Resolution<'a>) -> Self {
+        let reference = &r.reference;
+        ResolutionJson {
+            image: r.image,
+            reference: ReferenceJson {
+                registry: reference.registry(),
+                repository: reference.repository(),
+                tag: reference.tag(),
+                digest: reference.digest(),
+                canonical: reference.canonical(),
+            },
+            environment: r.environment,
+            credential: r.credential.as_ref().map(CredentialJson::from),
+            candidates: r.candidates.as_ref().map(|list| {
+                list.iter()
+                    .map(|(view, verdict)| CandidateJson {
+                        credential: CredentialJson::from(view),
+                        reason: verdict_word(*verdict),
+                        by: match verdict {
+                            Verdict::Overridden { by } => Some(*by),
+                            Verdict::LessSpecific { than } => Some(*than),
+                            _ => None,
+                        },
+                    })
+                    .collect()
+            }),
+        }
+    }
+}

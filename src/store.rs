@@ -1,0 +1,365 @@
+//! `registries.toml`: where it lives, loading it, the advisory lock around every
+//! read-modify-write, atomic saves and the schema version. No secret is ever written here.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::exit::Failure;
+use crate::secrets::SecretStoreKind;
+
+/// The schema version this binary writes and understands.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The environment a fresh store starts with.
+pub const DEFAULT_ENVIRONMENT: &str = "default";
+
+const STORE_FILE: &str = "registries.toml";
+const LOCK_FILE: &str = "registries.lock";
+
+/// The config directory and the files in it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// Holding this means holding the exclusive advisory lock on the store; dropping it
+/// releases the lock.
+#[must_use]
+pub struct StoreLock {
+    _file: File,
+}
+
+/// Everything `registries.toml` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registries {
+    pub version: u32,
+    /// Random id of this store; keyring items carry it so two config dirs sharing one
+    /// keyring never see each other's secrets.
+    pub store_id: String,
+    pub current_environment: String,
+    /// Ids are never reused, so the next one is remembered rather than derived.
+    pub next_id: u64,
+    /// The addition order of rule 5: monotonic, never wall-clock time.
+    pub next_sequence: u64,
+    #[serde(default)]
+    pub environments: Vec<Environment>,
+    #[serde(default)]
+    pub credentials: Vec<Credential>,
+}
+
+/// One environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// One credential's metadata. The secret lives in the secret store named here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    pub id: u64,
+    pub environment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Canonical scope: `docker.io`, `quay.io/myorg`, `registry.example.com:5000`.
+    pub address: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub active: bool,
+    pub sequence: u64,
+    /// Where the secret was put when the credential was added; reads always go there.
+    #[serde(with = "secret_store_kind")]
+    pub secret_store: SecretStoreKind,
+    #[serde(with = "time::serde::rfc3339")]
+    pub added: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated: OffsetDateTime,
+}
+
+mod secret_store_kind {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::secrets::SecretStoreKind;
+
+    pub fn serialize<S: Serializer>(kind: &SecretStoreKind, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(kind)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretStoreKind, D::Error> {
+        let word = String::deserialize(d)?;
+        word.parse().map_err(|_| D::Error::custom(format!("unknown secret store {word:?}")))
+    }
+}
+
+/// The current time, at the one-second precision the store and the JSON output use.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+impl Registries {
+    /// A store as it is before anything was ever written: one environment, `default`.
+    pub fn fresh() -> Self {
+        Registries {
+            version: SCHEMA_VERSION,
+            store_id: random_id(),
+            current_environment: DEFAULT_ENVIRONMENT.to_owned(),
+            next_id: 1,
+            next_sequence: 1,
+            environments: vec![Environment { name: DEFAULT_ENVIRONMENT.to_owned(), created: now() }],
+            credentials: Vec::new(),
+        }
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    pub fn credentials_in<'a>(&'a self, environment: &'a str) -> impl Iterator<Item = &'a Credential> + 'a {
+        self.credentials.iter().filter(move |c| c.environment == environment)
+    }
+
+    pub fn credential(&self, id: u64) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.id == id)
+    }
+
+    pub fn credential_mut(&mut self, id: u64) -> Option<&mut Credential> {
+        self.credentials.iter_mut().find(|c| c.id == id)
+    }
+
+    /// Takes the next id and addition sequence.
+    pub fn allocate(&mut self) -> (u64, u64) {
+        let allocated = (self.next_id, self.next_sequence);
+        self.next_id += 1;
+        self.next_sequence += 1;
+        allocated
+    }
+}
+
+impl Store {
+    pub fn new(dir: PathBuf) -> Self {
+        Store { dir }
+    }
+
+    /// `--config-dir`, else `$REGCRED_CONFIG_DIR` (both arrive through clap), else the
+    /// platform's config dir.
+    pub fn locate(explicit: Option<PathBuf>) -> Result<Self, Failure> {
+        if let Some(dir) = explicit {
+            return Ok(Store::new(dir));
+        }
+        match dirs::config_dir() {
+            Some(dir) => Ok(Store::new(dir.join("regcred"))),
+            None => Err(Failure::operational("cannot find a config directory for this user")
+                .hint("pass --config-dir DIR or set REGCRED_CONFIG_DIR")),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(STORE_FILE)
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+
+    /// Creates the config dir (0700) if needed and takes the exclusive lock, waiting for
+    /// other regcred processes to finish their writes.
+    pub fn lock(&self) -> Result<StoreLock, Failure> {
+        self.ensure_dir()?;
+        let path = self.lock_file();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| io_failure("cannot open the lock file", &path, &e))?;
+        file.lock().map_err(|e| io_failure("cannot lock", &path, &e))?;
+        Ok(StoreLock { _file: file })
+    }
+
+    fn ensure_dir(&self) -> Result<(), Failure> {
+        if self.dir.is_dir() {
+            return Ok(());
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| io_failure("cannot create the config directory", &self.dir, &e))?;
+        // The umask may have narrowed or the parent chain may pre-exist; set it exactly.
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_failure("cannot set permissions on", &self.dir, &e))
+    }
+
+    /// Reads the store. A missing file is a fresh store (nothing is written until a
+    /// command changes something).
+    pub fn load(&self) -> Result<Registries, Failure> {
+        let path = self.file();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registries::fresh()),
+            Err(e) => return Err(io_failure("cannot read", &path, &e)),
+        };
+        check_not_writable_by_others(&path)?;
+        parse(&text, &path)
+    }
+
+    /// Writes the store atomically: a temporary file in the same directory, fsync, rename,
+    /// fsync of the directory. Requires the lock.
+    pub fn save(&self, registries: &Registries, _lock: &StoreLock) -> Result<(), Failure> {
+        let path = self.file();
+        let text = toml::to_string(registries)
+            .map_err(|e| Failure::operational(format!("cannot serialize the store: {e}")))?;
+        write_atomically(&self.dir, &path, text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` (mode 0600) so that a reader sees either the old or the new
+/// content, never a torn file.
+pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |what: &str, e: &std::io::Error| io_failure(what, path, e);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".regcred-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| fail("cannot create a temporary file for", &e))?;
+    // The mode given at creation is filtered by the umask; make it exact.
+    fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail("cannot set permissions for", &e))?;
+    temp.write_all(bytes).map_err(|e| fail("cannot write", &e))?;
+    temp.as_file().sync_all().map_err(|e| fail("cannot flush", &e))?;
+    temp.persist(path).map_err(|e| fail("cannot replace", &e.error))?;
+    if let Ok(d) = File::open(dir) {
+        // Makes the rename itself durable; not every file system supports it.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
+    match toml::from_str::<Registries>(text) {
+        Ok(registries) if registries.version > SCHEMA_VERSION => Err(newer_version(path, registries.version)),
+        Ok(registries) => Ok(registries),
+        Err(error) => {
+            // A newer schema may not even deserialize into this one: say that, not "parse error".
+            #[derive(Deserialize)]
+            struct VersionOnly {
+                version: u32,
+            }
+            if let Ok(v) = toml::from_str::<VersionOnly>(text)
+                && v.version > SCHEMA_VERSION
+            {
+                return Err(newer_version(path, v.version));
+            }
+            Err(syntax_failure(path, text, &error))
+        }
+    }
+}
+
+/// Turns a TOML error into `line L, column C: message` for the user.
+pub fn syntax_failure(path: &Path, text: &str, error: &toml::de::Error) -> Failure {
+    let place = error
+        .span()
+        .map(|span| {
+            let (line, column) = line_column(text, span.start);
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    Failure::operational(format!("cannot parse {}: {place}{}", path.display(), error.message())).hint(format!(
+        "fix the file by hand or move it away; regcred never overwrites a file it cannot parse ({})",
+        path.display()
+    ))
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+fn newer_version(path: &Path, version: u32) -> Failure {
+    Failure::operational(format!(
+        "{} has schema version {version}, but this regcred understands only version {SCHEMA_VERSION} and below",
+        path.display()
+    ))
+    .hint("upgrade regcred; the file was left untouched")
+}
+
+fn check_not_writable_by_others(path: &Path) -> Result<(), Failure> {
+    let mode = fs::metadata(path).map_err(|e| io_failure("cannot inspect", path, &e))?.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(Failure::operational(format!(
+            "{} is writable by other users (mode {:04o}); refusing to use it",
+            path.display(),
+            mode & 0o7777
+        ))
+        .hint(format!("check the file's content, then run: chmod 600 {}", path.display())));
+    }
+    Ok(())
+}
+
+pub fn io_failure(what: &str, path: &Path, error: &std::io::Error) -> Failure {
+    Failure::operational(format!("{what} {}: {error}", path.display()))
+}
+
+/// 128 random bits as hex, from the standard library's randomly keyed hasher (no crate
+/// needed for an identifier that only has to be unique).
+fn random_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(32);
+    for salt in 0..2u8 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u8(salt);
+        hasher.write_u128(OffsetDateTime::now_utc().unix_timestamp_nanos() as u128);
+        hasher.write_u32(std::process::id());
+        out.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        let text = "version = 1\nstore_id = \n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 12), (2, 1));
+        assert_eq!(line_column(text, 23), (2, 12));
+    }
+
+    #[test]
+    fn fresh_store_round_trips_through_toml() {
+        let fresh = Registries::fresh();
+        let text = toml::to_string(&fresh).unwrap();
+        let back = parse(&text, Path::new("x")).unwrap();
+        assert_eq!(back.store_id, fresh.store_id);
+        assert_eq!(back.current_environment, "default");
+        assert_eq!(back.environments.len(), 1);
+    }
+
+    #[test]
+    fn random_ids_differ() {
+        assert_ne!(random_id(), random_id());
+        assert_eq!(random_id().len(), 32);
+    }
+}
