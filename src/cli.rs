@@ -43,6 +43,22 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+impl GlobalArgs {
+    /// The global settings from `REGCRED_*` variables alone, for `docker-credential-regcred`,
+    /// which takes no options.
+    pub fn from_env() -> Result<GlobalArgs, String> {
+        #[derive(Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            global: GlobalArgs,
+        }
+        EnvOnly::try_parse_from(["docker-credential-regcred"]).map(|e| e.global).map_err(|e| {
+            let text = e.to_string();
+            text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned()
+        })
+    }
+}
+
 fn parse_secret_store(word: &str) -> Result<SecretStoreKind, String> {
     word.parse().map_err(|_| format!("unknown secret store {word:?}; use `keyring` or `file`"))
 }
@@ -141,6 +157,10 @@ pub enum Command {
     /// Check the store, permissions, the keyring, and that metadata and secrets agree
     #[command(after_help = "EXAMPLES:\n  regcred doctor\n  regcred doctor --fix")]
     Doctor(DoctorArgs),
+
+    /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
+    #[command(after_help = "EXAMPLES:\n  echo quay.io | regcred credential-helper get\n  regcred credential-helper list")]
+    CredentialHelper(CredentialHelperArgs),
 
     /// Print a shell completion script
     #[command(
@@ -295,6 +315,13 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialHelperArgs {
+    /// The protocol action; requests are read from stdin as docker sends them
+    #[arg(value_enum, value_name = "ACTION")]
+    pub action: crate::helper::Action,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod exit;
+pub mod helper;
 pub mod output;
 pub mod prompt;
 pub mod secrets;

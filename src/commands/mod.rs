@@ -14,6 +14,9 @@ mod toggle;
 
 use regcred_core::Scope;
 
+pub use add::check_username;
+pub use remove::delete_secret;
+
 use crate::cli::{Cli, Command};
 use crate::context::{Context, did_you_mean};
 use crate::exit::{Failure, input_error};
@@ -36,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Resolve(args)) => resolve::run(args, &ctx),
         Some(Command::Env(command)) => env::run(command, &ctx).map(done),
         Some(Command::Doctor(args)) => doctor::run(args, &ctx).map(done),
+        Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, &ctx)),
         Some(Command::Completions(args)) => completions::run(args, &ctx).map(done),
     }
 }

@@ -1,0 +1,275 @@
+//! The Docker credential-helper protocol (PRODUCT.md §6), spoken by
+//! `docker-credential-regcred ACTION` and `regcred credential-helper ACTION`.
+//!
+//! Output follows docker-credential-helpers byte for byte where docker parses it: JSON with
+//! `ServerURL`/`Username`/`Secret`, and on failure the message on stdout with exit 1.
+
+use std::io::{Read, Write};
+
+use regcred_core::{RegistryAddress, Scope};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::exit::Failure;
+use crate::secrets::Secret;
+use crate::store::{Credential, now};
+
+/// What docker-credential-helpers print when there is nothing for a server; docker matches
+/// this text.
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+
+/// Helpers read one small JSON object or URL; anything larger is refused.
+const MAX_INPUT: u64 = 64 * 1024;
+
+/// The protocol's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Action {
+    /// Read {"ServerURL","Username","Secret"} on stdin and keep it
+    Store,
+    /// Read a server URL on stdin and print its credential
+    Get,
+    /// Read a server URL on stdin and forget its credentials
+    Erase,
+    /// Print {"ServerURL": "Username", …} for the credentials in use
+    List,
+    /// Print the version
+    Version,
+}
+
+#[derive(Deserialize)]
+struct StoreRequest {
+    #[serde(rename = "ServerURL")]
+    server_url: String,
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: Zeroizing<String>,
+}
+
+#[derive(Serialize)]
+struct GetResponse<'a> {
+    #[serde(rename = "ServerURL")]
+    server_url: &'a str,
+    #[serde(rename = "Username")]
+    username: &'a str,
+    #[serde(rename = "Secret")]
+    secret: &'a str,
+}
+
+/// Entry point of `docker-credential-regcred`: the action is the only argument; settings
+/// come from `REGCRED_*` variables.
+pub fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let action = match args.as_slice() {
+        [word] => <Action as clap::ValueEnum>::from_str(word, false).ok(),
+        _ => None,
+    };
+    let Some(action) = action else {
+        eprintln!(
+            "Usage: docker-credential-regcred <store|get|erase|list|version>\n\n\
+             A Docker credential helper backed by regcred. Configure it in ~/.docker/config.json\n\
+             with \"credsStore\": \"regcred\" (see `regcred setup docker`). Settings come from\n\
+             REGCRED_ENV, REGCRED_CONFIG_DIR and REGCRED_SECRET_STORE."
+        );
+        return std::process::ExitCode::from(if args.iter().any(|a| a == "--help" || a == "-h") { 0 } else { 2 });
+    };
+    let code = match crate::cli::GlobalArgs::from_env().map_err(Failure::input).and_then(|g| Context::new(&g)) {
+        Ok(ctx) => run(action, &ctx),
+        Err(failure) => fail(&failure.message),
+    };
+    std::process::ExitCode::from(code)
+}
+
+/// Runs one action and returns the exit code. Errors are reported on stdout, where docker
+/// reads them.
+pub fn run(action: Action, ctx: &Context) -> u8 {
+    let outcome = match action {
+        Action::Version => {
+            respond(&format!("docker-credential-regcred (regcred) {}\n", env!("CARGO_PKG_VERSION")));
+            Ok(())
+        }
+        Action::List => list(ctx),
+        Action::Get => read_input().and_then(|input| get(ctx, &input)),
+        Action::Erase => read_input().and_then(|input| erase(ctx, &input)),
+        Action::Store => read_input().and_then(|input| store(ctx, &input)),
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(failure) => fail(&failure.message),
+    }
+}
+
+fn fail(message: &str) -> u8 {
+    respond(&format!("{message}\n"));
+    1
+}
+
+fn respond(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+fn read_input() -> Result<Zeroizing<String>, Failure> {
+    let mut input = Zeroizing::new(String::new());
+    let read = std::io::stdin()
+        .lock()
+        .take(MAX_INPUT + 1)
+        .read_to_string(&mut input)
+        .map_err(|e| Failure::input(format!("cannot read the request on stdin: {e}")))?;
+    if read as u64 > MAX_INPUT {
+        return Err(Failure::input(format!("the request on stdin is larger than {MAX_INPUT} bytes")));
+    }
+    Ok(input)
+}
+
+fn parse_server(input: &str) -> Result<(String, RegistryAddress), Failure> {
+    let server = input.trim();
+    if server.is_empty() {
+        return Err(Failure::input("no server URL on stdin"));
+    }
+    let address = RegistryAddress::from_server_url(server).map_err(|e| Failure::input(format!("bad server URL: {e}")))?;
+    Ok((server.to_owned(), address))
+}
+
+/// The credential a docker pull from this host would use: the newest active credential for
+/// the whole registry. Scoped credentials apply to some repositories only and docker does
+/// not say which repository it wants, so they are never handed out here.
+fn in_use<'a>(credentials: &EnvCredentials<'a>, address: &RegistryAddress) -> Option<&'a Credential> {
+    credentials
+        .records
+        .iter()
+        .zip(&credentials.scopes)
+        .filter(|(c, scope)| c.active && scope.path().is_none() && scope.address() == address)
+        .max_by_key(|(c, _)| c.sequence)
+        .map(|(c, _)| *c)
+}
+
+fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
+    let (server, address) = parse_server(input)?;
+    let registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let credentials = EnvCredentials::new(&registries, &environment)?;
+    let credential = in_use(&credentials, &address).ok_or_else(|| Failure::input(NOT_FOUND))?;
+    let store = ctx.secrets(credential.secret_store);
+    let secret = store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
+        Failure::operational(format!(
+            "the secret of regcred credential {} is missing from {}; run `regcred doctor`",
+            credential.id,
+            store.location()
+        ))
+    })?;
+    let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
+    let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());
+    respond(&json);
+    respond("\n");
+    Ok(())
+}
+
+fn list(ctx: &Context) -> Result<(), Failure> {
+    let registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let credentials = EnvCredentials::new(&registries, &environment)?;
+    let mut listing = serde_json::Map::new();
+    for (c, scope) in credentials.records.iter().zip(&credentials.scopes) {
+        if scope.path().is_none() && in_use(&credentials, scope.address()).is_some_and(|chosen| chosen.id == c.id) {
+            listing.insert(scope.address().docker_config_key().to_owned(), c.username.clone().into());
+        }
+    }
+    respond(&format!("{}\n", serde_json::Value::Object(listing)));
+    Ok(())
+}
+
+fn erase(ctx: &Context, input: &str) -> Result<(), Failure> {
+    let (_, address) = parse_server(input)?;
+    let whole = Scope::from_address(address).to_string();
+    let lock = ctx.store.lock()?;
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let (removed, kept): (Vec<Credential>, Vec<Credential>) = std::mem::take(&mut registries.credentials)
+        .into_iter()
+        .partition(|c| c.environment == environment && c.address == whole);
+    registries.credentials = kept;
+    if removed.is_empty() {
+        return Err(Failure::input(NOT_FOUND));
+    }
+    for c in &removed {
+        ctx.secrets(c.secret_store).check().map_err(secret_failure)?;
+    }
+    ctx.store.save(&registries, &lock)?;
+    for c in &removed {
+        crate::commands::delete_secret(ctx, &registries.store_id, c)?;
+    }
+    Ok(())
+}
+
+fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
+    let request: StoreRequest = serde_json::from_str(input.trim())
+        .map_err(|e| Failure::input(format!("the request is not a credential-helper store request: {e}")))?;
+    let (_, address) = parse_server(&request.server_url)?;
+    crate::commands::check_username(&request.username)?;
+    if request.secret.is_empty() {
+        return Err(Failure::input("the secret is empty"));
+    }
+    let secret = Secret::new(request.secret.to_string());
+    let whole = Scope::from_address(address).to_string();
+
+    let lock = ctx.store.lock()?;
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    // A repeated `docker login` replaces the same address + username rather than piling
+    // up history: it keeps its id and name and becomes the most recently added again.
+    let same = |c: &Credential| c.environment == environment && c.address == whole && c.username == request.username;
+    let mut existing: Vec<Credential> = registries.credentials.iter().filter(|c| same(c)).cloned().collect();
+    existing.sort_by_key(|c| c.sequence);
+    let kept = existing.pop();
+    let stamp = now();
+    let sequence = registries.next_sequence;
+    registries.next_sequence += 1;
+    let credential = match &kept {
+        Some(old) => Credential { sequence, active: true, updated: stamp, secret_store: ctx.secret_store, ..old.clone() },
+        None => {
+            let (id, sequence) = (registries.next_id, sequence);
+            registries.next_id += 1;
+            Credential {
+                id,
+                environment: environment.clone(),
+                name: None,
+                address: whole.clone(),
+                username: request.username.clone(),
+                email: None,
+                active: true,
+                sequence,
+                secret_store: ctx.secret_store,
+                added: stamp,
+                updated: stamp,
+            }
+        }
+    };
+    let secrets = ctx.secrets(ctx.secret_store);
+    let previous = match &kept {
+        Some(old) if old.secret_store == ctx.secret_store => {
+            secrets.get(&secret_key(&registries.store_id, old)).map_err(secret_failure)?
+        }
+        _ => None,
+    };
+    secrets.set(&secret_key(&registries.store_id, &credential), &secret).map_err(secret_failure)?;
+    registries.credentials.retain(|c| !same(c));
+    registries.credentials.push(credential.clone());
+    if let Err(failure) = ctx.store.save(&registries, &lock) {
+        match previous {
+            Some(old_secret) => {
+                let _ = secrets.set(&secret_key(&registries.store_id, &credential), &old_secret);
+            }
+            None => {
+                let _ = secrets.delete(&secret_key(&registries.store_id, &credential));
+            }
+        }
+        return Err(failure);
+    }
+    // Duplicates from before, and a replaced secret kept in the other store, go last.
+    for old in existing.iter().chain(kept.iter().filter(|old| old.secret_store != ctx.secret_store)) {
+        let _ = ctx.secrets(old.secret_store).delete(&secret_key(&registries.store_id, old));
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! `docker-credential-regcred`: the protocol as docker, podman and skopeo speak it.
+
+use std::path::PathBuf;
+
+use crate::util::TestEnv;
+
+fn helper_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-regcred"))
+}
+
+fn store(t: &TestEnv, server: &str, user: &str, secret: &str) {
+    let body = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret}).to_string();
+    t.run_bin(&helper_bin(), &["store"], &body).ok();
+}
+
+fn get(t: &TestEnv, server: &str) -> crate::util::Run {
+    t.run_bin(&helper_bin(), &["get"], &format!("{server}\n"))
+}
+
+#[test]
+fn store_get_list_erase_round_trip() {
+    let t = TestEnv::new();
+    store(&t, "https://index.docker.io/v1/", "bob", "hub-pw");
+    store(&t, "registry.example.com:5000", "alice", "reg-pw");
+    let got = get(&t, "https://index.docker.io/v1/").ok().json();
+    assert_eq!(got, serde_json::json!({"ServerURL": "https://index.docker.io/v1/", "Username": "bob", "Secret": "hub-pw"}));
+    // Every form docker uses reaches the same credential, and ServerURL echoes the question.
+    for form in ["docker.io", "index.docker.io", "https://registry-1.docker.io", "https://index.docker.io/v1"] {
+        let got = get(&t, form).ok().json();
+        assert_eq!(got["Secret"], "hub-pw", "{form}");
+        assert_eq!(got["ServerURL"], form);
+    }
+    for form in ["registry.example.com:5000", "https://registry.example.com:5000", "http://Registry.Example.com:5000/"] {
+        assert_eq!(get(&t, form).ok().json()["Username"], "alice", "{form}");
+    }
+    let listed = t.run_bin(&helper_bin(), &["list"], "").ok().json();
+    assert_eq!(
+        listed,
+        serde_json::json!({"https://index.docker.io/v1/": "bob", "registry.example.com:5000": "alice"})
+    );
+    t.run_bin(&helper_bin(), &["erase"], "https://index.docker.io/v1/\n").ok();
+    let run = get(&t, "https://index.docker.io/v1/").code(1);
+    assert_eq!(run.stdout, "credentials not found in native keychain\n");
+    // What the helper stored is ordinary regcred data.
+    let list = t.list();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["address"], "registry.example.com:5000");
+}
+
+#[test]
+fn not_found_is_exactly_what_docker_expects() {
+    let t = TestEnv::new();
+    let run = get(&t, "quay.io").code(1);
+    assert_eq!(run.stdout, "credentials not found in native keychain\n");
+}
+
+#[test]
+fn repeated_login_replaces_instead_of_piling_up() {
+    let t = TestEnv::new();
+    store(&t, "quay.io", "bob", "one");
+    store(&t, "quay.io", "alice", "two");
+    store(&t, "quay.io", "bob", "three");
+    let list = t.list();
+    assert_eq!(list.len(), 2, "{list:?}");
+    let got = get(&t, "quay.io").ok().json();
+    assert_eq!((got["Username"].as_str(), got["Secret"].as_str()), (Some("bob"), Some("three")), "the latest login wins");
+    assert_eq!(t.status(list.iter().find(|c| c["username"] == "alice").unwrap()["id"].as_u64().unwrap()), "overridden");
+    let secrets = std::fs::read_to_string(t.secrets_file()).unwrap();
+    assert!(!secrets.contains("\"one\""), "the replaced secret is gone:\n{secrets}");
+}
+
+#[test]
+fn identity_tokens_pass_through() {
+    let t = TestEnv::new();
+    store(&t, "myregistry.azurecr.io", "<token>", "refresh-token-value");
+    let got = get(&t, "myregistry.azurecr.io").ok().json();
+    assert_eq!(got["Username"], "<token>");
+    assert_eq!(got["Secret"], "refresh-token-value");
+}
+
+#[test]
+fn scoped_and_inactive_credentials_are_not_handed_to_docker() {
+    let t = TestEnv::new();
+    t.add("quay.io/myorg", "scoped", "pw");
+    get(&t, "quay.io").code(1);
+    let id = t.add("quay.io", "whole", "pw2");
+    assert_eq!(get(&t, "quay.io").ok().json()["Username"], "whole");
+    t.run(&["deactivate", &id.to_string()]).ok();
+    get(&t, "quay.io").code(1);
+}
+
+#[test]
+fn malformed_requests_fail_clearly_and_change_nothing() {
+    let t = TestEnv::new();
+    store(&t, "quay.io", "bob", "pw");
+    let snapshot = t.snapshot();
+    let huge = "x".repeat(200 * 1024);
+    let cases: Vec<(&str, &str)> = vec![
+        ("store", ""),
+        ("store", "not json"),
+        ("store", "{\"ServerURL\":\"quay.io\"}"),
+        ("store", "{\"ServerURL\":\"\",\"Username\":\"a\",\"Secret\":\"b\"}"),
+        ("store", "{\"ServerURL\":\"quay.io\",\"Username\":\"a\",\"Secret\":\"\"}"),
+        ("store", "{\"ServerURL\":\"bad host!\",\"Username\":\"a\",\"Secret\":\"b\"}"),
+        ("store", &huge),
+        ("get", ""),
+        ("get", "ftp://quay.io"),
+        ("erase", ""),
+        ("erase", "nothing-stored.example.com"),
+    ];
+    for (action, input) in cases {
+        let run = t.run_bin(&helper_bin(), &[action], input);
+        assert_eq!(run.code, 1, "{action} {:?}: {run:?}", &input[..input.len().min(40)]);
+        assert!(!run.stdout.trim().is_empty(), "a message for docker to show");
+        assert!(!run.stderr.contains("panicked"));
+        assert_eq!(t.snapshot(), snapshot, "{action} changed the store");
+    }
+    assert_eq!(t.run_bin(&helper_bin(), &["frobnicate"], "").code, 2);
+}
+
+#[test]
+fn version_and_the_regcred_subcommand_agree() {
+    let t = TestEnv::new();
+    let version = t.run_bin(&helper_bin(), &["version"], "").ok();
+    assert!(version.stdout.contains(env!("CARGO_PKG_VERSION")));
+    store(&t, "ghcr.io", "bob", "pw");
+    let via_regcred = t.run_with_stdin(&["credential-helper", "get"], "ghcr.io\n").ok().json();
+    assert_eq!(via_regcred["Secret"], "pw");
+}
+
+#[test]
+fn the_environment_comes_from_regcred_env() {
+    let mut t = TestEnv::new();
+    t.run(&["env", "create", "ci"]).ok();
+    store(&t, "ghcr.io", "default-user", "pw");
+    t.env("REGCRED_ENV", "ci");
+    get(&t, "ghcr.io").code(1);
+    store(&t, "ghcr.io", "ci-user", "pw-ci");
+    assert_eq!(get(&t, "ghcr.io").ok().json()["Username"], "ci-user");
+}

@@ -1,0 +1,130 @@
+//! The store file: permissions, damage, versions, and what doctor makes of them.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::util::TestEnv;
+
+fn mode(path: &std::path::Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn files_are_private_whatever_the_umask() {
+    let t = TestEnv::new();
+    // A permissive umask for the child: the store must still come out 0700/0600.
+    let mut cmd = t.command(&crate::util::regcred_bin(), &["add", "quay.io", "-u", "a", "--password-env", "PW"]);
+    cmd.env("PW", "pw");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$@\"")
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(mode(&t.config_dir()), 0o700);
+    assert_eq!(mode(&t.store_file()), 0o600);
+    assert_eq!(mode(&t.secrets_file()), 0o600);
+}
+
+#[test]
+fn a_store_that_does_not_parse_is_reported_with_line_and_column_and_kept() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    let mut text = fs::read_to_string(t.store_file()).unwrap();
+    text.push_str("\n[[credentials]\nbroken = \n");
+    fs::write(t.store_file(), &text).unwrap();
+    let before = t.snapshot();
+    let run = t.run(&["list"]).code(1);
+    assert!(run.stderr.contains("line ") && run.stderr.contains("column "), "{}", run.stderr);
+    t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n").code(1);
+    t.run(&["doctor", "--fix"]).code(1);
+    assert_eq!(t.snapshot(), before, "never overwritten");
+}
+
+#[test]
+fn a_newer_schema_version_is_refused_and_left_alone() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    let text = fs::read_to_string(t.store_file()).unwrap().replace("version = 1", "version = 2\nnew_field = true");
+    fs::write(t.store_file(), &text).unwrap();
+    let before = t.snapshot();
+    t.run(&["list"]).code(1).stderr_has("version 2");
+    t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n").code(1);
+    assert_eq!(t.snapshot(), before);
+}
+
+#[test]
+fn a_store_writable_by_others_is_refused_until_fixed() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    fs::set_permissions(t.store_file(), fs::Permissions::from_mode(0o666)).unwrap();
+    t.run(&["list"]).code(1).stderr_has("chmod 600");
+    t.run(&["doctor"]).code(1);
+    t.run(&["doctor", "--fix"]).ok();
+    assert_eq!(mode(&t.store_file()), 0o600);
+    t.run(&["list"]).ok();
+}
+
+#[test]
+fn nothing_is_written_by_read_commands_on_a_fresh_store() {
+    let t = TestEnv::new();
+    t.run(&["list"]).ok();
+    t.run(&["resolve", "nginx"]).code(3);
+    t.run(&["env", "list"]).ok();
+    t.run(&[]).ok().stdout_has("default");
+    assert!(!t.config_dir().exists());
+}
+
+#[test]
+fn doctor_finds_and_fixes_secrets_and_metadata_that_disagree() {
+    let t = TestEnv::new();
+    let keep = t.add("quay.io", "keep", "pw-keep");
+    let lose_secret = t.add("ghcr.io", "lost", "pw-lost");
+    let orphan = t.add("docker.io", "orphan", "pw-orphan");
+    // Take the secret of one away and the metadata of another, behind regcred's back.
+    let secrets = fs::read_to_string(t.secrets_file()).unwrap();
+    let mut value: toml::Table = toml::from_str(&secrets).unwrap();
+    remove_secret_entry(&mut value, lose_secret);
+    fs::write(t.secrets_file(), toml::to_string(&value).unwrap()).unwrap();
+    let store = fs::read_to_string(t.store_file()).unwrap();
+    let mut store_value: toml::Table = toml::from_str(&store).unwrap();
+    let creds = store_value["credentials"].as_array_mut().unwrap();
+    creds.retain(|c| c["id"].as_integer() != Some(orphan as i64));
+    fs::write(t.store_file(), toml::to_string(&store_value).unwrap()).unwrap();
+
+    let run = t.run(&["doctor", "-o", "plain"]).code(1);
+    assert!(run.stdout.contains("metadata without secret"), "{}", run.stdout);
+    assert!(run.stdout.contains("secret without metadata"), "{}", run.stdout);
+    t.run(&["doctor", "--fix"]).ok();
+    t.run(&["doctor"]).ok();
+    let ids: Vec<u64> = t.list().iter().map(|c| c["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, vec![keep]);
+    assert!(!fs::read_to_string(t.secrets_file()).unwrap().contains("pw-orphan"));
+}
+
+/// Removes credential `id` from a parsed secrets.toml, whatever its exact layout.
+fn remove_secret_entry(table: &mut toml::Table, id: u64) {
+    let key = id.to_string();
+    if table.remove(&key).is_some() {
+        return;
+    }
+    for (_, value) in table.iter_mut() {
+        if let Some(inner) = value.as_table_mut()
+            && inner.remove(&key).is_some()
+        {
+            return;
+        }
+        if let Some(array) = value.as_array_mut() {
+            let before = array.len();
+            array.retain(|e| e.get("id").and_then(|v| v.as_integer()) != Some(id as i64));
+            if array.len() != before {
+                return;
+            }
+        }
+    }
+    panic!("no entry for credential {id} in secrets.toml:\n{table}");
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one test binary driving the real `regcred` executables.
+
+mod util;
+
+mod helper;
+mod input;
+mod keyring;
+mod rules;
+mod store;

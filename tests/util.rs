@@ -1,0 +1,224 @@
+//! Test helpers in the style of ripgrep's `tests/util.rs`: a throwaway config dir per test
+//! and a way to run the real binaries against it.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// One test's private world: a temporary config dir and the secret store to use.
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+    secret_store: &'static str,
+    extra_env: Vec<(String, String)>,
+}
+
+/// What a finished process left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Run {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, needle: &str) -> Run {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}:\n{}", self.stdout);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
+    }
+}
+
+pub fn regcred_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_regcred"))
+}
+
+/// Whether a Secret Service answers on the session bus. Under `REGCRED_TEST_STRICT=1`
+/// (set by scripts/test and CI) its absence fails the test instead of skipping it.
+pub fn secret_service_available(test: &str) -> bool {
+    let reachable = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        && Command::new("secret-tool")
+            .args(["search", "regcred-probe", "none"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success() || s.code() == Some(1));
+    if !reachable {
+        if std::env::var("REGCRED_TEST_STRICT").as_deref() == Ok("1") {
+            panic!("{test}: no Secret Service reachable, and REGCRED_TEST_STRICT=1 (run under scripts/test)");
+        }
+        eprintln!("skipped: {test}: no Secret Service (run under scripts/test)");
+    }
+    reachable
+}
+
+impl TestEnv {
+    /// A test world whose secrets go to the 0600 secrets file.
+    pub fn new() -> TestEnv {
+        TestEnv::with_store("file")
+    }
+
+    /// A test world whose secrets go to the real Secret Service, or `None` (skipped) when
+    /// there is none.
+    pub fn keyring(test: &str) -> Option<TestEnv> {
+        secret_service_available(test).then(|| TestEnv::with_store("keyring"))
+    }
+
+    /// A test world with this secret store, whether or not it can be reached.
+    pub fn new_with_store(secret_store: &'static str) -> TestEnv {
+        TestEnv::with_store(secret_store)
+    }
+
+    fn with_store(secret_store: &'static str) -> TestEnv {
+        let dir = tempfile::Builder::new().prefix("regcred-test-").tempdir().expect("temp dir");
+        TestEnv { dir, secret_store, extra_env: Vec::new() }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store_file(&self) -> PathBuf {
+        self.config_dir().join("registries.toml")
+    }
+
+    pub fn secrets_file(&self) -> PathBuf {
+        self.config_dir().join("secrets.toml")
+    }
+
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.extra_env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The bytes of every file in the config dir, to prove a command changed nothing.
+    pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(self.config_dir()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".lock") {
+                    continue;
+                }
+                files.push((name, std::fs::read(entry.path()).unwrap_or_default()));
+            }
+        }
+        files.sort();
+        files
+    }
+
+    pub fn command(&self, bin: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin);
+        cmd.args(args);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("REGCRED_") && key != "REGCRED_TEST_STRICT" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env_remove("NO_COLOR")
+            .env_remove("COLUMNS")
+            .env("REGCRED_CONFIG_DIR", self.config_dir())
+            .env("REGCRED_SECRET_STORE", self.secret_store)
+            .env("HOME", self.dir.path());
+        for (key, value) in &self.extra_env {
+            cmd.env(key, value);
+        }
+        cmd
+    }
+
+    /// Runs `regcred ARGS` with nothing on stdin.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, "")
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_bin(&regcred_bin(), args, stdin)
+    }
+
+    pub fn run_bin(&self, bin: &Path, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(bin, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start binary");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        let output = child.wait_with_output().expect("wait for binary");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `regcred add ADDRESS -u USER --password-stdin`, returning the new id.
+    #[track_caller]
+    pub fn add(&self, address: &str, username: &str, password: &str) -> u64 {
+        self.add_with(&[address, "-u", username], password)
+    }
+
+    #[track_caller]
+    pub fn add_with(&self, args: &[&str], password: &str) -> u64 {
+        let mut all = vec!["add"];
+        all.extend(args.iter().filter(|a| !a.is_empty()));
+        all.push("--password-stdin");
+        let run = self.run_with_stdin(&all, &format!("{password}\n")).ok();
+        run.stdout.trim().parse().unwrap_or_else(|_| panic!("add printed no id: {run:?}"))
+    }
+
+    /// `list -o json` as values.
+    pub fn list(&self) -> Vec<serde_json::Value> {
+        let run = self.run(&["list", "-o", "json"]).ok();
+        run.json().as_array().cloned().unwrap_or_default()
+    }
+
+    /// The status `list` shows for credential `id`.
+    pub fn status(&self, id: u64) -> String {
+        self.list()
+            .iter()
+            .find(|c| c["id"] == id)
+            .and_then(|c| c["status"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("credential {id} not listed"))
+    }
+
+    /// The id `resolve` picks for IMAGE, or None.
+    pub fn resolve(&self, image: &str) -> Option<u64> {
+        let run = self.run(&["resolve", image, "-o", "json"]);
+        assert!(run.code == 0 || run.code == 3, "resolve failed: {run:?}");
+        run.json_lines()[0]["credential"]["id"].as_u64()
+    }
+}
