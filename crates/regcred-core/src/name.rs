@@ -1,14 +1,60 @@
 //! Names of credentials and environments: lower-case DNS labels, like Kubernetes Secret names.
 
+/// The longest name (a DNS label).
+const NAME_LENGTH_MAX: usize = 63;
+
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    #[error("name is empty")]
-    Empty,
+    /// Nothing was given.
+    #[error("{what} is empty")]
+    Empty {
+        /// What kind of name ("credential name", "environment name").
+        what: &'static str,
+    },
+    /// A character or an end that the DNS-label rule does not allow.
+    #[error(
+        "invalid {what} {name:?}: use lower-case letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)"
+    )]
+    Invalid {
+        /// What kind of name.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+    },
+    /// Longer than 63 characters.
+    #[error("invalid {what} {name:?}: {length} characters, at most 63")]
+    TooLong {
+        /// What kind of name.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+        /// Its length.
+        length: usize,
+    },
 }
 
 /// Checks `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters. `what` ("credential name",
 /// "environment name") is used in the error message.
+///
+/// ```
+/// use regcred_core::validate_name;
+///
+/// assert!(validate_name("credential name", "ci-bot-2").is_ok());
+/// let err = validate_name("credential name", "Foo").unwrap_err();
+/// assert!(err.to_string().starts_with(r#"invalid credential name "Foo": "#));
+/// ```
 pub fn validate_name(what: &'static str, name: &str) -> Result<(), NameError> {
-    todo!("{what} {name}")
+    let b = name.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return Err(NameError::Empty { what });
+    };
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !alnum(first) || !alnum(last) || !b.iter().all(|&c| alnum(c) || c == b'-') {
+        return Err(NameError::Invalid { what, name: name.to_owned() });
+    }
+    if b.len() > NAME_LENGTH_MAX {
+        return Err(NameError::TooLong { what, name: name.to_owned(), length: b.len() });
+    }
+    Ok(())
 }

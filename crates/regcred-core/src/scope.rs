@@ -3,9 +3,26 @@
 
 use std::fmt;
 
+use crate::address::strip_scheme;
+use crate::reference::{PathError, check_path};
 use crate::{AddressError, Reference, RegistryAddress};
 
+/// `NameTotalLengthMax` of `distribution/reference`: a longer scope could match nothing.
+const SCOPE_LENGTH_MAX: usize = 255;
+
 /// Where a credential applies.
+///
+/// ```
+/// use regcred_core::{Reference, Scope};
+///
+/// let scope = Scope::parse("ghcr.io/acme").unwrap();
+/// assert_eq!(scope.specificity(), 1);
+/// assert!(scope.matches(&Reference::parse("ghcr.io/acme/app:1").unwrap()));
+/// assert!(!scope.matches(&Reference::parse("ghcr.io/acmeco/app:1").unwrap()));
+///
+/// // The first component is always the address, so aliases work.
+/// assert_eq!(Scope::parse("dockerhub/bob").unwrap().to_string(), "docker.io/bob");
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Scope {
     address: RegistryAddress,
@@ -15,36 +32,168 @@ pub struct Scope {
 /// Why a scope was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
+    /// The address part was refused.
     #[error(transparent)]
     Address(#[from] AddressError),
+    /// The scope contains white space.
+    #[error("registry scope must not contain white space: {input:?}{}", did_you_mean(.suggestion))]
+    Whitespace {
+        /// The scope as given.
+        input: String,
+        /// The scope without the surrounding white space, when that is valid.
+        suggestion: Option<String>,
+    },
+    /// The scope starts with `http://`, `https://` or another scheme.
+    #[error("registry scope must not include a scheme: {input:?}{}", did_you_mean(.suggestion))]
+    Scheme {
+        /// The scope as given.
+        input: String,
+        /// The scope without the scheme, when that is valid.
+        suggestion: Option<String>,
+    },
+    /// The scope ends with `/`.
+    #[error("registry scope must not end with '/': {input:?}{}", did_you_mean(.suggestion))]
+    TrailingSlash {
+        /// The scope as given.
+        input: String,
+        /// The scope without the trailing `/`, when that is valid.
+        suggestion: Option<String>,
+    },
+    /// The path part has upper-case letters (repository names are lower-case).
+    #[error("registry scope path must be lowercase: {input:?}{}", did_you_mean(.suggestion))]
+    Uppercase {
+        /// The scope as given.
+        input: String,
+        /// The scope with its path in lower case, when that is valid.
+        suggestion: Option<String>,
+    },
+    /// The path part breaks the repository path grammar.
+    #[error("invalid registry scope {input:?}: {reason}")]
+    Path {
+        /// The scope as given.
+        input: String,
+        /// What is wrong with the path.
+        reason: PathError,
+    },
+    /// `address/path` is longer than a repository name may be.
+    #[error("registry scope too long: {length} characters, at most 255")]
+    TooLong {
+        /// Length of the canonical scope.
+        length: usize,
+    },
+}
+
+impl ScopeError {
+    /// The corrected scope the message offers, if any.
+    pub fn suggestion(&self) -> Option<&str> {
+        match self {
+            ScopeError::Address(err) => err.suggestion(),
+            ScopeError::Whitespace { suggestion, .. }
+            | ScopeError::Scheme { suggestion, .. }
+            | ScopeError::TrailingSlash { suggestion, .. }
+            | ScopeError::Uppercase { suggestion, .. } => suggestion.as_deref(),
+            ScopeError::Path { .. } | ScopeError::TooLong { .. } => None,
+        }
+    }
+}
+
+/// Formats the optional `; did you mean "…"?` tail of an error message.
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean {s:?}?"),
+        None => String::new(),
+    }
+}
+
+/// The canonical form of `s` as a scope, if it is one.
+fn suggest(s: &str) -> Option<String> {
+    Scope::parse(s).ok().map(|scope| scope.to_string())
 }
 
 impl Scope {
     /// Parses `ADDRESS[/path…]` as a user types it; the first component is always the
     /// address (aliases allowed), the rest a lower-case repository-path prefix.
+    ///
+    /// The address follows [`RegistryAddress::parse`]; the path follows the repository
+    /// grammar of image references (lower-case components joined by `.`, `_`, `__` or
+    /// dashes). A scheme or a trailing `/` is refused with the corrected scope in the error.
     pub fn parse(input: &str) -> Result<Self, ScopeError> {
-        todo!("{input}")
+        if input.is_empty() {
+            return Err(AddressError::Empty.into());
+        }
+        if input.contains(char::is_whitespace) {
+            let trimmed = input.trim();
+            let suggestion = if trimmed.contains(char::is_whitespace) { None } else { suggest(trimmed) };
+            return Err(ScopeError::Whitespace { input: input.to_owned(), suggestion });
+        }
+        if let Some(rest) = strip_scheme(input) {
+            let rest = rest.trim_end_matches('/');
+            // `https://host/v2/` is a registry API URL, not a repository path.
+            let rest = rest.strip_suffix("/v1").or_else(|| rest.strip_suffix("/v2")).unwrap_or(rest);
+            let suggestion = if strip_scheme(rest).is_some() { None } else { suggest(rest) };
+            return Err(ScopeError::Scheme { input: input.to_owned(), suggestion });
+        }
+        if input.ends_with('/') {
+            return Err(ScopeError::TrailingSlash {
+                input: input.to_owned(),
+                suggestion: suggest(input.trim_end_matches('/')),
+            });
+        }
+        let Some((address, path)) = input.split_once('/') else {
+            return Ok(Scope { address: RegistryAddress::parse(input)?, path: None });
+        };
+        let address = RegistryAddress::parse(address)?;
+        match check_path(path) {
+            Ok(()) => {}
+            Err(PathError::Uppercase { .. }) => {
+                let lower = path.to_ascii_lowercase();
+                let suggestion = check_path(&lower).is_ok().then(|| format!("{address}/{lower}"));
+                return Err(ScopeError::Uppercase { input: input.to_owned(), suggestion });
+            }
+            Err(reason) => return Err(ScopeError::Path { input: input.to_owned(), reason }),
+        }
+        let length = address.as_str().len() + 1 + path.len();
+        if length > SCOPE_LENGTH_MAX {
+            return Err(ScopeError::TooLong { length });
+        }
+        Ok(Scope { address, path: Some(path.to_owned()) })
     }
+
     /// A scope covering the whole registry.
     pub fn from_address(address: RegistryAddress) -> Self {
         Scope { address, path: None }
     }
+
     /// The registry address.
     pub fn address(&self) -> &RegistryAddress {
         &self.address
     }
+
     /// The repository-path prefix, if any.
     pub fn path(&self) -> Option<&str> {
         self.path.as_deref()
     }
+
     /// Number of path components (0 for a whole-registry scope).
     pub fn specificity(&self) -> usize {
-        todo!()
+        self.path.as_deref().map_or(0, |p| p.bytes().filter(|&b| b == b'/').count() + 1)
     }
+
     /// Whether this scope applies to the reference: same registry and the path is a prefix
     /// of the repository at a `/` boundary.
     pub fn matches(&self, reference: &Reference) -> bool {
-        todo!("{reference}")
+        self.address == *reference.registry_address() && self.covers(reference.repository())
+    }
+
+    /// Whether the path prefix covers `repository` (ignoring the registry): equal to it, or
+    /// a prefix ending at a `/` boundary, so `acme` covers `acme/app` but not `acmeco/app`.
+    pub fn covers(&self, repository: &str) -> bool {
+        match &self.path {
+            None => true,
+            Some(path) => {
+                repository.strip_prefix(path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            }
+        }
     }
 }
 

@@ -1,0 +1,156 @@
+//! Credential scopes: parsing, display and matching at `/` boundaries.
+
+use regcred_core::{AddressError, HostError, PathError, Reference, RegistryAddress, Scope, ScopeError};
+
+#[test]
+fn scopes_parse_to_canonical_form() {
+    let cases: &[(&str, &str, &str, Option<&str>, usize)] = &[
+        ("quay.io/myorg", "quay.io/myorg", "quay.io", Some("myorg"), 1),
+        ("quay/myorg", "quay.io/myorg", "quay.io", Some("myorg"), 1),
+        ("Quay.IO/myorg", "quay.io/myorg", "quay.io", Some("myorg"), 1),
+        ("dockerhub/bob", "docker.io/bob", "docker.io", Some("bob"), 1),
+        ("index.docker.io/library", "docker.io/library", "docker.io", Some("library"), 1),
+        ("dockerhub", "docker.io", "docker.io", None, 0),
+        ("ghcr.io", "ghcr.io", "ghcr.io", None, 0),
+        ("ghcr.io/acme/app", "ghcr.io/acme/app", "ghcr.io", Some("acme/app"), 2),
+        ("ghcr.io/a/b/c/d", "ghcr.io/a/b/c/d", "ghcr.io", Some("a/b/c/d"), 4),
+        ("[fd00::1]:5000/team", "[fd00::1]:5000/team", "[fd00::1]:5000", Some("team"), 1),
+        (
+            "localhost:5000/a_b/c__d/e---f.g",
+            "localhost:5000/a_b/c__d/e---f.g",
+            "localhost:5000",
+            Some("a_b/c__d/e---f.g"),
+            3,
+        ),
+        // The first component is always the address, even without a dot.
+        ("myregistry/team", "myregistry/team", "myregistry", Some("team"), 1),
+    ];
+    for &(input, display, address, path, specificity) in cases {
+        let scope = Scope::parse(input).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"));
+        assert_eq!(scope.to_string(), display, "{input:?}");
+        assert_eq!(scope.address().as_str(), address, "{input:?}");
+        assert_eq!(scope.path(), path, "{input:?}");
+        assert_eq!(scope.specificity(), specificity, "{input:?}");
+        // Display round-trips through parse.
+        assert_eq!(Scope::parse(display).as_ref(), Ok(&scope), "{display:?}");
+    }
+}
+
+type Check = fn(&ScopeError) -> bool;
+
+#[test]
+fn refused_scopes_say_why_and_offer_a_fix() {
+    use ScopeError as E;
+    let cases: &[(&str, Check, Option<&str>, &str)] = &[
+        ("", |e| matches!(e, E::Address(AddressError::Empty)), None, "empty"),
+        ("https://quay.io/myorg", |e| matches!(e, E::Scheme { .. }), Some("quay.io/myorg"), "scheme"),
+        (
+            "https://quay.io/myorg/",
+            |e| matches!(e, E::Scheme { .. }),
+            Some("quay.io/myorg"),
+            "\"https://quay.io/myorg/\"",
+        ),
+        ("http://Quay.io", |e| matches!(e, E::Scheme { .. }), Some("quay.io"), "scheme"),
+        ("https://index.docker.io/v1/", |e| matches!(e, E::Scheme { .. }), Some("docker.io"), "scheme"),
+        ("https://ghcr.io/v2/", |e| matches!(e, E::Scheme { .. }), Some("ghcr.io"), "scheme"),
+        ("quay.io/myorg/", |e| matches!(e, E::TrailingSlash { .. }), Some("quay.io/myorg"), "\"quay.io/myorg/\""),
+        ("quay.io/", |e| matches!(e, E::TrailingSlash { .. }), Some("quay.io"), "'/'"),
+        (" quay.io/myorg", |e| matches!(e, E::Whitespace { .. }), Some("quay.io/myorg"), "white space"),
+        ("quay.io/my org", |e| matches!(e, E::Whitespace { .. }), None, "\"quay.io/my org\""),
+        ("quay.io/MyOrg", |e| matches!(e, E::Uppercase { .. }), Some("quay.io/myorg"), "lowercase: \"quay.io/MyOrg\""),
+        ("quay.io/My!Org", |e| matches!(e, E::Uppercase { .. }), None, "\"quay.io/My!Org\""),
+        ("quay.io//x", |e| matches!(e, E::Path { reason: PathError::EmptyComponent, .. }), None, "\"quay.io//x\""),
+        ("quay.io/a..b", |e| matches!(e, E::Path { reason: PathError::Separator { .. }, .. }), None, "\"..\""),
+        ("quay.io/-a", |e| matches!(e, E::Path { reason: PathError::Edge { .. }, .. }), None, "\"-a\""),
+        ("quay.io/a@b", |e| matches!(e, E::Path { reason: PathError::Character { ch: '@', .. }, .. }), None, "'@'"),
+        (
+            "host:0/x",
+            |e| matches!(e, E::Address(AddressError::Host { reason: HostError::PortRange { .. }, .. })),
+            None,
+            "port 0",
+        ),
+        ("a_b.com/x", |e| matches!(e, E::Address(AddressError::Host { .. })), None, "\"a_b\""),
+        ("/x", |e| matches!(e, E::Address(AddressError::Empty)), None, "empty"),
+    ];
+    for &(input, check, suggestion, needle) in cases {
+        let err = match Scope::parse(input) {
+            Ok(s) => panic!("{input:?} should be refused, parsed as {s}"),
+            Err(err) => err,
+        };
+        assert!(check(&err), "{input:?}: unexpected variant {err:?}");
+        assert_eq!(err.suggestion(), suggestion, "{input:?}");
+        let message = err.to_string();
+        assert!(message.contains(needle), "{input:?}: {message:?} should mention {needle:?}");
+    }
+}
+
+#[test]
+fn too_long_scopes_are_refused() {
+    let ok = format!("ghcr.io/{}", "a".repeat(247));
+    assert_eq!(Scope::parse(&ok).unwrap().to_string().len(), 255);
+    let long = format!("ghcr.io/{}", "a".repeat(248));
+    assert!(matches!(Scope::parse(&long), Err(ScopeError::TooLong { length: 256 })));
+}
+
+#[test]
+fn matching_only_at_slash_boundaries() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("ghcr.io/acme", "ghcr.io/acme/app", true),
+        ("ghcr.io/acme", "ghcr.io/acme", true),
+        ("ghcr.io/acme", "ghcr.io/acme/x/y:1", true),
+        ("ghcr.io/acme", "ghcr.io/acmeco/app", false),
+        ("ghcr.io/acme", "ghcr.io/acm/app", false),
+        ("ghcr.io/acme", "ghcr.io/ac", false),
+        ("ghcr.io/acme", "ghcr.io/acme-x/app", false),
+        ("ghcr.io/acme", "ghcr.io/acme.x/app", false),
+        ("ghcr.io/acme/app", "ghcr.io/acme/app:1", true),
+        ("ghcr.io/acme/app", "ghcr.io/acme/app/sub", true),
+        ("ghcr.io/acme/app", "ghcr.io/acme/application", false),
+        ("ghcr.io/acme/app", "ghcr.io/acme", false),
+        ("ghcr.io", "ghcr.io/anything/at/all", true),
+        ("ghcr.io", "quay.io/acme/app", false),
+        // Docker Hub, with the normalization of references.
+        ("dockerhub", "nginx", true),
+        ("dockerhub/library", "nginx", true),
+        ("dockerhub/library/nginx", "nginx:1.25", true),
+        ("dockerhub/nginx", "nginx", false),
+        ("dockerhub/bob", "bob/app", true),
+        ("dockerhub/bob", "bobby/app", false),
+        ("docker.io", "index.docker.io/bob/app", true),
+        ("docker.io", "registry-1.docker.io/bob/app", true),
+        ("docker.io", "DOCKER.IO/bob/app", true),
+        // Addresses compare in canonical form, ports included.
+        ("quay.io", "Quay.IO/org/app", true),
+        ("localhost:5000", "localhost:5000/x", true),
+        ("localhost:5000", "localhost:5001/x", false),
+        ("localhost", "localhost:5000/x", false),
+        ("localhost:5000", "localhost:05000/x", true),
+        ("[fd00::1]:5000/team", "[FD00::1]:5000/team/app", true),
+        // `dockerhub` as a registry in a reference is a host of that name, not Docker Hub.
+        ("dockerhub", "DockerHub/bob/app", false),
+    ];
+    for &(scope, reference, expected) in cases {
+        let s = Scope::parse(scope).unwrap();
+        let r = Reference::parse(reference).unwrap();
+        assert_eq!(s.matches(&r), expected, "{scope} vs {reference}");
+    }
+}
+
+#[test]
+fn covers_compares_paths_only() {
+    let scope = Scope::parse("ghcr.io/acme").unwrap();
+    assert!(scope.covers("acme"));
+    assert!(scope.covers("acme/app"));
+    assert!(!scope.covers("acmeco"));
+    assert!(!scope.covers("acmeco/app"));
+    let whole = Scope::from_address(RegistryAddress::parse("ghcr.io").unwrap());
+    assert!(whole.covers("anything"));
+    assert_eq!(whole.specificity(), 0);
+    assert_eq!(whole, Scope::parse("ghcr.io").unwrap());
+}
+
+#[test]
+fn scopes_parse_through_from_str() {
+    let scope: Scope = "quay/myorg".parse().unwrap();
+    assert_eq!(format!("{scope:?}"), "Scope(\"quay.io/myorg\")");
+}
