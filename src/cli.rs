@@ -159,7 +159,9 @@ pub enum Command {
     Doctor(DoctorArgs),
 
     /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
-    #[command(after_help = "EXAMPLES:\n  echo quay.io | regcred credential-helper get\n  regcred credential-helper list")]
+    #[command(
+        after_help = "EXAMPLES:\n  echo quay.io | regcred credential-helper get\n  regcred credential-helper list"
+    )]
     CredentialHelper(CredentialHelperArgs),
 
     /// Print a shell completion script

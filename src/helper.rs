@@ -128,7 +128,8 @@ fn parse_server(input: &str) -> Result<(String, RegistryAddress), Failure> {
     if server.is_empty() {
         return Err(Failure::input("no server URL on stdin"));
     }
-    let address = RegistryAddress::from_server_url(server).map_err(|e| Failure::input(format!("bad server URL: {e}")))?;
+    let address =
+        RegistryAddress::from_server_url(server).map_err(|e| Failure::input(format!("bad server URL: {e}")))?;
     Ok((server.to_owned(), address))
 }
 
@@ -152,13 +153,14 @@ fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let credentials = EnvCredentials::new(&registries, &environment)?;
     let credential = in_use(&credentials, &address).ok_or_else(|| Failure::input(NOT_FOUND))?;
     let store = ctx.secrets(credential.secret_store);
-    let secret = store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
-        Failure::operational(format!(
-            "the secret of regcred credential {} is missing from {}; run `regcred doctor`",
-            credential.id,
-            store.location()
-        ))
-    })?;
+    let secret =
+        store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
+            Failure::operational(format!(
+                "the secret of regcred credential {} is missing from {}; run `regcred doctor`",
+                credential.id,
+                store.location()
+            ))
+        })?;
     let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
     let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());
     respond(&json);
@@ -227,7 +229,9 @@ fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
     let sequence = registries.next_sequence;
     registries.next_sequence += 1;
     let credential = match &kept {
-        Some(old) => Credential { sequence, active: true, updated: stamp, secret_store: ctx.secret_store, ..old.clone() },
+        Some(old) => {
+            Credential { sequence, active: true, updated: stamp, secret_store: ctx.secret_store, ..old.clone() }
+        }
         None => {
             let (id, sequence) = (registries.next_id, sequence);
             registries.next_id += 1;

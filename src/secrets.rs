@@ -58,10 +58,7 @@ pub struct SecretKey<'a> {
 impl SecretKey<'_> {
     /// What a person browsing their keyring sees.
     fn label(&self) -> String {
-        format!(
-            "regcred: {} @ {} (env {})",
-            self.username, self.address, self.environment
-        )
+        format!("regcred: {} @ {} (env {})", self.username, self.address, self.environment)
     }
 }
 
@@ -156,12 +153,7 @@ pub enum SecretError {
         source: io::Error,
     },
     #[error("{} is not valid (line {line}, column {column}): {message}", path.display())]
-    FileCorrupt {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    FileCorrupt { path: PathBuf, line: usize, column: usize, message: String },
     #[error(
         "{} has format version {found}, but this regcred only knows version {FILE_VERSION}",
         path.display()
@@ -180,7 +172,8 @@ pub enum SecretError {
 impl SecretError {
     /// A `hint:` line for the user, if one helps.
     pub fn hint(&self) -> Option<String> {
-        const FILE_OPT_IN: &str = "or opt in to a plain-text secrets file with `--secret-store file` (or REGCRED_SECRET_STORE=file)";
+        const FILE_OPT_IN: &str =
+            "or opt in to a plain-text secrets file with `--secret-store file` (or REGCRED_SECRET_STORE=file)";
         match self {
             SecretError::KeyringUnreachable { .. } => Some(format!(
                 "start a Secret Service such as gnome-keyring and unlock it \
@@ -192,16 +185,11 @@ impl SecretError {
                  which reads the keyring password from stdin), {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnsupported => Some(format!("use another store: {FILE_OPT_IN}")),
-            SecretError::FileCorrupt { path, .. } => Some(format!(
-                "fix {} by hand; regcred does not overwrite a file it cannot read",
-                path.display()
-            )),
-            SecretError::FileVersionTooNew { .. } => {
-                Some("upgrade regcred to use this secrets file".to_string())
+            SecretError::FileCorrupt { path, .. } => {
+                Some(format!("fix {} by hand; regcred does not overwrite a file it cannot read", path.display()))
             }
-            SecretError::InsecurePermissions { path, .. } => {
-                Some(format!("run `chmod 600 {}`", path.display()))
-            }
+            SecretError::FileVersionTooNew { .. } => Some("upgrade regcred to use this secrets file".to_string()),
+            SecretError::InsecurePermissions { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
             SecretError::Keyring { .. } | SecretError::Io { .. } | SecretError::Other(_) => None,
         }
     }
@@ -211,20 +199,14 @@ impl SecretError {
 // Keyring store
 // ---------------------------------------------------------------------------------------
 
-#[cfg(all(
-    unix,
-    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-))]
+#[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
 use secret_service::SecretServiceStore as KeyringStore;
 
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 use native::NativeStore as KeyringStore;
 
 #[cfg(not(any(
-    all(
-        unix,
-        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-    ),
+    all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
     target_os = "macos",
     target_os = "windows"
 )))]
@@ -235,10 +217,7 @@ use unsupported::UnsupportedStore as KeyringStore;
 /// One item per credential in the default collection, found by exact attributes:
 /// `service=regcred`, `regcred_store=<store id>`, `regcred_id=<credential id>`. The item
 /// also carries `environment`, `address` and `username` so a person can tell what it is.
-#[cfg(all(
-    unix,
-    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-))]
+#[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
 mod secret_service {
     use std::collections::HashMap;
     use std::sync::{Mutex, PoisonError};
@@ -268,15 +247,10 @@ mod secret_service {
 
     impl SecretServiceStore {
         pub(crate) fn new() -> Self {
-            SecretServiceStore {
-                service: Mutex::new(None),
-            }
+            SecretServiceStore { service: Mutex::new(None) }
         }
 
-        fn with_service<T>(
-            &self,
-            f: impl FnOnce(&SecretService) -> Result<T, SecretError>,
-        ) -> Result<T, SecretError> {
+        fn with_service<T>(&self, f: impl FnOnce(&SecretService) -> Result<T, SecretError>) -> Result<T, SecretError> {
             let mut guard = self.service.lock().unwrap_or_else(PoisonError::into_inner);
             let service = match guard.take() {
                 Some(service) => guard.insert(service),
@@ -287,19 +261,13 @@ mod secret_service {
     }
 
     fn connect() -> Result<SecretService, SecretError> {
-        let prompt_timeout = if graphical_session() {
-            PROMPT_TIMEOUT_SECS
-        } else {
-            0
-        };
+        let prompt_timeout = if graphical_session() { PROMPT_TIMEOUT_SECS } else { 0 };
         SecretService::connect_with_max_prompt_timeout(ENCRYPTION, prompt_timeout)
             .map_err(|err| classify_connect_error(&err, bus_reachable()))
     }
 
     fn graphical_session() -> bool {
-        ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+        ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
     }
 
     /// Only asked after a failed connect, to tell "no bus" from "no Secret Service".
@@ -315,10 +283,9 @@ mod secret_service {
         if let Err(reason) = bus {
             let cause = match std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
                 None => "no D-Bus session bus ($DBUS_SESSION_BUS_ADDRESS is not set)".to_string(),
-                Some(address) => format!(
-                    "cannot connect to the D-Bus session bus at `{}` ({reason})",
-                    address.to_string_lossy()
-                ),
+                Some(address) => {
+                    format!("cannot connect to the D-Bus session bus at `{}` ({reason})", address.to_string_lossy())
+                }
             };
             return SecretError::KeyringUnreachable { cause };
         }
@@ -330,22 +297,21 @@ mod secret_service {
         let unreachable = |cause: String| SecretError::KeyringUnreachable { cause };
         match err {
             SsError::Locked | SsError::Prompt => SecretError::KeyringLocked,
-            SsError::Unavailable => {
-                unreachable("no Secret Service is running on the session bus".to_string())
-            }
+            SsError::Unavailable => unreachable("no Secret Service is running on the session bus".to_string()),
             SsError::Dbus(e) => {
                 let detail = e.message().unwrap_or("no details");
                 match e.name().unwrap_or("") {
                     "org.freedesktop.Secret.Error.IsLocked" => SecretError::KeyringLocked,
-                    "org.freedesktop.DBus.Error.ServiceUnknown"
-                    | "org.freedesktop.DBus.Error.NameHasNoOwner" => unreachable(
-                        "no Secret Service is running on the session bus \
+                    "org.freedesktop.DBus.Error.ServiceUnknown" | "org.freedesktop.DBus.Error.NameHasNoOwner" => {
+                        unreachable(
+                            "no Secret Service is running on the session bus \
                          (nothing provides org.freedesktop.secrets)"
-                            .to_string(),
-                    ),
-                    name if name.starts_with("org.freedesktop.DBus.Error.Spawn.") => unreachable(
-                        format!("the session bus could not start a Secret Service ({detail})"),
-                    ),
+                                .to_string(),
+                        )
+                    }
+                    name if name.starts_with("org.freedesktop.DBus.Error.Spawn.") => {
+                        unreachable(format!("the session bus could not start a Secret Service ({detail})"))
+                    }
                     "org.freedesktop.DBus.Error.NoReply"
                     | "org.freedesktop.DBus.Error.Timeout"
                     | "org.freedesktop.DBus.Error.TimedOut" => {
@@ -357,19 +323,14 @@ mod secret_service {
                         unreachable(format!("the D-Bus session bus went away ({detail})"))
                     }
                     name => SecretError::Keyring {
-                        message: format!(
-                            "the Secret Service answered with an error ({name}: {detail})"
-                        ),
+                        message: format!("the Secret Service answered with an error ({name}: {detail})"),
                     },
                 }
             }
-            SsError::NoResult => unreachable(
-                "the Secret Service has no default keyring (collection) to keep secrets in"
-                    .to_string(),
-            ),
-            other => SecretError::Keyring {
-                message: format!("unexpected answer from the Secret Service ({other})"),
-            },
+            SsError::NoResult => {
+                unreachable("the Secret Service has no default keyring (collection) to keep secrets in".to_string())
+            }
+            other => SecretError::Keyring { message: format!("unexpected answer from the Secret Service ({other})") },
         }
     }
 
@@ -378,10 +339,7 @@ mod secret_service {
     }
 
     /// The items holding this credential's secret, unlocked (or KeyringLocked).
-    fn find<'s>(
-        ss: &'s SecretService,
-        attributes: HashMap<&str, &str>,
-    ) -> Result<Vec<Item<'s>>, SecretError> {
+    fn find<'s>(ss: &'s SecretService, attributes: HashMap<&str, &str>) -> Result<Vec<Item<'s>>, SecretError> {
         let found = ss.search_items(attributes).map_err(|e| classify(&e))?;
         if !found.locked.is_empty() {
             let locked: Vec<&Item<'_>> = found.locked.iter().collect();
@@ -435,13 +393,7 @@ mod secret_service {
                 let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
                 collection.ensure_unlocked().map_err(|e| classify(&e))?;
                 collection
-                    .create_item(
-                        &label,
-                        attributes,
-                        secret.expose().as_bytes(),
-                        true,
-                        "text/plain",
-                    )
+                    .create_item(&label, attributes, secret.expose().as_bytes(), true, "text/plain")
                     .map_err(|e| classify(&e))?;
                 Ok(())
             })
@@ -460,10 +412,7 @@ mod secret_service {
                     Err(err) => {
                         err.into_bytes().zeroize();
                         Err(SecretError::Keyring {
-                            message: format!(
-                                "the secret of credential {} is not valid UTF-8 text",
-                                key.id
-                            ),
+                            message: format!("the secret of credential {} is not valid UTF-8 text", key.id),
                         })
                     }
                 }
@@ -525,9 +474,7 @@ mod native {
     fn ensure_default_store() -> Result<(), SecretError> {
         #[cfg(any(target_os = "macos", target_os = "windows"))]
         if let Err(err) = keyring::Entry::store_status() {
-            return Err(SecretError::KeyringUnreachable {
-                cause: err.to_string(),
-            });
+            return Err(SecretError::KeyringUnreachable { cause: err.to_string() });
         }
         if keyring_core::get_default_store().is_none() {
             return Err(SecretError::KeyringUnsupported);
@@ -546,13 +493,11 @@ mod native {
 
     fn map_error(err: KeyringError) -> SecretError {
         match err {
-            KeyringError::NoStorageAccess(e) => SecretError::KeyringUnreachable {
-                cause: format!("access to the keyring was refused ({e})"),
-            },
+            KeyringError::NoStorageAccess(e) => {
+                SecretError::KeyringUnreachable { cause: format!("access to the keyring was refused ({e})") }
+            }
             KeyringError::NoDefaultStore => SecretError::KeyringUnsupported,
-            other => SecretError::Keyring {
-                message: other.to_string(),
-            },
+            other => SecretError::Keyring { message: other.to_string() },
         }
     }
 
@@ -617,10 +562,7 @@ mod native {
 }
 
 #[cfg(not(any(
-    all(
-        unix,
-        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-    ),
+    all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
     target_os = "macos",
     target_os = "windows"
 )))]
@@ -705,17 +647,11 @@ struct FileSecrets {
 
 impl FileStore {
     fn new(config_dir: &Path) -> Self {
-        FileStore {
-            path: config_dir.join(FILE_NAME),
-        }
+        FileStore { path: config_dir.join(FILE_NAME) }
     }
 
     fn io_error(&self, action: &'static str) -> impl FnOnce(io::Error) -> SecretError + '_ {
-        move |source| SecretError::Io {
-            action,
-            path: self.path.clone(),
-            source,
-        }
+        move |source| SecretError::Io { action, path: self.path.clone(), source }
     }
 
     /// Reads and parses the file; a missing file holds no secrets.
@@ -728,19 +664,13 @@ impl FileStore {
         let metadata = file.metadata().map_err(self.io_error("read"))?;
         let mode = file_mode(&metadata);
         if mode & 0o022 != 0 {
-            return Err(SecretError::InsecurePermissions {
-                path: self.path.clone(),
-                mode,
-            });
+            return Err(SecretError::InsecurePermissions { path: self.path.clone(), mode });
         }
         // Sized up front so the buffer holding every secret is never reallocated (and
         // the old copy left behind unwiped).
-        let capacity = usize::try_from(metadata.len())
-            .unwrap_or(0)
-            .saturating_add(1);
+        let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
         let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-        file.read_to_end(&mut bytes)
-            .map_err(self.io_error("read"))?;
+        file.read_to_end(&mut bytes).map_err(self.io_error("read"))?;
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text,
             Err(err) => {
@@ -755,20 +685,12 @@ impl FileStore {
             })
             .and_then(|parsed| match parsed {
                 Parsed::Secrets(secrets) => Ok(secrets),
-                Parsed::TooNew(found) => Err(SecretError::FileVersionTooNew {
-                    path: self.path.clone(),
-                    found,
-                }),
+                Parsed::TooNew(found) => Err(SecretError::FileVersionTooNew { path: self.path.clone(), found }),
             })
     }
 
     fn corrupt(&self, line: usize, column: usize, message: impl Into<String>) -> SecretError {
-        SecretError::FileCorrupt {
-            path: self.path.clone(),
-            line,
-            column,
-            message: message.into(),
-        }
+        SecretError::FileCorrupt { path: self.path.clone(), line, column, message: message.into() }
     }
 
     /// Replaces the file atomically: temp file in the same dir, 0600, fsync, rename.
@@ -782,9 +704,7 @@ impl FileStore {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(fs::Permissions::from_mode(FILE_MODE));
         }
-        let mut temp = builder
-            .tempfile_in(dir)
-            .map_err(self.io_error("create a temporary file beside"))?;
+        let mut temp = builder.tempfile_in(dir).map_err(self.io_error("create a temporary file beside"))?;
         #[cfg(unix)]
         {
             // The umask may have taken bits away at creation; say exactly what we want.
@@ -796,8 +716,7 @@ impl FileStore {
         temp.write_all(text.as_bytes())
             .and_then(|()| temp.as_file().sync_all())
             .map_err(self.io_error("write a temporary file beside"))?;
-        temp.persist(&self.path)
-            .map_err(|err| self.io_error("replace")(err.error))?;
+        temp.persist(&self.path).map_err(|err| self.io_error("replace")(err.error))?;
         // Make the rename itself durable (best effort: not every platform can open a dir).
         if let Ok(dir) = fs::File::open(dir) {
             let _ = dir.sync_all();
@@ -832,10 +751,7 @@ impl SecretStore for FileStore {
         self.load()?;
         match fs::metadata(&self.path) {
             Ok(metadata) if file_mode(&metadata) & 0o077 != 0 => {
-                Err(SecretError::InsecurePermissions {
-                    path: self.path.clone(),
-                    mode: file_mode(&metadata),
-                })
+                Err(SecretError::InsecurePermissions { path: self.path.clone(), mode: file_mode(&metadata) })
             }
             Ok(_) => Ok(()),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -869,10 +785,7 @@ impl SecretStore for FileStore {
 
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError> {
         let mut secrets = self.load()?;
-        let ours = secrets
-            .entries
-            .get(&key.id)
-            .is_some_and(|entry| entry.store == key.store_id);
+        let ours = secrets.entries.get(&key.id).is_some_and(|entry| entry.store == key.store_id);
         if !ours {
             return Ok(false);
         }
@@ -883,12 +796,7 @@ impl SecretStore for FileStore {
 
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError> {
         let secrets = self.load()?;
-        Ok(secrets
-            .entries
-            .iter()
-            .filter(|(_, entry)| entry.store == store_id)
-            .map(|(id, _)| *id)
-            .collect())
+        Ok(secrets.entries.iter().filter(|(_, entry)| entry.store == store_id).map(|(id, _)| *id).collect())
     }
 }
 
@@ -929,12 +837,10 @@ fn parse_file(text: &str) -> Result<Parsed, (usize, String)> {
                 };
                 for (id, entry) in table {
                     let at = entry.span().start;
-                    let id: u64 = id.get_ref().parse().map_err(|_| {
-                        (
-                            id.span().start,
-                            format!("`secret.{}` is not a credential id", id.get_ref()),
-                        )
-                    })?;
+                    let id: u64 = id
+                        .get_ref()
+                        .parse()
+                        .map_err(|_| (id.span().start, format!("`secret.{}` is not a credential id", id.get_ref())))?;
                     let DeValue::Table(fields) = entry.into_inner() else {
                         return Err((at, format!("`secret.{id}` must be a table")));
                     };
@@ -952,11 +858,7 @@ fn parse_file(text: &str) -> Result<Parsed, (usize, String)> {
     }
 }
 
-fn parse_entry(
-    id: u64,
-    at: usize,
-    fields: toml::de::DeTable<'_>,
-) -> Result<FileEntry, (usize, String)> {
+fn parse_entry(id: u64, at: usize, fields: toml::de::DeTable<'_>) -> Result<FileEntry, (usize, String)> {
     use std::borrow::Cow;
     use toml::de::DeValue;
 
@@ -977,10 +879,7 @@ fn parse_entry(
             "username" => (&mut entry.username, 3),
             "secret" => (&mut entry.secret, 4),
             other => {
-                return Err((
-                    name.span().start,
-                    format!("unknown key `{other}` in `secret.{id}`"),
-                ));
+                return Err((name.span().start, format!("unknown key `{other}` in `secret.{id}`")));
             }
         };
         match value.into_inner() {
@@ -988,10 +887,7 @@ fn parse_entry(
             DeValue::String(Cow::Owned(text)) => *slot = text,
             DeValue::String(Cow::Borrowed(text)) => *slot = text.to_string(),
             _ => {
-                return Err((
-                    value_at,
-                    format!("`secret.{id}.{}` must be a string", name.get_ref()),
-                ));
+                return Err((value_at, format!("`secret.{id}.{}` must be a string", name.get_ref())));
             }
         }
         seen[index] = true;
@@ -1016,12 +912,7 @@ fn render_file(secrets: &FileSecrets) -> Zeroizing<String> {
             .entries
             .values()
             .map(|e| {
-                128 + 6
-                    * (e.store.len()
-                        + e.environment.len()
-                        + e.address.len()
-                        + e.username.len()
-                        + e.secret.len())
+                128 + 6 * (e.store.len() + e.environment.len() + e.address.len() + e.username.len() + e.secret.len())
             })
             .sum::<usize>();
     let mut out = Zeroizing::new(String::with_capacity(capacity));
@@ -1073,15 +964,9 @@ fn push_toml_string(out: &mut String, value: &str) {
 /// 1-based line and column (in characters) of byte `offset` in `bytes`.
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, column)
 }
 
@@ -1093,13 +978,7 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     fn key<'a>(store_id: &'a str, id: u64, username: &'a str) -> SecretKey<'a> {
-        SecretKey {
-            store_id,
-            id,
-            environment: "default",
-            address: "docker.io",
-            username,
-        }
+        SecretKey { store_id, id, environment: "default", address: "docker.io", username }
     }
 
     fn unique_store_id() -> String {
@@ -1118,10 +997,7 @@ mod tests {
 
     /// Reports a missing system service: a pass when lenient, a failure when strict.
     fn skip(message: &str, reason: &str) {
-        assert!(
-            !strict(),
-            "{message}: {reason}; REGCRED_TEST_STRICT=1 forbids skipping"
-        );
+        assert!(!strict(), "{message}: {reason}; REGCRED_TEST_STRICT=1 forbids skipping");
         println!("skipped: {message}: {reason}");
     }
 
@@ -1153,18 +1029,13 @@ mod tests {
         }
         assert_eq!(SecretStoreKind::parse(" File "), Ok(SecretStoreKind::File));
         let err = SecretStoreKind::parse("vault").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown secret store `vault` (expected `keyring` or `file`)"
-        );
+        assert_eq!(err.to_string(), "unknown secret store `vault` (expected `keyring` or `file`)");
     }
 
     #[test]
     fn keyring_errors_hint_at_both_remedies() {
         let errors = [
-            SecretError::KeyringUnreachable {
-                cause: "no Secret Service is running on the session bus".to_string(),
-            },
+            SecretError::KeyringUnreachable { cause: "no Secret Service is running on the session bus".to_string() },
             SecretError::KeyringLocked,
         ];
         for err in errors {
@@ -1173,10 +1044,7 @@ mod tests {
             assert!(hint.contains("--secret-store file"), "{hint}");
             assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
         }
-        assert_eq!(
-            SecretError::KeyringLocked.to_string(),
-            "the keyring is locked"
-        );
+        assert_eq!(SecretError::KeyringLocked.to_string(), "the keyring is locked");
     }
 
     #[test]
@@ -1184,10 +1052,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = open(SecretStoreKind::File, dir.path());
         assert_eq!(file.kind(), SecretStoreKind::File);
-        assert_eq!(
-            file.location(),
-            dir.path().join("secrets.toml").display().to_string()
-        );
+        assert_eq!(file.location(), dir.path().join("secrets.toml").display().to_string());
         assert!(!dir.path().join("secrets.toml").exists());
         let keyring = open(SecretStoreKind::Keyring, dir.path());
         assert_eq!(keyring.kind(), SecretStoreKind::Keyring);
@@ -1202,20 +1067,13 @@ mod tests {
         let store = open(SecretStoreKind::File, dir.path());
         assert!(store.get(&key("s1", 3, "bob")).unwrap().is_none());
 
-        store
-            .set(&key("s1", 3, "bob"), &Secret::new("hunter2".into()))
-            .unwrap();
+        store.set(&key("s1", 3, "bob"), &Secret::new("hunter2".into())).unwrap();
         let got = store.get(&key("s1", 3, "bob")).unwrap().unwrap();
         assert_eq!(got.expose(), "hunter2");
 
         // Editing replaces the secret and what is written beside it.
-        store
-            .set(&key("s1", 3, "alice"), &Secret::new("s3cret".into()))
-            .unwrap();
-        assert_eq!(
-            store.get(&key("s1", 3, "alice")).unwrap().unwrap().expose(),
-            "s3cret"
-        );
+        store.set(&key("s1", 3, "alice"), &Secret::new("s3cret".into())).unwrap();
+        assert_eq!(store.get(&key("s1", 3, "alice")).unwrap().unwrap().expose(), "s3cret");
         let text = fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
         assert!(text.contains("[secret.3]"), "{text}");
         assert!(text.contains("username = \"alice\""), "{text}");
@@ -1239,10 +1097,7 @@ mod tests {
         ];
         for (i, text) in awkward.iter().enumerate() {
             let username = format!("user \"{i}\"\n");
-            let k = SecretKey {
-                username: &username,
-                ..key("s1", i as u64, "")
-            };
+            let k = SecretKey { username: &username, ..key("s1", i as u64, "") };
             store.set(&k, &Secret::new(text.to_string())).unwrap();
         }
         for (i, text) in awkward.iter().enumerate() {
@@ -1256,24 +1111,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = open(SecretStoreKind::File, dir.path());
         assert!(!store.delete(&key("s1", 1, "bob")).unwrap());
-        assert!(
-            !dir.path().join("secrets.toml").exists(),
-            "delete of nothing wrote a file"
-        );
+        assert!(!dir.path().join("secrets.toml").exists(), "delete of nothing wrote a file");
 
-        store
-            .set(&key("s1", 1, "bob"), &Secret::new("one".into()))
-            .unwrap();
-        store
-            .set(&key("s1", 2, "bob"), &Secret::new("two".into()))
-            .unwrap();
+        store.set(&key("s1", 1, "bob"), &Secret::new("one".into())).unwrap();
+        store.set(&key("s1", 2, "bob"), &Secret::new("two".into())).unwrap();
         assert!(store.delete(&key("s1", 1, "bob")).unwrap());
         assert!(!store.delete(&key("s1", 1, "bob")).unwrap());
         assert!(store.get(&key("s1", 1, "bob")).unwrap().is_none());
-        assert_eq!(
-            store.get(&key("s1", 2, "bob")).unwrap().unwrap().expose(),
-            "two"
-        );
+        assert_eq!(store.get(&key("s1", 2, "bob")).unwrap().unwrap().expose(), "two");
         // Another store's id is not ours to delete.
         assert!(!store.delete(&key("s2", 2, "bob")).unwrap());
         assert!(store.get(&key("s1", 2, "bob")).unwrap().is_some());
@@ -1285,13 +1130,9 @@ mod tests {
         let store = open(SecretStoreKind::File, dir.path());
         assert!(store.ids("s1").unwrap().is_empty());
         for id in [10, 2, 33] {
-            store
-                .set(&key("s1", id, "bob"), &Secret::new(format!("p{id}")))
-                .unwrap();
+            store.set(&key("s1", id, "bob"), &Secret::new(format!("p{id}"))).unwrap();
         }
-        store
-            .set(&key("s2", 5, "bob"), &Secret::new("other".into()))
-            .unwrap();
+        store.set(&key("s2", 5, "bob"), &Secret::new("other".into())).unwrap();
         assert_eq!(store.ids("s1").unwrap(), vec![2, 10, 33]);
         assert_eq!(store.ids("s2").unwrap(), vec![5]);
         assert!(store.get(&key("s2", 10, "bob")).unwrap().is_none());
@@ -1303,12 +1144,7 @@ mod tests {
         for umask in ["022", "000"] {
             let dir = tempfile::tempdir().unwrap();
             // The umask is per process, so the write happens in a child (see probe).
-            let out = run_probe(
-                "file-mode",
-                &[("REGCRED_TEST_PROBE_DIR", dir.path().as_os_str())],
-                &[],
-                Some(umask),
-            );
+            let out = run_probe("file-mode", &[("REGCRED_TEST_PROBE_DIR", dir.path().as_os_str())], &[], Some(umask));
             assert!(out.contains(&format!("umask=0{umask}")), "{out}");
             assert_eq!(mode_of(&dir.path().join("secrets.toml")), 0o600, "{out}");
         }
@@ -1319,14 +1155,10 @@ mod tests {
     fn file_store_restores_0600_when_rewriting() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(SecretStoreKind::File, dir.path());
-        store
-            .set(&key("s1", 1, "bob"), &Secret::new("one".into()))
-            .unwrap();
+        store.set(&key("s1", 1, "bob"), &Secret::new("one".into())).unwrap();
         let path = dir.path().join("secrets.toml");
         chmod(&path, 0o644);
-        store
-            .set(&key("s1", 2, "bob"), &Secret::new("two".into()))
-            .unwrap();
+        store.set(&key("s1", 2, "bob"), &Secret::new("two".into())).unwrap();
         assert_eq!(mode_of(&path), 0o600);
     }
 
@@ -1334,8 +1166,7 @@ mod tests {
     fn file_store_reports_syntax_errors_with_line_and_column_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secrets.toml");
-        let text =
-            "version = 1\n\n[secret.3]\nstore = \"s1\"\nsecret = \"hunter2\nusername = \"bob\"\n";
+        let text = "version = 1\n\n[secret.3]\nstore = \"s1\"\nsecret = \"hunter2\nusername = \"bob\"\n";
         fs::write(&path, text).unwrap();
         #[cfg(unix)]
         chmod(&path, 0o600);
@@ -1346,24 +1177,16 @@ mod tests {
             panic!("expected FileCorrupt, got {err:?}");
         };
         assert_eq!((*line, *column), (5, 18), "{err}");
-        assert!(
-            !err.to_string().contains("hunter2"),
-            "error quotes a secret: {err}"
-        );
+        assert!(!err.to_string().contains("hunter2"), "error quotes a secret: {err}");
         assert!(err.to_string().contains("line 5, column 18"), "{err}");
         assert!(err.hint().unwrap().contains("by hand"));
 
-        for result in [
-            store.set(&key("s1", 4, "bob"), &Secret::new("x".into())),
-            store.delete(&key("s1", 3, "bob")).map(drop),
-        ] {
+        for result in
+            [store.set(&key("s1", 4, "bob"), &Secret::new("x".into())), store.delete(&key("s1", 3, "bob")).map(drop)]
+        {
             assert!(matches!(result, Err(SecretError::FileCorrupt { .. })));
         }
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            text,
-            "corrupt file was rewritten"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), text, "corrupt file was rewritten");
     }
 
     #[test]
@@ -1374,48 +1197,22 @@ mod tests {
                 (6, 10),
                 "`secret.7.secret` must be a string",
             ),
-            (
-                "[secret.bob]\nsecret = \"987654321\"\n",
-                (1, 9),
-                "`secret.bob` is not a credential id",
-            ),
-            (
-                "[secret.8]\nstore = \"s1\"\nsecret = \"987654321\"\n",
-                (1, 1),
-                "`secret.8` has no `environment`",
-            ),
-            (
-                "secret = \"987654321\"\n",
-                (1, 10),
-                "`secret` must be a table of credential ids",
-            ),
-            (
-                "version = 1\npassword = \"987654321\"\n",
-                (2, 1),
-                "unknown key `password`",
-            ),
+            ("[secret.bob]\nsecret = \"987654321\"\n", (1, 9), "`secret.bob` is not a credential id"),
+            ("[secret.8]\nstore = \"s1\"\nsecret = \"987654321\"\n", (1, 1), "`secret.8` has no `environment`"),
+            ("secret = \"987654321\"\n", (1, 10), "`secret` must be a table of credential ids"),
+            ("version = 1\npassword = \"987654321\"\n", (2, 1), "unknown key `password`"),
         ];
         for (text, (line, column), message) in cases {
             let dir = tempfile::tempdir().unwrap();
             fs::write(dir.path().join("secrets.toml"), text).unwrap();
-            let err = open(SecretStoreKind::File, dir.path())
-                .ids("s1")
-                .unwrap_err();
+            let err = open(SecretStoreKind::File, dir.path()).ids("s1").unwrap_err();
             match &err {
-                SecretError::FileCorrupt {
-                    line: l,
-                    column: c,
-                    message: m,
-                    ..
-                } => {
+                SecretError::FileCorrupt { line: l, column: c, message: m, .. } => {
                     assert_eq!((*l, *c, m.as_str()), (line, column, message), "{text}");
                 }
                 other => panic!("expected FileCorrupt for {text:?}, got {other:?}"),
             }
-            assert!(
-                !err.to_string().contains("987654321"),
-                "error quotes a value: {err}"
-            );
+            assert!(!err.to_string().contains("987654321"), "error quotes a value: {err}");
         }
     }
 
@@ -1425,19 +1222,9 @@ mod tests {
         fs::write(dir.path().join("secrets.toml"), "version = 2\n").unwrap();
         let store = open(SecretStoreKind::File, dir.path());
         let err = store.get(&key("s1", 1, "bob")).unwrap_err();
-        assert!(
-            matches!(err, SecretError::FileVersionTooNew { found: 2, .. }),
-            "{err:?}"
-        );
-        assert!(
-            store
-                .set(&key("s1", 1, "bob"), &Secret::new("x".into()))
-                .is_err()
-        );
-        assert_eq!(
-            fs::read_to_string(dir.path().join("secrets.toml")).unwrap(),
-            "version = 2\n"
-        );
+        assert!(matches!(err, SecretError::FileVersionTooNew { found: 2, .. }), "{err:?}");
+        assert!(store.set(&key("s1", 1, "bob"), &Secret::new("x".into())).is_err());
+        assert_eq!(fs::read_to_string(dir.path().join("secrets.toml")).unwrap(), "version = 2\n");
     }
 
     #[cfg(unix)]
@@ -1445,40 +1232,22 @@ mod tests {
     fn file_store_refuses_a_file_others_may_write() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(SecretStoreKind::File, dir.path());
-        store
-            .set(&key("s1", 1, "bob"), &Secret::new("one".into()))
-            .unwrap();
+        store.set(&key("s1", 1, "bob"), &Secret::new("one".into())).unwrap();
         let path = dir.path().join("secrets.toml");
         for mode in [0o620, 0o602, 0o666] {
             chmod(&path, mode);
             let err = store.get(&key("s1", 1, "bob")).unwrap_err();
-            assert!(
-                matches!(err, SecretError::InsecurePermissions { mode: m, .. } if m == mode),
-                "{err:?}"
-            );
-            assert!(
-                err.to_string().contains("lets other users change it"),
-                "{err}"
-            );
-            assert_eq!(
-                err.hint().unwrap(),
-                format!("run `chmod 600 {}`", path.display())
-            );
-            assert!(
-                store
-                    .set(&key("s1", 2, "bob"), &Secret::new("two".into()))
-                    .is_err()
-            );
+            assert!(matches!(err, SecretError::InsecurePermissions { mode: m, .. } if m == mode), "{err:?}");
+            assert!(err.to_string().contains("lets other users change it"), "{err}");
+            assert_eq!(err.hint().unwrap(), format!("run `chmod 600 {}`", path.display()));
+            assert!(store.set(&key("s1", 2, "bob"), &Secret::new("two".into())).is_err());
             assert_eq!(mode_of(&path), mode, "refused file was touched");
         }
         // Readable by others: still read (so nothing breaks), but doctor's check objects.
         chmod(&path, 0o644);
         assert!(store.get(&key("s1", 1, "bob")).unwrap().is_some());
         let err = store.check().unwrap_err();
-        assert!(
-            err.to_string().contains("lets other users read it"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("lets other users read it"), "{err}");
         chmod(&path, 0o600);
         store.check().unwrap();
     }
@@ -1487,26 +1256,17 @@ mod tests {
 
     /// Runs this test binary again, for `keyring_error_probe` only, with `probe` as the
     /// job; returns its stdout. `umask` runs it under that umask.
-    fn run_probe(
-        probe: &str,
-        set: &[(&str, &std::ffi::OsStr)],
-        remove: &[&str],
-        umask: Option<&str>,
-    ) -> String {
+    fn run_probe(probe: &str, set: &[(&str, &std::ffi::OsStr)], remove: &[&str], umask: Option<&str>) -> String {
         let exe = std::env::current_exe().unwrap();
         let mut command = match umask {
             Some(umask) => {
                 let mut sh = Command::new("sh");
-                sh.arg("-c")
-                    .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-                    .arg(&exe);
+                sh.arg("-c").arg(format!("umask {umask} && exec \"$0\" \"$@\"")).arg(&exe);
                 sh
             }
             None => Command::new(&exe),
         };
-        command
-            .args(["keyring_error_probe", "--nocapture", "--test-threads=1"])
-            .env("REGCRED_TEST_PROBE", probe);
+        command.args(["keyring_error_probe", "--nocapture", "--test-threads=1"]).env("REGCRED_TEST_PROBE", probe);
         for (name, value) in set {
             command.env(name, value);
         }
@@ -1540,16 +1300,10 @@ mod tests {
             }
             "file-mode" => {
                 let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-                let umask = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Umask:"))
-                    .unwrap_or("?")
-                    .trim();
+                let umask = status.lines().find_map(|l| l.strip_prefix("Umask:")).unwrap_or("?").trim();
                 let dir = std::env::var_os("REGCRED_TEST_PROBE_DIR").unwrap();
                 let store = open(SecretStoreKind::File, Path::new(&dir));
-                store
-                    .set(&key("s1", 1, "bob"), &Secret::new("x".into()))
-                    .unwrap();
+                store.set(&key("s1", 1, "bob"), &Secret::new("x".into())).unwrap();
                 println!("umask={umask}");
             }
             other => panic!("unknown probe {other}"),
@@ -1569,10 +1323,7 @@ mod tests {
         assert!(hint.contains("--secret-store file"), "{hint}");
     }
 
-    #[cfg(all(
-        unix,
-        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-    ))]
+    #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
     #[test]
     fn keyring_without_session_bus_says_so_in_plain_words() {
         let runtime = tempfile::tempdir().unwrap();
@@ -1589,18 +1340,12 @@ mod tests {
         assert_two_remedies(&out);
     }
 
-    #[cfg(all(
-        unix,
-        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-    ))]
+    #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
     #[test]
     fn keyring_with_dead_bus_address_says_so_in_plain_words() {
         let out = run_probe(
             "keyring",
-            &[(
-                "DBUS_SESSION_BUS_ADDRESS",
-                "unix:path=/nonexistent".as_ref(),
-            )],
+            &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent".as_ref())],
             &["DISPLAY", "WAYLAND_DISPLAY"],
             None,
         );
@@ -1615,10 +1360,7 @@ mod tests {
     }
 
     /// A real private bus with no Secret Service on it (and none it could start).
-    #[cfg(all(
-        unix,
-        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-    ))]
+    #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
     #[test]
     fn keyring_with_no_secret_service_on_the_bus_says_so_in_plain_words() {
         use std::io::BufRead;
@@ -1654,10 +1396,7 @@ mod tests {
         let mut daemon = match daemon {
             Ok(daemon) => daemon,
             Err(err) => {
-                return skip(
-                    "no dbus-daemon (install the dbus package)",
-                    &err.to_string(),
-                );
+                return skip("no dbus-daemon (install the dbus package)", &err.to_string());
             }
         };
         let mut address = String::new();
@@ -1753,43 +1492,20 @@ mod tests {
             return;
         };
         let store_id = unique_store_id();
-        let _cleanup = Cleanup {
-            store: store.as_ref(),
-            store_id: &store_id,
-        };
+        let _cleanup = Cleanup { store: store.as_ref(), store_id: &store_id };
         let bob = key(&store_id, 42, "bob");
 
         assert!(store.get(&bob).unwrap().is_none());
-        store
-            .set(&bob, &Secret::new("hunter2 ünï 🔑".into()))
-            .unwrap();
+        store.set(&bob, &Secret::new("hunter2 ünï 🔑".into())).unwrap();
         assert_eq!(store.get(&bob).unwrap().unwrap().expose(), "hunter2 ünï 🔑");
 
-        let lookup = [
-            "lookup",
-            "service",
-            "regcred",
-            "regcred_store",
-            &store_id,
-            "regcred_id",
-            "42",
-        ];
-        let search = [
-            "search",
-            "--all",
-            "service",
-            "regcred",
-            "regcred_store",
-            &store_id,
-        ];
+        let lookup = ["lookup", "service", "regcred", "regcred_store", &store_id, "regcred_id", "42"];
+        let search = ["search", "--all", "service", "regcred", "regcred_store", &store_id];
         if let Some((ok, out)) = secret_tool(&lookup, None) {
             assert!(ok);
             assert_eq!(out, "hunter2 ünï 🔑");
             let (_, out) = secret_tool(&search, None).unwrap();
-            assert!(
-                out.contains("label = regcred: bob @ docker.io (env default)"),
-                "{out}"
-            );
+            assert!(out.contains("label = regcred: bob @ docker.io (env default)"), "{out}");
             assert!(out.contains("attribute.username = bob"), "{out}");
             assert!(out.contains("attribute.address = docker.io"), "{out}");
             assert!(out.contains("attribute.environment = default"), "{out}");
@@ -1801,10 +1517,7 @@ mod tests {
         assert_eq!(store.get(&alice).unwrap().unwrap().expose(), "n3w");
         if let Some((_, out)) = secret_tool(&search, None) {
             assert_eq!(out.matches("[/").count(), 1, "one item expected:\n{out}");
-            assert!(
-                out.contains("label = regcred: alice @ docker.io (env default)"),
-                "{out}"
-            );
+            assert!(out.contains("label = regcred: alice @ docker.io (env default)"), "{out}");
             assert!(out.contains("secret = n3w"), "{out}");
         }
 
@@ -1824,38 +1537,19 @@ mod tests {
             return;
         };
         let (a, b) = (unique_store_id(), unique_store_id());
-        let _cleanup_a = Cleanup {
-            store: store.as_ref(),
-            store_id: &a,
-        };
-        let _cleanup_b = Cleanup {
-            store: store.as_ref(),
-            store_id: &b,
-        };
+        let _cleanup_a = Cleanup { store: store.as_ref(), store_id: &a };
+        let _cleanup_b = Cleanup { store: store.as_ref(), store_id: &b };
         for id in [3, 1, 20] {
-            store
-                .set(&key(&a, id, "bob"), &Secret::new(format!("a{id}")))
-                .unwrap();
+            store.set(&key(&a, id, "bob"), &Secret::new(format!("a{id}"))).unwrap();
         }
-        store
-            .set(&key(&b, 1, "bob"), &Secret::new("b1".into()))
-            .unwrap();
+        store.set(&key(&b, 1, "bob"), &Secret::new("b1".into())).unwrap();
 
         assert_eq!(store.ids(&a).unwrap(), vec![1, 3, 20]);
         assert_eq!(store.ids(&b).unwrap(), vec![1]);
-        assert_eq!(
-            store.get(&key(&a, 1, "bob")).unwrap().unwrap().expose(),
-            "a1"
-        );
-        assert_eq!(
-            store.get(&key(&b, 1, "bob")).unwrap().unwrap().expose(),
-            "b1"
-        );
+        assert_eq!(store.get(&key(&a, 1, "bob")).unwrap().unwrap().expose(), "a1");
+        assert_eq!(store.get(&key(&b, 1, "bob")).unwrap().unwrap().expose(), "b1");
         assert!(store.delete(&key(&b, 1, "bob")).unwrap());
-        assert_eq!(
-            store.get(&key(&a, 1, "bob")).unwrap().unwrap().expose(),
-            "a1"
-        );
+        assert_eq!(store.get(&key(&a, 1, "bob")).unwrap().unwrap().expose(), "a1");
         assert!(store.ids(&b).unwrap().is_empty());
     }
 
@@ -1865,18 +1559,8 @@ mod tests {
             return;
         };
         let store_id = unique_store_id();
-        let _cleanup = Cleanup {
-            store: store.as_ref(),
-            store_id: &store_id,
-        };
-        let attributes = [
-            "service",
-            "regcred",
-            "regcred_store",
-            &store_id,
-            "regcred_id",
-            "7",
-        ];
+        let _cleanup = Cleanup { store: store.as_ref(), store_id: &store_id };
+        let attributes = ["service", "regcred", "regcred_store", &store_id, "regcred_id", "7"];
         let mut args = vec!["store", "--label=written by secret-tool"];
         args.extend(attributes);
         let Some((ok, _)) = secret_tool(&args, Some("from-outside")) else {

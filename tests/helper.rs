@@ -23,21 +23,22 @@ fn store_get_list_erase_round_trip() {
     store(&t, "https://index.docker.io/v1/", "bob", "hub-pw");
     store(&t, "registry.example.com:5000", "alice", "reg-pw");
     let got = get(&t, "https://index.docker.io/v1/").ok().json();
-    assert_eq!(got, serde_json::json!({"ServerURL": "https://index.docker.io/v1/", "Username": "bob", "Secret": "hub-pw"}));
+    assert_eq!(
+        got,
+        serde_json::json!({"ServerURL": "https://index.docker.io/v1/", "Username": "bob", "Secret": "hub-pw"})
+    );
     // Every form docker uses reaches the same credential, and ServerURL echoes the question.
     for form in ["docker.io", "index.docker.io", "https://registry-1.docker.io", "https://index.docker.io/v1"] {
         let got = get(&t, form).ok().json();
         assert_eq!(got["Secret"], "hub-pw", "{form}");
         assert_eq!(got["ServerURL"], form);
     }
-    for form in ["registry.example.com:5000", "https://registry.example.com:5000", "http://Registry.Example.com:5000/"] {
+    for form in ["registry.example.com:5000", "https://registry.example.com:5000", "http://Registry.Example.com:5000/"]
+    {
         assert_eq!(get(&t, form).ok().json()["Username"], "alice", "{form}");
     }
     let listed = t.run_bin(&helper_bin(), &["list"], "").ok().json();
-    assert_eq!(
-        listed,
-        serde_json::json!({"https://index.docker.io/v1/": "bob", "registry.example.com:5000": "alice"})
-    );
+    assert_eq!(listed, serde_json::json!({"https://index.docker.io/v1/": "bob", "registry.example.com:5000": "alice"}));
     t.run_bin(&helper_bin(), &["erase"], "https://index.docker.io/v1/\n").ok();
     let run = get(&t, "https://index.docker.io/v1/").code(1);
     assert_eq!(run.stdout, "credentials not found in native keychain\n");
@@ -63,7 +64,11 @@ fn repeated_login_replaces_instead_of_piling_up() {
     let list = t.list();
     assert_eq!(list.len(), 2, "{list:?}");
     let got = get(&t, "quay.io").ok().json();
-    assert_eq!((got["Username"].as_str(), got["Secret"].as_str()), (Some("bob"), Some("three")), "the latest login wins");
+    assert_eq!(
+        (got["Username"].as_str(), got["Secret"].as_str()),
+        (Some("bob"), Some("three")),
+        "the latest login wins"
+    );
     assert_eq!(t.status(list.iter().find(|c| c["username"] == "alice").unwrap()["id"].as_u64().unwrap()), "overridden");
     let secrets = std::fs::read_to_string(t.secrets_file()).unwrap();
     assert!(!secrets.contains("\"one\""), "the replaced secret is gone:\n{secrets}");

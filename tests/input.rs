@@ -32,7 +32,12 @@ fn bad_input_gets_its_exit_code_and_changes_nothing() {
         (vec!["add", "quay.io", "-u", "a", "--name", "quay-alice", "--password-stdin"], "pw\n", 2, "already used"),
         (vec!["add", "quay.io", "-u", "a", "--password-stdin"], "", 2, "empty"),
         (vec!["add", "quay.io", "-u", "a", "--password-stdin"], "\n", 2, "empty"),
-        (vec!["add", "quay.io", "-u", "a", "--password-env", "REGCRED_TEST_UNSET_VAR"], "", 2, "REGCRED_TEST_UNSET_VAR"),
+        (
+            vec!["add", "quay.io", "-u", "a", "--password-env", "REGCRED_TEST_UNSET_VAR"],
+            "",
+            2,
+            "REGCRED_TEST_UNSET_VAR",
+        ),
         (vec!["add", "quay.io", "-u", "a"], "", 2, "not a terminal"),
         (vec!["add", "quay.io", "-u", "a", "--password", "pw"], "", 2, "--password"),
         (vec!["add", "quay.io", "-u", "a", "--password-stdin", "-e", "nope"], "pw\n", 2, "does not exist"),
@@ -41,13 +46,13 @@ fn bad_input_gets_its_exit_code_and_changes_nothing() {
         (vec!["show", "quay-alise"], "", 2, "did you mean"),
         (vec!["show", "docker.io"], "", 2, "docker.io"),
         (vec!["edit", "nope", "--password-stdin"], "pw\n", 2, "nope"),
-        (vec!["edit", "1", "--name", "-bad", "--password-stdin"], "pw\n", 2, "-bad"),
+        (vec!["edit", "1", "--name=-bad", "--password-stdin"], "pw\n", 2, "-bad"),
         (vec!["edit", "1", "--password-stdin"], "", 2, "empty"),
         (vec!["activate", "7"], "", 2, "7"),
         (vec!["deactivate", "http://quay.io"], "", 2, "http://quay.io"),
         (vec!["delete", "1"], "", 4, "--yes"),
         (vec!["delete", "nope", "--yes"], "", 2, "nope"),
-        (vec!["resolve", "UPPER/case"], "", 2, "lowercase"),
+        (vec!["resolve", "docker/Docker"], "", 2, "lowercase"),
         (vec!["resolve", "nginx:"], "", 2, "tag"),
         (vec!["resolve", &long_name], "", 2, "255"),
         (vec!["resolve", "--stdin"], "nginx\nBad Image\n", 2, "Bad Image"),
@@ -82,7 +87,13 @@ fn bad_input_gets_its_exit_code_and_changes_nothing() {
             failures.push(format!("regcred {args:?}: {}\n  stderr: {}", problems.join(", "), run.stderr.trim()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} bad inputs misbehaved:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad inputs misbehaved:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     // A 1 MiB password is not "bad", but it must not break anything either.
     let run = t.run_with_stdin(&long_case, &format!("{long_password}\n"));
     assert!(run.code == 0 || run.code == 2, "{run:?}");

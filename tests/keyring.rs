@@ -38,7 +38,9 @@ fn files_containing(t: &TestEnv, needle: &str) -> Vec<String> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
                 hits.push(path.display().to_string());
             }
         }
@@ -52,7 +54,11 @@ fn secret_lives_in_the_keyring_and_nowhere_else() {
     let id = t.add("quay.io", "robot", "kr-secret-8f3a");
     assert_eq!(lookup(&t, id).as_deref(), Some("kr-secret-8f3a"));
     assert!(describe(&t, id).contains("robot @ quay.io"), "label names what it is:\n{}", describe(&t, id));
-    assert!(files_containing(&t, "kr-secret-8f3a").is_empty(), "secret found in {:?}", files_containing(&t, "kr-secret-8f3a"));
+    assert!(
+        files_containing(&t, "kr-secret-8f3a").is_empty(),
+        "secret found in {:?}",
+        files_containing(&t, "kr-secret-8f3a")
+    );
     assert!(!t.secrets_file().exists(), "the file store is never used silently");
     let shown = t.run(&["resolve", "quay.io/a/b", "--show-secret", "-o", "json"]).ok().json_lines();
     assert_eq!(shown[0]["credential"]["password"], "kr-secret-8f3a");

@@ -220,9 +220,8 @@ fn scoped_credentials_most_specific_wins() {
     assert!(reasons.contains(&(acme, "less_specific".into())), "{reasons:?}");
     assert!(reasons.contains(&(newer_registry, "less_specific".into())), "{reasons:?}");
     let other = t.run(&["resolve", "ghcr.io/other/x", "--explain", "-o", "json"]).ok().json_lines();
-    let by_id = |id: u64| {
-        other[0]["candidates"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["reason"].clone()
-    };
+    let by_id =
+        |id: u64| other[0]["candidates"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["reason"].clone();
     assert_eq!(by_id(acme), "scope_mismatch");
     assert_eq!(by_id(registry), "overridden");
     assert_eq!(by_id(newer_registry), "chosen");
@@ -336,7 +335,10 @@ fn parallel_adds_lose_nothing() {
     let t = TestEnv::new();
     let children: Vec<_> = (0..8)
         .map(|i| {
-            let mut cmd = t.command(&crate::util::regcred_bin(), &["add", "quay.io", "-u", &format!("user{i}"), "--password-env", "PW"]);
+            let mut cmd = t.command(
+                &crate::util::regcred_bin(),
+                &["add", "quay.io", "-u", &format!("user{i}"), "--password-env", "PW"],
+            );
             cmd.env("PW", format!("pw{i}")).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
             cmd.spawn().unwrap()
         })

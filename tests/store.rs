@@ -22,9 +22,9 @@ fn files_are_private_whatever_the_umask() {
         .arg(cmd.get_program())
         .args(cmd.get_args())
         .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     assert_eq!(mode(&t.config_dir()), 0o700);
     assert_eq!(mode(&t.store_file()), 0o600);
     assert_eq!(mode(&t.secrets_file()), 0o600);

@@ -63,7 +63,9 @@ pub fn regcred_bin() -> PathBuf {
 /// Whether a Secret Service answers on the session bus. Under `REGCRED_TEST_STRICT=1`
 /// (set by scripts/test and CI) its absence fails the test instead of skipping it.
 pub fn secret_service_available(test: &str) -> bool {
-    let reachable = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+    // Only the private keyring scripts/with-keyring starts, never a person's own.
+    let reachable = std::env::var("REGCRED_TEST_KEYRING").as_deref() == Ok("private")
+        && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
         && Command::new("secret-tool")
             .args(["search", "regcred-probe", "none"])
             .stdout(Stdio::null())
@@ -74,7 +76,7 @@ pub fn secret_service_available(test: &str) -> bool {
         if std::env::var("REGCRED_TEST_STRICT").as_deref() == Ok("1") {
             panic!("{test}: no Secret Service reachable, and REGCRED_TEST_STRICT=1 (run under scripts/test)");
         }
-        eprintln!("skipped: {test}: no Secret Service (run under scripts/test)");
+        eprintln!("skipped: {test}: no private Secret Service (run under scripts/test)");
     }
     reachable
 }
@@ -142,7 +144,7 @@ impl TestEnv {
         let mut cmd = Command::new(bin);
         cmd.args(args);
         for (key, _) in std::env::vars() {
-            if key.starts_with("REGCRED_") && key != "REGCRED_TEST_STRICT" {
+            if key.starts_with("REGCRED_") && !key.starts_with("REGCRED_TEST_") {
                 cmd.env_remove(key);
             }
         }

@@ -48,7 +48,6 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         }
         Err(failure) => {
             report(false, "store file", failure.message.clone());
-            drop(report);
             ctx.out.findings(&findings, ctx.out.format(args.output));
             return Err(failure);
         }
@@ -123,7 +122,6 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         ctx.store.save(&registries, lock)?;
     }
     drop(lock);
-    drop(report);
     ctx.out.findings(&findings, ctx.out.format(args.output));
     let problems = findings.iter().filter(|f| !f.ok).count();
     if problems > 0 {
