@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets};
 use regcred_core::{Reference, Status, Verdict};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -144,10 +144,16 @@ impl Output {
                     ]);
                     table.add_row(row);
                 }
+                // Addresses are what people scan for; let e-mails wrap first.
+                let widest = views.iter().map(|v| v.credential.address.chars().count()).max().unwrap_or(0);
+                keep_whole(&mut table, if show_env { 3 } else { 2 }, widest);
+                if let Some(added) = table.column_mut(if show_env { 7 } else { 6 }) {
+                    added.set_constraint(ColumnConstraint::ContentWidth);
+                }
                 if views.is_empty() {
                     self.data("No credentials.\n");
                 } else {
-                    self.data(&format!("{table}\n"));
+                    self.data(&render(&table));
                 }
             }
         }
@@ -183,7 +189,7 @@ impl Output {
                         let cell = if key == "status" { self.colored(view.status, value) } else { Cell::new(value) };
                         table.add_row(vec![self.header(key), cell]);
                     }
-                    self.data(&format!("{table}\n"));
+                    self.data(&render(&table));
                 }
             }
         }
@@ -243,7 +249,7 @@ impl Output {
                     }
                     table.add_row(row);
                 }
-                self.data(&format!("{table}\n"));
+                self.data(&render(&table));
                 self.explanations(results);
             }
         }
@@ -329,7 +335,7 @@ impl Output {
                         Cell::new(short_time(r.created)),
                     ]);
                 }
-                self.data(&format!("{table}\n"));
+                self.data(&render(&table));
             }
         }
     }
@@ -414,6 +420,23 @@ impl Output {
             Status::Overridden { .. } => cell.fg(Color::Yellow),
             Status::Inactive => cell.fg(Color::DarkGrey),
         }
+    }
+}
+
+/// A table without the trailing blanks comfy-table pads lines with.
+fn render(table: &Table) -> String {
+    let mut text = table.trim_fmt();
+    text.push('\n');
+    text
+}
+
+/// Asks the table not to wrap column `index` below `width` characters (up to 40), so that
+/// other columns give way first on a narrow terminal.
+fn keep_whole(table: &mut Table, index: usize, width: usize) {
+    if let Some(column) = table.column_mut(index) {
+        // The boundary counts the one-space padding on each side.
+        let width = u16::try_from(width.min(40) + 2).unwrap_or(42);
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
     }
 }
 
