@@ -158,6 +158,18 @@ pub enum Command {
     #[command(after_help = "EXAMPLES:\n  regcred doctor\n  regcred doctor --fix")]
     Doctor(DoctorArgs),
 
+    /// Write the credentials in use as docker config.json, containers auth.json or a Kubernetes Secret
+    #[command(subcommand)]
+    Export(ExportFormat),
+
+    /// Import credentials from docker's config.json or the containers auth.json
+    #[command(subcommand)]
+    Import(ImportSource),
+
+    /// Point docker or podman/skopeo/buildah at docker-credential-regcred
+    #[command(subcommand)]
+    Setup(SetupTarget),
+
     /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
     #[command(
         after_help = "EXAMPLES:\n  echo quay.io | regcred credential-helper get\n  regcred credential-helper list"
@@ -317,6 +329,128 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportFormat {
+    /// docker's config.json: {"auths": {…}} with username, password, email and auth
+    #[command(after_help = "EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
+        regcred export docker-config --registry ghcr.io > \"$DOCKER_CONFIG/config.json\"\n\n\
+        Scoped credentials (quay.io/myorg) cannot be expressed in config.json and are skipped with a warning.")]
+    DockerConfig(ExportArgs),
+
+    /// The containers auth.json (podman, skopeo, buildah); scoped credentials become registry/namespace keys
+    #[command(
+        after_help = "EXAMPLES:\n  regcred export auth-json --output-file \"$XDG_RUNTIME_DIR/containers/auth.json\""
+    )]
+    AuthJson(ExportArgs),
+
+    /// A kubernetes.io/dockerconfigjson Secret, as `kubectl create secret docker-registry` makes it
+    #[command(
+        after_help = "EXAMPLES:\n  regcred export k8s-secret --name regcred --namespace ci | kubectl apply -f -\n  \
+        regcred export k8s-secret --name pull-secret --registry ghcr.io -o json"
+    )]
+    K8sSecret(K8sSecretArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only credentials for this address (repeatable); a plain address includes its scoped credentials
+    #[arg(long = "registry", value_name = "ADDRESS")]
+    pub registries: Vec<String>,
+
+    /// Write to this file (mode 0600) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+/// Formats of a Kubernetes object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManifestFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sSecretArgs {
+    /// The Secret's name
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+
+    /// The Secret's namespace [default: none, so kubectl's current namespace]
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Manifest format
+    #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml, value_name = "FORMAT")]
+    pub output: ManifestFormat,
+
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// docker's config.json [default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json]
+    #[command(
+        after_help = "EXAMPLES:\n  regcred import docker-config --dry-run\n  regcred import docker-config ./config.json --no-helpers"
+    )]
+    DockerConfig(ImportArgs),
+
+    /// The containers auth.json [default: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json,
+    /// else ~/.config/containers/auth.json]
+    #[command(after_help = "EXAMPLES:\n  regcred import auth-json\n  regcred -e ci import auth-json ./auth.json")]
+    AuthJson(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// Do not ask credential helpers named by credsStore/credHelpers for their credentials
+    #[arg(long)]
+    pub no_helpers: bool,
+
+    /// Show what would be imported without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SetupTarget {
+    /// Set credsStore (or credHelpers for --registry) in docker's config.json
+    #[command(
+        after_help = "EXAMPLES:\n  regcred setup docker\n  regcred setup docker --registry ghcr.io --registry quay.io --dry-run"
+    )]
+    Docker(SetupArgs),
+
+    /// Set credHelpers in the containers auth.json used by podman, skopeo and buildah
+    #[command(
+        after_help = "EXAMPLES:\n  regcred setup podman                      # every registry of the environment\n  \
+        regcred setup podman --registry quay.io --config ~/.config/containers/auth.json"
+    )]
+    Podman(SetupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Use regcred only for this registry (repeatable); podman's default is every registry the
+    /// environment has a credential for
+    #[arg(long = "registry", value_name = "ADDRESS")]
+    pub registries: Vec<String>,
+
+    /// The file to change [default: where docker or podman looks]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Show the change without writing it
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,26 @@ pub struct EnvironmentRow<'a> {
     pub created: OffsetDateTime,
 }
 
+/// One line of an import summary.
+pub struct ImportRow {
+    pub outcome: &'static str,
+    pub address: String,
+    pub username: String,
+    /// The new id, or why it was skipped.
+    pub detail: String,
+}
+
+impl ImportRow {
+    pub fn imported(address: &str, username: &str, id: Option<u64>) -> Self {
+        let detail = id.map_or_else(|| "would be added".to_owned(), |id| format!("credential {id}"));
+        ImportRow { outcome: "imported", address: address.into(), username: username.into(), detail }
+    }
+
+    pub fn skipped(address: &str, username: &str, why: String) -> Self {
+        ImportRow { outcome: "skipped", address: address.into(), username: username.into(), detail: why }
+    }
+}
+
 /// One finding of `doctor`.
 pub struct Finding {
     pub ok: bool,
@@ -334,6 +354,46 @@ impl Output {
                         Cell::new(r.credentials),
                         Cell::new(short_time(r.created)),
                     ]);
+                }
+                self.data(&render(&table));
+            }
+        }
+    }
+
+    pub fn import_report(&self, rows: &[ImportRow], format: Format) {
+        match format {
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Row<'a> {
+                    outcome: &'a str,
+                    address: &'a str,
+                    username: &'a str,
+                    detail: &'a str,
+                }
+                let objects: Vec<_> = rows
+                    .iter()
+                    .map(|r| Row { outcome: r.outcome, address: &r.address, username: &r.username, detail: &r.detail })
+                    .collect();
+                self.data(&json_line(&objects));
+            }
+            Format::Plain => {
+                let text: String = rows
+                    .iter()
+                    .map(|r| format!("{}\t{}\t{}\t{}\n", r.outcome, r.address, r.username, r.detail))
+                    .collect();
+                self.data(&text);
+            }
+            Format::Table => {
+                let mut table = self.table();
+                table.set_header(["", "ADDRESS", "USERNAME", "DETAIL"].map(|h| self.header(h)));
+                for r in rows {
+                    let outcome = Cell::new(r.outcome);
+                    let outcome = match (self.color, r.outcome) {
+                        (true, "imported") => outcome.fg(Color::Green),
+                        (true, _) => outcome.fg(Color::Yellow),
+                        _ => outcome,
+                    };
+                    table.add_row(vec![outcome, Cell::new(&r.address), Cell::new(&r.username), Cell::new(&r.detail)]);
                 }
                 self.data(&render(&table));
             }

@@ -6,10 +6,13 @@ mod completions;
 mod doctor;
 mod edit;
 mod env;
+mod export;
+mod import;
 mod list;
 mod overview;
 mod remove;
 mod resolve;
+mod setup;
 mod toggle;
 
 use regcred_core::Scope;
@@ -39,6 +42,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Resolve(args)) => resolve::run(args, &ctx),
         Some(Command::Env(command)) => env::run(command, &ctx).map(done),
         Some(Command::Doctor(args)) => doctor::run(args, &ctx).map(done),
+        Some(Command::Export(format)) => export::run(format, &ctx).map(done),
+        Some(Command::Import(source)) => import::run(source, &ctx).map(done),
+        Some(Command::Setup(target)) => setup::run(target, &ctx).map(done),
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, &ctx)),
         Some(Command::Completions(args)) => completions::run(args, &ctx).map(done),
     }

@@ -1,0 +1,402 @@
+//! `regcred import`: credentials from docker's config.json or the containers auth.json,
+//! including those held by other credential helpers. One lock, one save, whatever the count.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use regcred_core::{RegistryAddress, Scope};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::cli::{ImportArgs, ImportSource};
+use crate::commands::add::check_username;
+use crate::context::{Context, secret_failure, secret_key};
+use crate::exit::{Failure, input_error};
+use crate::output::ImportRow;
+use crate::secrets::Secret;
+use crate::store::{Credential, now};
+
+/// One credential found in the file.
+struct Found {
+    key: String,
+    scope: Result<Scope, String>,
+    username: String,
+    email: Option<String>,
+    secret: Result<Secret, String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    auths: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct AuthEntry {
+    #[serde(default)]
+    auth: Option<Zeroizing<String>>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<Zeroizing<String>>,
+    #[serde(default)]
+    identitytoken: Option<Zeroizing<String>>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HelperCredential {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: Zeroizing<String>,
+}
+
+pub fn run(source: ImportSource, ctx: &Context) -> Result<(), Failure> {
+    let (args, path) = match source {
+        ImportSource::DockerConfig(args) => {
+            let path = args.path.clone().or_else(docker_config_path);
+            (args, path)
+        }
+        ImportSource::AuthJson(args) => {
+            let path = args.path.clone().or_else(auth_json_path);
+            (args, path)
+        }
+    };
+    let path = path.ok_or_else(|| input_error!("cannot tell where the file is").hint("give its path"))?;
+    let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+        let failure = Failure::operational(format!("cannot read {}: {e}", path.display()));
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Failure { code: crate::exit::ExitCode::Input, ..failure }
+        } else {
+            failure
+        }
+    })?);
+    let config: ConfigFile = serde_json::from_str(&text).map_err(|e| {
+        input_error!(
+            "{} is not a docker/containers auth file: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+
+    let mut found: Vec<Found> = config.auths.iter().map(|(key, value)| from_auths(key, value)).collect();
+    let mut rows = Vec::new();
+    let helpers = helper_sources(&config);
+    if args.no_helpers {
+        for (helper, servers) in &helpers {
+            let what = servers.as_deref().map(|s| s.join(", ")).unwrap_or_else(|| "all its registries".into());
+            rows.push(ImportRow::skipped(&format!("helper {helper}"), "-", format!("--no-helpers ({what})")));
+        }
+    } else {
+        for (helper, servers) in &helpers {
+            if helper == "regcred" {
+                rows.push(ImportRow::skipped(&format!("helper {helper}"), "-", "already regcred".into()));
+                continue;
+            }
+            match ask_helper(helper, servers.as_deref()) {
+                Ok(list) => found.extend(list),
+                Err(why) => rows.push(ImportRow::skipped(&format!("helper {helper}"), "-", why)),
+            }
+        }
+    }
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    import(ctx, &args, found, rows, &path)
+}
+
+fn import(
+    ctx: &Context,
+    args: &ImportArgs,
+    found: Vec<Found>,
+    mut rows: Vec<ImportRow>,
+    path: &Path,
+) -> Result<(), Failure> {
+    let lock = if args.dry_run { None } else { Some(ctx.store.lock()?) };
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let secrets = ctx.secrets(ctx.secret_store);
+    let mut added: Vec<Credential> = Vec::new();
+    let mut kept: Vec<Secret> = Vec::new();
+    for f in found {
+        let scope = match f.scope {
+            Ok(scope) => scope,
+            Err(why) => {
+                rows.push(ImportRow::skipped(&f.key, &f.username, why));
+                continue;
+            }
+        };
+        let address = scope.to_string();
+        let secret = match (f.secret, check_username(&f.username)) {
+            (Err(why), _) => {
+                rows.push(ImportRow::skipped(&address, &f.username, why));
+                continue;
+            }
+            (_, Err(failure)) => {
+                rows.push(ImportRow::skipped(&address, &f.username, failure.message));
+                continue;
+            }
+            (Ok(secret), Ok(())) => secret,
+        };
+        let present = registries
+            .credentials_in(&environment)
+            .chain(added.iter())
+            .find(|c| c.address == address && c.username == f.username)
+            .map(|c| c.id);
+        if let Some(id) = present {
+            rows.push(ImportRow::skipped(&address, &f.username, format!("already present as credential {id}")));
+            continue;
+        }
+        let (id, sequence) = registries.allocate();
+        let stamp = now();
+        let credential = Credential {
+            id,
+            environment: environment.clone(),
+            name: None,
+            address: address.clone(),
+            username: f.username.clone(),
+            email: f.email,
+            active: true,
+            sequence,
+            secret_store: ctx.secret_store,
+            added: stamp,
+            updated: stamp,
+        };
+        rows.push(ImportRow::imported(&address, &f.username, if args.dry_run { None } else { Some(id) }));
+        if !args.dry_run {
+            if let Err(e) = secrets.set(&secret_key(&registries.store_id, &credential), &secret) {
+                undo(ctx, &registries.store_id, &added);
+                return Err(secret_failure(e));
+            }
+            kept.push(secret);
+        }
+        added.push(credential);
+    }
+    let count = added.len();
+    if let Some(lock) = &lock {
+        registries.credentials.extend(added.iter().cloned());
+        if let Err(failure) = ctx.store.save(&registries, lock) {
+            undo(ctx, &registries.store_id, &added);
+            return Err(failure);
+        }
+    }
+    drop(lock);
+    ctx.out.import_report(&rows, ctx.out.format(args.output));
+    let skipped = rows.len() - count;
+    let verb = if args.dry_run { "Would import" } else { "Imported" };
+    ctx.out.info(format!(
+        "{verb} {count} credential(s) from {} into environment {environment}; skipped {skipped}.",
+        path.display()
+    ));
+    Ok(())
+}
+
+/// Removes the secrets of an import that could not be completed.
+fn undo(ctx: &Context, store_id: &str, added: &[Credential]) {
+    let secrets = ctx.secrets(ctx.secret_store);
+    for c in added {
+        let _ = secrets.delete(&secret_key(store_id, c));
+    }
+}
+
+fn from_auths(key: &str, value: &serde_json::Value) -> Found {
+    let scope = scope_of(key);
+    let entry: AuthEntry = match serde_json::from_value(value.clone()) {
+        Ok(entry) => entry,
+        Err(e) => {
+            return Found {
+                key: key.into(),
+                scope,
+                username: "-".into(),
+                email: None,
+                secret: Err(format!("unreadable entry: {e}")),
+            };
+        }
+    };
+    let email = entry.email.filter(|e| !e.is_empty());
+    if let Some(token) = entry.identitytoken.filter(|t| !t.is_empty()) {
+        return Found {
+            key: key.into(),
+            scope,
+            username: "<token>".into(),
+            email,
+            secret: Ok(Secret::new(token.to_string())),
+        };
+    }
+    if let (Some(username), Some(password)) = (&entry.username, &entry.password)
+        && !username.is_empty()
+        && !password.is_empty()
+    {
+        return Found {
+            key: key.into(),
+            scope,
+            username: username.clone(),
+            email,
+            secret: Ok(Secret::new(password.to_string())),
+        };
+    }
+    let Some(auth) = entry.auth.filter(|a| !a.is_empty()) else {
+        return Found {
+            key: key.into(),
+            scope,
+            username: "-".into(),
+            email,
+            secret: Err("no auth, password or identity token".into()),
+        };
+    };
+    let decoded = match BASE64.decode(auth.trim()) {
+        Ok(bytes) => Zeroizing::new(bytes),
+        Err(_) => {
+            return Found {
+                key: key.into(),
+                scope,
+                username: "-".into(),
+                email,
+                secret: Err("auth is not base64".into()),
+            };
+        }
+    };
+    let text = match std::str::from_utf8(&decoded) {
+        Ok(text) => text,
+        Err(_) => {
+            return Found {
+                key: key.into(),
+                scope,
+                username: "-".into(),
+                email,
+                secret: Err("auth is not UTF-8".into()),
+            };
+        }
+    };
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            Found { key: key.into(), scope, username: user.into(), email, secret: Ok(Secret::new(password.into())) }
+        }
+        _ => Found {
+            key: key.into(),
+            scope,
+            username: "-".into(),
+            email,
+            secret: Err("auth is not user:password".into()),
+        },
+    }
+}
+
+/// `https://index.docker.io/v1/`, `host:5000`, `quay.io/myorg` (auth.json namespaces).
+fn scope_of(key: &str) -> Result<Scope, String> {
+    if let Ok(address) = RegistryAddress::from_server_url(key) {
+        let rest = key.split_once("://").map_or(key, |(_, rest)| rest);
+        let path = rest.split_once('/').map(|(_, path)| path.trim_end_matches('/')).unwrap_or("");
+        // docker's own keys carry the API version as a path; that is not a namespace.
+        if path.is_empty() || path == "v1" || path == "v2" {
+            return Ok(Scope::from_address(address));
+        }
+        return Scope::parse(&format!("{address}/{path}")).map_err(|e| e.to_string());
+    }
+    Scope::parse(key).map_err(|e| e.to_string())
+}
+
+/// The helpers the file names: credsStore for everything, credHelpers per registry.
+fn helper_sources(config: &ConfigFile) -> Vec<(String, Option<Vec<String>>)> {
+    let mut sources: Vec<(String, Option<Vec<String>>)> = Vec::new();
+    if let Some(store) = config.creds_store.as_ref().filter(|s| !s.is_empty()) {
+        sources.push((store.clone(), None));
+    }
+    for (server, helper) in &config.cred_helpers {
+        let Some(helper) = helper.as_str() else { continue };
+        match sources.iter_mut().find(|(h, servers)| h == helper && servers.is_some()) {
+            Some((_, Some(servers))) => servers.push(server.clone()),
+            _ => sources.push((helper.to_owned(), Some(vec![server.clone()]))),
+        }
+    }
+    sources
+}
+
+/// Asks `docker-credential-HELPER` for its credentials (`list`, then `get` for each).
+fn ask_helper(helper: &str, servers: Option<&[String]>) -> Result<Vec<Found>, String> {
+    let program = format!("docker-credential-{helper}");
+    let servers: Vec<String> = match servers {
+        Some(servers) => servers.to_vec(),
+        None => {
+            let listing = call(&program, "list", "")?;
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&listing).map_err(|e| format!("{program} list: not JSON: {e}"))?;
+            map.keys().cloned().collect()
+        }
+    };
+    let mut found = Vec::new();
+    for server in servers {
+        let scope = scope_of(&server);
+        match call(&program, "get", &server) {
+            Ok(output) => match serde_json::from_str::<HelperCredential>(&output) {
+                Ok(c) => found.push(Found {
+                    key: server.clone(),
+                    scope,
+                    username: c.username,
+                    email: None,
+                    secret: if c.secret.is_empty() {
+                        Err("empty secret".into())
+                    } else {
+                        Ok(Secret::new(c.secret.to_string()))
+                    },
+                }),
+                Err(e) => found.push(Found {
+                    key: server,
+                    scope,
+                    username: "-".into(),
+                    email: None,
+                    secret: Err(format!("{program} get: {e}")),
+                }),
+            },
+            Err(why) => found.push(Found { key: server, scope, username: "-".into(), email: None, secret: Err(why) }),
+        }
+    }
+    Ok(found)
+}
+
+fn call(program: &str, action: &str, input: &str) -> Result<Zeroizing<String>, String> {
+    let mut child = Command::new(program)
+        .arg(action)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let output = child.wait_with_output().map_err(|e| format!("{program} {action}: {e}"))?;
+    let stdout = Zeroizing::new(String::from_utf8_lossy(&output.stdout).into_owned());
+    if !output.status.success() {
+        return Err(format!("{program} {action} failed: {}", stdout.trim()));
+    }
+    Ok(stdout)
+}
+
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+pub fn docker_config_path() -> Option<PathBuf> {
+    match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir).join("config.json")),
+        None => dirs::home_dir().map(|home| home.join(".docker").join("config.json")),
+    }
+}
+
+/// Where podman, skopeo and buildah keep credentials: `$REGISTRY_AUTH_FILE`, else
+/// `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`.
+pub fn auth_json_path() -> Option<PathBuf> {
+    if let Some(file) = std::env::var_os("REGISTRY_AUTH_FILE").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(file));
+    }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir).join("containers").join("auth.json"));
+    }
+    dirs::home_dir().map(|home| home.join(".config").join("containers").join("auth.json"))
+}

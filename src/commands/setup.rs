@@ -1,0 +1,166 @@
+//! `regcred setup`: point docker's config.json or the containers auth.json at
+//! `docker-credential-regcred`, keeping every other key, with a backup and a word on what
+//! changed.
+
+use std::path::{Path, PathBuf};
+
+use regcred_core::RegistryAddress;
+
+use crate::cli::{SetupArgs, SetupTarget};
+use crate::commands::import::{auth_json_path, docker_config_path};
+use crate::context::{Context, EnvCredentials};
+use crate::exit::{Failure, input_error};
+use crate::store::{io_failure, write_atomically};
+
+/// The name docker and containers/image turn into `docker-credential-regcred`.
+const HELPER: &str = "regcred";
+
+pub fn run(target: SetupTarget, ctx: &Context) -> Result<(), Failure> {
+    match target {
+        SetupTarget::Docker(args) => {
+            let path = args.config.clone().or_else(docker_config_path).ok_or_else(no_home)?;
+            let registries = addresses(&args.registries)?;
+            let mut config = read_json(&path)?;
+            let mut changes = Vec::new();
+            if registries.is_empty() {
+                set(&mut config, &[], "credsStore", &mut changes);
+            } else {
+                for address in &registries {
+                    set(&mut config, &["credHelpers"], address.docker_config_key(), &mut changes);
+                }
+            }
+            finish(ctx, &args, &path, &config, changes, "docker")
+        }
+        SetupTarget::Podman(args) => {
+            let path = args.config.clone().or_else(auth_json_path).ok_or_else(no_home)?;
+            let mut registries = addresses(&args.registries)?;
+            if registries.is_empty() {
+                registries = environment_registries(ctx)?;
+            }
+            if registries.is_empty() {
+                return Err(input_error!("the environment has no credentials, so there is no registry to set up")
+                    .hint("name them with --registry ADDRESS (repeatable)"));
+            }
+            let mut config = read_json(&path)?;
+            let mut changes = Vec::new();
+            for address in &registries {
+                set(&mut config, &["credHelpers"], address.as_str(), &mut changes);
+            }
+            finish(ctx, &args, &path, &config, changes, "podman, skopeo and buildah")
+        }
+    }
+}
+
+fn no_home() -> Failure {
+    Failure::operational("cannot find the home directory").hint("name the file with --config PATH")
+}
+
+fn addresses(typed: &[String]) -> Result<Vec<RegistryAddress>, Failure> {
+    let mut out: Vec<RegistryAddress> = Vec::new();
+    for t in typed {
+        let address = RegistryAddress::parse(t).map_err(|e| input_error!("{e}"))?;
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    }
+    Ok(out)
+}
+
+/// Every registry the environment has a credential for, in the order first added.
+fn environment_registries(ctx: &Context) -> Result<Vec<RegistryAddress>, Failure> {
+    let registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let credentials = EnvCredentials::new(&registries, &environment)?;
+    let mut out: Vec<RegistryAddress> = Vec::new();
+    for scope in &credentials.scopes {
+        let address = scope.address().clone();
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    }
+    Ok(out)
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(serde_json::json!({})),
+        Ok(text) => {
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                Failure::operational(format!(
+                    "cannot parse {}: line {}, column {}: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ))
+                .hint("fix the file first; regcred does not rewrite a file it cannot read")
+            })?;
+            if !value.is_object() {
+                return Err(Failure::operational(format!("{} is not a JSON object", path.display())));
+            }
+            Ok(value)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::json!({})),
+        Err(e) => Err(io_failure("cannot read", path, &e)),
+    }
+}
+
+/// Sets `section…[key] = "regcred"`, noting the change.
+fn set(config: &mut serde_json::Value, section: &[&str], key: &str, changes: &mut Vec<String>) {
+    let mut node = config;
+    for part in section {
+        if !node.get(*part).is_some_and(serde_json::Value::is_object) {
+            node[*part] = serde_json::json!({});
+        }
+        node = &mut node[*part];
+    }
+    let before = node.get(key).cloned();
+    let shown = if section.is_empty() { key.to_owned() } else { format!("{}[{key:?}]", section.join(".")) };
+    match before {
+        Some(serde_json::Value::String(old)) if old == HELPER => {}
+        Some(old) => changes.push(format!("{shown}: {old} → \"{HELPER}\"")),
+        None => changes.push(format!("{shown}: (unset) → \"{HELPER}\"")),
+    }
+    node[key] = serde_json::Value::String(HELPER.into());
+}
+
+fn finish(
+    ctx: &Context,
+    args: &SetupArgs,
+    path: &Path,
+    config: &serde_json::Value,
+    changes: Vec<String>,
+    who: &str,
+) -> Result<(), Failure> {
+    if changes.is_empty() {
+        ctx.out.info(format!("{} already sends {who} to regcred; nothing to change.", path.display()));
+        return Ok(());
+    }
+    let mut text = String::new();
+    for change in &changes {
+        text.push_str(&format!("{change}\n"));
+    }
+    ctx.out.data(&text);
+    if args.dry_run {
+        ctx.out.info(format!("Dry run: {} was not changed.", path.display()));
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir).map_err(|e| io_failure("cannot create", &dir, &e))?;
+    if path.exists() {
+        let backup = PathBuf::from(format!("{}.regcred-backup", path.display()));
+        std::fs::copy(path, &backup).map_err(|e| io_failure("cannot back up to", &backup, &e))?;
+        ctx.out.info(format!("Backed up the old file to {}.", backup.display()));
+    }
+    let mut json = serde_json::to_string_pretty(config).unwrap_or_default();
+    json.push('\n');
+    write_atomically(&dir, path, json.as_bytes())?;
+    ctx.out.info(format!(
+        "Updated {}: {who} now ask docker-credential-regcred (make sure it is on PATH beside regcred).",
+        path.display()
+    ));
+    Ok(())
+}
