@@ -37,8 +37,9 @@ pub enum Action {
     Version,
 }
 
+/// What `store` reads. No `Debug`: it holds the secret.
 #[derive(Deserialize)]
-struct StoreRequest {
+pub(crate) struct StoreRequest {
     #[serde(rename = "ServerURL")]
     server_url: String,
     #[serde(rename = "Username")]
@@ -123,7 +124,8 @@ fn read_input() -> Result<Zeroizing<String>, Failure> {
     Ok(input)
 }
 
-fn parse_server(input: &str) -> Result<(String, RegistryAddress), Failure> {
+/// The server URL of a `get` or `erase` request, as asked and as a canonical address.
+pub(crate) fn parse_server(input: &str) -> Result<(String, RegistryAddress), Failure> {
     let server = input.trim();
     if server.is_empty() {
         return Err(Failure::input("no server URL on stdin"));
@@ -131,6 +133,41 @@ fn parse_server(input: &str) -> Result<(String, RegistryAddress), Failure> {
     let address =
         RegistryAddress::from_server_url(server).map_err(|e| Failure::input(format!("bad server URL: {e}")))?;
     Ok((server.to_owned(), address))
+}
+
+/// Checks a `store` request: a JSON object with a valid server URL, a username registries
+/// accept and a non-empty secret. No message quotes a value from the request, since the
+/// one that fails to parse might be the secret.
+pub(crate) fn parse_store_request(input: &str) -> Result<(StoreRequest, RegistryAddress), Failure> {
+    let request: StoreRequest = serde_json::from_str(input.trim()).map_err(|e| {
+        Failure::input(format!(
+            "the request is not a credential-helper store request ({{\"ServerURL\",\"Username\",\"Secret\"}}, all strings): {}",
+            json_error_words(&e)
+        ))
+    })?;
+    let (_, address) = parse_server(&request.server_url)?;
+    crate::commands::check_username(&request.username)?;
+    if request.secret.is_empty() {
+        return Err(Failure::input("the secret is empty"));
+    }
+    Ok((request, address))
+}
+
+/// serde_json's words for an error, minus any value it would quote (`invalid type: string
+/// "…"` may be a secret): field names and the position are kept.
+pub(crate) fn json_error_words(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let names_only = ["missing field", "duplicate field", "unknown field"];
+    match error.classify() {
+        serde_json::error::Category::Data if !names_only.iter().any(|p| message.starts_with(p)) => {
+            match error.line() {
+                // Errors from an already parsed value have no position.
+                0 => "a value has the wrong type".to_owned(),
+                line => format!("a value has the wrong type at line {line} column {}", error.column()),
+            }
+        }
+        _ => message,
+    }
 }
 
 /// The credential a docker pull from this host would use: the newest active credential for
@@ -206,13 +243,7 @@ fn erase(ctx: &Context, input: &str) -> Result<(), Failure> {
 }
 
 fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
-    let request: StoreRequest = serde_json::from_str(input.trim())
-        .map_err(|e| Failure::input(format!("the request is not a credential-helper store request: {e}")))?;
-    let (_, address) = parse_server(&request.server_url)?;
-    crate::commands::check_username(&request.username)?;
-    if request.secret.is_empty() {
-        return Err(Failure::input("the secret is empty"));
-    }
+    let (request, address) = parse_store_request(input)?;
     let secret = Secret::new(request.secret.to_string());
     let whole = Scope::from_address(address).to_string();
 

@@ -143,3 +143,21 @@ fn the_environment_comes_from_regcred_env() {
     store(&t, "ghcr.io", "ci-user", "pw-ci");
     assert_eq!(get(&t, "ghcr.io").ok().json()["Username"], "ci-user");
 }
+
+#[test]
+fn a_malformed_store_request_is_reported_without_its_values() {
+    let t = TestEnv::new();
+    for request in [
+        r#"{"ServerURL":"quay.io","Username":"bob","Secret":987654321}"#,
+        r#""hunter2-as-a-bare-string""#,
+        r#"{"ServerURL":"quay.io","Username":["bob"],"Secret":"hunter2-beside-a-bad-field"}"#,
+    ] {
+        let run = t.run_bin(&helper_bin(), &["store"], request).code(1);
+        assert!(run.stdout.contains("not a credential-helper store request"), "{}", run.stdout);
+        assert!(run.stdout.contains("wrong type at line 1 column"), "{}", run.stdout);
+        assert!(!run.stdout.contains("987654321") && !run.stdout.contains("hunter2"), "{}", run.stdout);
+        assert!(!run.stderr.contains("987654321") && !run.stderr.contains("hunter2"), "{}", run.stderr);
+    }
+    let run = t.run_bin(&helper_bin(), &["store"], r#"{"ServerURL":"quay.io"}"#).code(1);
+    assert!(run.stdout.contains("missing field `Username`"), "field names are still named: {}", run.stdout);
+}

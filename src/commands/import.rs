@@ -217,7 +217,7 @@ fn from_auths(key: &str, value: &serde_json::Value) -> Found {
                 scope,
                 username: "-".into(),
                 email: None,
-                secret: Err(format!("unreadable entry: {e}")),
+                secret: Err(format!("unreadable entry: {}", crate::helper::json_error_words(&e))),
             };
         }
     };
@@ -327,8 +327,8 @@ fn ask_helper(helper: &str, servers: Option<&[String]>) -> Result<Vec<Found>, St
         Some(servers) => servers.to_vec(),
         None => {
             let listing = call(&program, "list", "")?;
-            let map: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&listing).map_err(|e| format!("{program} list: not JSON: {e}"))?;
+            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&listing)
+                .map_err(|e| format!("{program} list: not JSON: {}", crate::helper::json_error_words(&e)))?;
             map.keys().cloned().collect()
         }
     };
@@ -353,7 +353,7 @@ fn ask_helper(helper: &str, servers: Option<&[String]>) -> Result<Vec<Found>, St
                     scope,
                     username: "-".into(),
                     email: None,
-                    secret: Err(format!("{program} get: {e}")),
+                    secret: Err(format!("{program} get: {}", crate::helper::json_error_words(&e))),
                 }),
             },
             Err(why) => found.push(Found { key: server, scope, username: "-".into(), email: None, secret: Err(why) }),
