@@ -609,6 +609,8 @@ mod unsupported {
 const FILE_NAME: &str = "secrets.toml";
 const FILE_VERSION: i64 = 1;
 const FILE_MODE: u32 = 0o600;
+/// Temporary files of `FileStore::save`, removed by the store lock when a writer was killed.
+pub(crate) const FILE_TEMP_PREFIX: &str = ".secrets.toml.";
 
 /// `<config-dir>/secrets.toml`: plain text, mode 0600, one table per credential id.
 ///
@@ -698,7 +700,7 @@ impl FileStore {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let text = render_file(secrets);
         let mut builder = tempfile::Builder::new();
-        builder.prefix(".secrets.toml.");
+        builder.prefix(FILE_TEMP_PREFIX);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

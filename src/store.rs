@@ -19,6 +19,9 @@ pub const DEFAULT_ENVIRONMENT: &str = "default";
 
 const STORE_FILE: &str = "registries.toml";
 const LOCK_FILE: &str = "registries.lock";
+/// Temporary files of `write_atomically`: `.regcred-XXXXXX.tmp`.
+const TEMP_PREFIX: &str = ".regcred-";
+const TEMP_SUFFIX: &str = ".tmp";
 
 /// The config directory and the files in it.
 #[derive(Debug, Clone)]
@@ -189,6 +192,7 @@ impl Store {
             .open(&path)
             .map_err(|e| io_failure("cannot open the lock file", &path, &e))?;
         file.lock().map_err(|e| io_failure("cannot lock", &path, &e))?;
+        remove_leftovers(&self.dir);
         Ok(StoreLock { _file: file })
     }
 
@@ -234,8 +238,8 @@ impl Store {
 pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |what: &str, e: &std::io::Error| io_failure(what, path, e);
     let mut temp = tempfile::Builder::new()
-        .prefix(".regcred-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| fail("cannot create a temporary file for", &e))?;
@@ -250,6 +254,23 @@ pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Fai
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Removes the temporary files of writers that were killed between creating and renaming
+/// them. Called holding the lock: every writer of this directory holds it from creating its
+/// temporary file to renaming it, so none of these is in use, and a leftover of the secrets
+/// file holds secrets that may since have been deleted.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
+            || name.starts_with(crate::secrets::FILE_TEMP_PREFIX);
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {

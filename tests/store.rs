@@ -128,3 +128,24 @@ fn remove_secret_entry(table: &mut toml::Table, id: u64) {
     }
     panic!("no entry for credential {id} in secrets.toml:\n{table}");
 }
+
+#[test]
+fn temporary_files_of_a_killed_writer_are_removed_by_the_next_write() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    // What a writer SIGKILLed between creating its temporary file and renaming it leaves.
+    let leftovers = [".secrets.toml.Ab3dEf", ".regcred-Gh5iJk.tmp"];
+    for name in leftovers {
+        fs::write(t.config_dir().join(name), "secret = \"deleted-long-ago\"\n").unwrap();
+    }
+    t.run(&["list"]).ok();
+    assert!(t.config_dir().join(leftovers[0]).exists(), "a reader leaves them alone");
+    t.add("ghcr.io", "b", "pw2");
+    for name in leftovers {
+        assert!(!t.config_dir().join(name).exists(), "{name} was left behind");
+    }
+    let mut names: Vec<String> =
+        fs::read_dir(t.config_dir()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["registries.lock", "registries.toml", "secrets.toml"]);
+}
