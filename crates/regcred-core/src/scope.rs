@@ -147,7 +147,8 @@ impl Scope {
             Ok(()) => {}
             Err(PathError::Uppercase { .. }) => {
                 let lower = path.to_ascii_lowercase();
-                let suggestion = check_path(&lower).is_ok().then(|| format!("{address}/{lower}"));
+                // Parsed in full: lower case may still be refused, e.g. as too long.
+                let suggestion = suggest(&format!("{address}/{lower}"));
                 return Err(ScopeError::Uppercase { input: input.to_owned(), suggestion });
             }
             Err(reason) => return Err(ScopeError::Path { input: input.to_owned(), reason }),

@@ -93,6 +93,17 @@ fn too_long_scopes_are_refused() {
 }
 
 #[test]
+fn an_uppercase_scope_too_long_in_lower_case_too_offers_no_correction() {
+    let long = format!("ghcr.io/A{}", "a".repeat(247));
+    let err = Scope::parse(&long).unwrap_err();
+    assert!(matches!(err, ScopeError::Uppercase { .. }), "{err:?}");
+    assert_eq!(err.suggestion(), None, "the lower-case form is too long, so it is no fix");
+    let fits = format!("ghcr.io/A{}", "a".repeat(246));
+    let suggestion = Scope::parse(&fits).unwrap_err().suggestion().map(str::to_owned);
+    assert_eq!(suggestion, Some(fits.to_lowercase()));
+}
+
+#[test]
 fn matching_only_at_slash_boundaries() {
     let cases: &[(&str, &str, bool)] = &[
         ("ghcr.io/acme", "ghcr.io/acme/app", true),
