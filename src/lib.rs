@@ -5,6 +5,9 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod exit;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod helper;
 pub mod output;
 pub mod prompt;

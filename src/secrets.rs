@@ -963,6 +963,26 @@ fn push_toml_string(out: &mut String, value: &str) {
     out.push('"');
 }
 
+/// For the fuzzer (`crate::fuzzing`): a secrets file that parses is rewritten by
+/// `render_file` into text that parses back to the same entries.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn check_file_round_trip(text: &str) {
+    let Ok(Parsed::Secrets(secrets)) = parse_file(text) else { return };
+    let rendered = render_file(&secrets);
+    let Ok(Parsed::Secrets(back)) = parse_file(&rendered) else {
+        panic!("a rewritten secrets file does not parse:\n{}", rendered.as_str());
+    };
+    let fields = |e: &FileEntry| {
+        [e.store.clone(), e.environment.clone(), e.address.clone(), e.username.clone(), e.secret.clone()]
+    };
+    assert!(
+        secrets.entries.len() == back.entries.len()
+            && secrets.entries.iter().zip(&back.entries).all(|((a, x), (b, y))| a == b && fields(x) == fields(y)),
+        "rewriting the secrets file changed it:\n{text}\n---\n{}",
+        rendered.as_str()
+    );
+}
+
 /// 1-based line and column (in characters) of byte `offset` in `bytes`.
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];

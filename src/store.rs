@@ -273,7 +273,8 @@ fn remove_leftovers(dir: &Path) {
     }
 }
 
-fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
+/// Parses the store's text; `path` is only for messages.
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
     match toml::from_str::<Registries>(text) {
         Ok(registries) if registries.version > SCHEMA_VERSION => Err(newer_version(path, registries.version)),
         Ok(registries) => Ok(registries),
