@@ -668,6 +668,9 @@ impl FileStore {
         if mode & 0o022 != 0 {
             return Err(SecretError::InsecurePermissions { path: self.path.clone(), mode });
         }
+        if mode & 0o044 != 0 {
+            crate::output::warn_readable_by_others(&self.path, mode);
+        }
         // Sized up front so the buffer holding every secret is never reallocated (and
         // the old copy left behind unwiped).
         let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);

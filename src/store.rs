@@ -219,7 +219,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registries::fresh()),
             Err(e) => return Err(io_failure("cannot read", &path, &e)),
         };
-        check_not_writable_by_others(&path)?;
+        check_permissions(&path)?;
         parse(&text, &path)
     }
 
@@ -325,8 +325,13 @@ fn newer_version(path: &Path, version: u32) -> Failure {
     .hint("upgrade regcred; the file was left untouched")
 }
 
-fn check_not_writable_by_others(path: &Path) -> Result<(), Failure> {
+/// Refuses a store others may change; warns about one others may read (it holds no secret,
+/// but says where they are kept).
+fn check_permissions(path: &Path) -> Result<(), Failure> {
     let mode = fs::metadata(path).map_err(|e| io_failure("cannot inspect", path, &e))?.permissions().mode();
+    if mode & 0o044 != 0 && mode & 0o022 == 0 {
+        crate::output::warn_readable_by_others(path, mode & 0o7777);
+    }
     if mode & 0o022 != 0 {
         return Err(Failure::operational(format!(
             "{} is writable by other users (mode {:04o}); refusing to use it",
