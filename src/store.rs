@@ -192,8 +192,56 @@ impl Store {
             .open(&path)
             .map_err(|e| io_failure("cannot open the lock file", &path, &e))?;
         file.lock().map_err(|e| io_failure("cannot lock", &path, &e))?;
-        remove_leftovers(&self.dir);
+        // Every writer of the config dir holds this lock from creating its temporary file
+        // to renaming it, so any temporary file here now is a killed writer's; a leftover
+        // of the secrets file holds secrets that may since have been deleted.
+        for leftover in self.leftovers() {
+            let _ = fs::remove_file(leftover);
+        }
         Ok(StoreLock { _file: file })
+    }
+
+    /// Takes the lock shared, for a reader that needs the store and the secrets to agree
+    /// (doctor): it waits for a writer to finish, and no writer starts while it reads.
+    /// `None` when there is no config dir yet, or no lock file and no right to create one.
+    pub fn lock_shared(&self) -> Result<Option<StoreLock>, Failure> {
+        if !self.dir.is_dir() {
+            return Ok(None);
+        }
+        let path = self.lock_file();
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .or_else(|_| File::open(&path));
+        let file = match opened {
+            Ok(file) => file,
+            Err(_) => return Ok(None),
+        };
+        file.lock_shared().map_err(|e| io_failure("cannot lock", &path, &e))?;
+        Ok(Some(StoreLock { _file: file }))
+    }
+
+    /// Temporary files that writers killed mid-write left in the config dir. Only
+    /// meaningful while holding the lock (shared or exclusive): then no write is under way.
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let ours = (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
+                    || name.starts_with(crate::secrets::FILE_TEMP_PREFIX);
+                ours && entry.file_type().is_ok_and(|t| t.is_file())
+            })
+            .map(|entry| entry.path())
+            .collect();
+        found.sort();
+        found
     }
 
     fn ensure_dir(&self) -> Result<(), Failure> {
@@ -254,23 +302,6 @@ pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Fai
         let _ = d.sync_all();
     }
     Ok(())
-}
-
-/// Removes the temporary files of writers that were killed between creating and renaming
-/// them. Called holding the lock: every writer of this directory holds it from creating its
-/// temporary file to renaming it, so none of these is in use, and a leftover of the secrets
-/// file holds secrets that may since have been deleted.
-fn remove_leftovers(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let ours = (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
-            || name.starts_with(crate::secrets::FILE_TEMP_PREFIX);
-        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// Parses the store's text; `path` is only for messages.

@@ -140,6 +140,9 @@ fn temporary_files_of_a_killed_writer_are_removed_by_the_next_write() {
     }
     t.run(&["list"]).ok();
     assert!(t.config_dir().join(leftovers[0]).exists(), "a reader leaves them alone");
+    let run = t.run(&["doctor", "-o", "plain"]).code(1);
+    assert_eq!(run.stdout.matches("interrupted write").count(), 2, "{}", run.stdout);
+    assert!(t.config_dir().join(leftovers[1]).exists(), "doctor without --fix changes nothing");
     t.add("ghcr.io", "b", "pw2");
     for name in leftovers {
         assert!(!t.config_dir().join(name).exists(), "{name} was left behind");
@@ -148,4 +151,54 @@ fn temporary_files_of_a_killed_writer_are_removed_by_the_next_write() {
         fs::read_dir(t.config_dir()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["registries.lock", "registries.toml", "secrets.toml"]);
+}
+
+/// A write under way, played by this test with regcred's own store code: lock, secret
+/// first, then (after a pause) the metadata. A `doctor` started in the pause must wait for
+/// the lock rather than report the credential half added.
+#[test]
+fn doctor_waits_for_a_write_under_way_instead_of_reporting_it_half_done() {
+    let t = TestEnv::new();
+    t.add("quay.io", "first", "pw-first");
+    let store = regcred::store::Store::new(t.config_dir());
+    let lock = store.lock().unwrap();
+    let mut registries = store.load().unwrap();
+    let (id, sequence) = registries.allocate();
+    let stamp = regcred::store::now();
+    let credential = regcred::store::Credential {
+        id,
+        environment: "default".into(),
+        name: None,
+        address: "ghcr.io".into(),
+        username: "second".into(),
+        email: None,
+        active: true,
+        sequence,
+        secret_store: regcred::secrets::SecretStoreKind::File,
+        added: stamp,
+        updated: stamp,
+    };
+    let key = regcred::secrets::SecretKey {
+        store_id: &registries.store_id,
+        id,
+        environment: "default",
+        address: "ghcr.io",
+        username: "second",
+    };
+    let secrets = regcred::secrets::open(regcred::secrets::SecretStoreKind::File, &t.config_dir());
+    secrets.set(&key, &regcred::secrets::Secret::new("pw-second".into())).unwrap();
+    let doctor = t
+        .command(&crate::util::regcred_bin(), &["doctor", "-o", "plain"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    registries.credentials.push(credential);
+    store.save(&registries, &lock).unwrap();
+    drop(lock);
+    let out = doctor.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "doctor reported the write under way as a problem:\n{stdout}{stderr}");
+    assert!(stdout.contains("2 secret(s) of this store there, 2 credential(s) expect one"), "{stdout}");
 }

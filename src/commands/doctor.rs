@@ -35,8 +35,20 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         }
     }
 
-    // Holding the lock keeps other regcred processes from changing what is being compared.
+    // Holding the lock keeps other regcred processes from changing what is being compared
+    // (shared when only looking); taking it exclusively also removes leftover temporary files.
     let lock = if args.fix { Some(ctx.store.lock()?) } else { None };
+    let _shared = if args.fix { None } else { ctx.store.lock_shared()? };
+    for leftover in ctx.store.leftovers() {
+        report(
+            false,
+            "interrupted write",
+            format!(
+                "{} was left by a regcred that was killed mid-write; `regcred doctor --fix` removes it",
+                leftover.display()
+            ),
+        );
+    }
     let mut registries = match ctx.store.load() {
         Ok(registries) => {
             report(
