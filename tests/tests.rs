@@ -5,5 +5,6 @@ mod util;
 mod helper;
 mod input;
 mod keyring;
+mod reliability;
 mod rules;
 mod store;
