@@ -165,6 +165,10 @@ pub enum SecretError {
         if mode & 0o022 != 0 { "change it" } else { "read it" }
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
+    #[error("{} is read-only (mode {mode:04o}); regcred leaves it unchanged", path.display())]
+    ReadOnly { path: PathBuf, mode: u32 },
+    #[error("{} is {what}; regcred refuses to use it", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("{0}")]
     Other(String),
 }
@@ -190,6 +194,11 @@ impl SecretError {
             }
             SecretError::FileVersionTooNew { .. } => Some("upgrade regcred to use this secrets file".to_string()),
             SecretError::InsecurePermissions { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            SecretError::ReadOnly { path, .. } => Some(format!("to allow changes again: chmod 600 {}", path.display())),
+            SecretError::NotAFile { path, .. } => Some(format!(
+                "regcred replaces the secrets file atomically; put a regular file at {} or move it out of the way",
+                path.display()
+            )),
             SecretError::Keyring { .. } | SecretError::Io { .. } | SecretError::Other(_) => None,
         }
     }
@@ -658,6 +667,21 @@ impl FileStore {
 
     /// Reads and parses the file; a missing file holds no secrets.
     fn load(&self) -> Result<FileSecrets, SecretError> {
+        // Before opening: a FIFO would block the open, and a link would be followed.
+        match fs::symlink_metadata(&self.path) {
+            Ok(metadata) if !metadata.file_type().is_file() => {
+                let what = if metadata.file_type().is_symlink() {
+                    "a symbolic link"
+                } else if metadata.is_dir() {
+                    "a directory"
+                } else {
+                    "not a regular file"
+                };
+                return Err(SecretError::NotAFile { path: self.path.clone(), what });
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(FileSecrets::default()),
+            _ => {}
+        }
         let mut file = match fs::File::open(&self.path) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(FileSecrets::default()),
@@ -700,6 +724,13 @@ impl FileStore {
 
     /// Replaces the file atomically: temp file in the same dir, 0600, fsync, rename.
     fn save(&self, secrets: &FileSecrets) -> Result<(), SecretError> {
+        // Made read-only by its owner: a rename would replace it all the same.
+        if let Ok(metadata) = fs::symlink_metadata(&self.path)
+            && metadata.is_file()
+            && file_mode(&metadata) & 0o200 == 0
+        {
+            return Err(SecretError::ReadOnly { path: self.path.clone(), mode: file_mode(&metadata) });
+        }
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let text = render_file(secrets);
         let mut builder = tempfile::Builder::new();

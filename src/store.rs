@@ -262,12 +262,14 @@ impl Store {
     /// command changes something).
     pub fn load(&self) -> Result<Registries, Failure> {
         let path = self.file();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
+        let metadata = match fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registries::fresh()),
             Err(e) => return Err(io_failure("cannot read", &path, &e)),
         };
-        check_permissions(&path)?;
+        check_regular_file(&path, &metadata)?;
+        check_permissions(&path, &metadata)?;
+        let text = fs::read_to_string(&path).map_err(|e| io_failure("cannot read", &path, &e))?;
         parse(&text, &path)
     }
 
@@ -275,6 +277,7 @@ impl Store {
     /// fsync of the directory. Requires the lock.
     pub fn save(&self, registries: &Registries, _lock: &StoreLock) -> Result<(), Failure> {
         let path = self.file();
+        check_owner_writable(&path)?;
         let text = toml::to_string(registries)
             .map_err(|e| Failure::operational(format!("cannot serialize the store: {e}")))?;
         write_atomically(&self.dir, &path, text.as_bytes())
@@ -308,7 +311,15 @@ pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Fai
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
     match toml::from_str::<Registries>(text) {
         Ok(registries) if registries.version > SCHEMA_VERSION => Err(newer_version(path, registries.version)),
-        Ok(registries) => Ok(registries),
+        Ok(registries) => match inconsistency(&registries) {
+            None => Ok(registries),
+            Some(what) => {
+                Err(Failure::operational(format!("{} is inconsistent: {what}", path.display())).hint(format!(
+                    "fix the file by hand or move it away; regcred never overwrites a file it cannot use ({})",
+                    path.display()
+                )))
+            }
+        },
         Err(error) => {
             // A newer schema may not even deserialize into this one: say that, not "parse error".
             #[derive(Deserialize)]
@@ -323,6 +334,49 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
             Err(syntax_failure(path, text, &error))
         }
     }
+}
+
+/// What a hand edit may have broken that regcred relies on: an id handed out twice would
+/// make two credentials share one secret (and a new one overwrite an old one's).
+fn inconsistency(registries: &Registries) -> Option<String> {
+    use std::collections::HashSet;
+    let mut environments = HashSet::new();
+    for environment in &registries.environments {
+        if !environments.insert(environment.name.as_str()) {
+            return Some(format!("environment {:?} appears twice", environment.name));
+        }
+    }
+    if !environments.contains(registries.current_environment.as_str()) {
+        return Some(format!("the current environment {:?} is not listed", registries.current_environment));
+    }
+    let mut ids = HashSet::new();
+    let mut names = HashSet::new();
+    for c in &registries.credentials {
+        if !ids.insert(c.id) {
+            return Some(format!("credential id {} appears twice", c.id));
+        }
+        if c.id >= registries.next_id {
+            return Some(format!("credential id {} is not below next_id = {}", c.id, registries.next_id));
+        }
+        if c.sequence >= registries.next_sequence {
+            return Some(format!(
+                "credential {} has sequence {}, not below next_sequence = {}",
+                c.id, c.sequence, registries.next_sequence
+            ));
+        }
+        if !environments.contains(c.environment.as_str()) {
+            return Some(format!(
+                "credential {} belongs to environment {:?}, which is not listed",
+                c.id, c.environment
+            ));
+        }
+        if let Some(name) = &c.name
+            && !names.insert((c.environment.as_str(), name.as_str()))
+        {
+            return Some(format!("the name {name:?} is used twice in environment {:?}", c.environment));
+        }
+    }
+    None
 }
 
 /// Turns a TOML error into `line L, column C: message` for the user.
@@ -356,10 +410,51 @@ fn newer_version(path: &Path, version: u32) -> Failure {
     .hint("upgrade regcred; the file was left untouched")
 }
 
+/// Refuses a symbolic link, a directory or anything else that is not a plain file where a
+/// file of ours belongs: a save would replace a link rather than write through it, and a
+/// FIFO would block the read for good.
+pub fn check_regular_file(path: &Path, metadata: &fs::Metadata) -> Result<(), Failure> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let (what, hint) = if kind.is_symlink() {
+        let target = fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+        (
+            format!("a symbolic link (to {target})"),
+            format!(
+                "regcred replaces its files atomically and would replace the link; put the file itself at {} instead",
+                path.display()
+            ),
+        )
+    } else if kind.is_dir() {
+        ("a directory".to_owned(), format!("move the directory {} out of the way", path.display()))
+    } else {
+        ("not a regular file".to_owned(), format!("move {} out of the way", path.display()))
+    };
+    Err(Failure::operational(format!("{} is {what}; regcred refuses to use it", path.display())).hint(hint))
+}
+
+/// Refuses to replace a file its owner made read-only (`chmod a-w`): a rename would
+/// replace it all the same, against the owner's wish.
+pub fn check_owner_writable(path: &Path) -> Result<(), Failure> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_file() && metadata.permissions().mode() & 0o200 == 0 => {
+            Err(Failure::operational(format!(
+                "{} is read-only (mode {:04o}); regcred leaves it unchanged",
+                path.display(),
+                metadata.permissions().mode() & 0o7777
+            ))
+            .hint(format!("to allow changes again: chmod 600 {}", path.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Refuses a store others may change; warns about one others may read (it holds no secret,
 /// but says where they are kept).
-fn check_permissions(path: &Path) -> Result<(), Failure> {
-    let mode = fs::metadata(path).map_err(|e| io_failure("cannot inspect", path, &e))?.permissions().mode();
+fn check_permissions(path: &Path, metadata: &fs::Metadata) -> Result<(), Failure> {
+    let mode = metadata.permissions().mode();
     if mode & 0o044 != 0 && mode & 0o022 == 0 {
         crate::output::warn_readable_by_others(path, mode & 0o7777);
     }

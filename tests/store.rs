@@ -202,3 +202,57 @@ fn doctor_waits_for_a_write_under_way_instead_of_reporting_it_half_done() {
     assert!(out.status.success(), "doctor reported the write under way as a problem:\n{stdout}{stderr}");
     assert!(stdout.contains("2 secret(s) of this store there, 2 credential(s) expect one"), "{stdout}");
 }
+
+#[test]
+fn a_fifo_in_place_of_the_store_is_refused_instead_of_blocking_forever() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    fs::remove_file(t.store_file()).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(t.store_file()).status().unwrap().success());
+    t.run(&["list"]).code(1).stderr_has("is not a regular file");
+    fs::remove_file(t.secrets_file()).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(t.secrets_file()).status().unwrap().success());
+    fs::remove_file(t.store_file()).unwrap();
+    t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n")
+        .code(1)
+        .stderr_has("not a regular file");
+}
+
+#[test]
+fn a_symlinked_store_is_refused_and_stays_a_link() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    let elsewhere = t.root().join("elsewhere.toml");
+    fs::rename(t.store_file(), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, t.store_file()).unwrap();
+    let before = fs::read(&elsewhere).unwrap();
+    t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n").code(1).stderr_has("symbolic link");
+    assert!(fs::symlink_metadata(t.store_file()).unwrap().file_type().is_symlink(), "the link was replaced");
+    assert_eq!(fs::read(&elsewhere).unwrap(), before);
+}
+
+#[test]
+fn a_hand_lowered_next_id_is_refused_before_a_new_secret_overwrites_an_old_one() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw-a");
+    t.add("ghcr.io", "b", "pw-b");
+    let text = fs::read_to_string(t.store_file()).unwrap().replace("next_id = 3", "next_id = 2");
+    fs::write(t.store_file(), text).unwrap();
+    let before = t.snapshot();
+    // Without the check the add took id 2 again and replaced credential 2's secret.
+    t.run_with_stdin(&["add", "docker.io", "-u", "c", "--password-stdin"], "pw-c\n").code(1).stderr_has("next_id");
+    assert_eq!(t.snapshot(), before);
+    assert!(fs::read_to_string(t.secrets_file()).unwrap().contains("pw-b"));
+}
+
+#[test]
+fn a_store_made_read_only_by_its_owner_is_left_unchanged() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    fs::set_permissions(t.store_file(), fs::Permissions::from_mode(0o400)).unwrap();
+    let before = t.snapshot();
+    t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n").code(1).stderr_has("read-only");
+    assert_eq!(t.snapshot(), before, "no secret left behind either");
+    assert_eq!(mode(&t.store_file()), 0o400);
+    t.run(&["list"]).ok();
+}
