@@ -1,13 +1,18 @@
 //! Talking to the person at the terminal: the password (from a no-echo prompt, stdin or an
 //! environment variable) and yes/no confirmations.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use zeroize::Zeroizing;
 
 use crate::cli::PasswordArgs;
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::secrets::Secret;
+
+/// The longest password accepted, in bytes. Registry passwords and tokens are far shorter
+/// (a JWT is a few KiB); anything longer is a mistake, such as a whole file piped in, and
+/// the credential helper could not hand it over either (its requests are capped alike).
+pub const MAX_PASSWORD: usize = 64 * 1024;
 
 /// Gets the password the way the user chose. `label` names what it is for
 /// (`bob @ docker.io`). An empty password is refused.
@@ -36,21 +41,37 @@ pub fn password(args: &PasswordArgs, label: &str) -> Result<Secret, Failure> {
     if value.is_empty() {
         return Err(input_error!("the password is empty").hint("give the registry password or access token"));
     }
+    if value.len() > MAX_PASSWORD {
+        return Err(too_long());
+    }
     // Moving the String out keeps a single copy, wiped when the Secret drops.
     Ok(Secret::new(std::mem::take(&mut *value)))
 }
 
 /// The first line of stdin, without its line ending (what `docker login --password-stdin`
-/// takes).
+/// takes). Reads at most a little more than `MAX_PASSWORD`, whatever is piped in.
 fn read_stdin_line() -> Result<Zeroizing<String>, Failure> {
-    let mut line = Zeroizing::new(String::new());
+    // Sized up front so the buffer is never reallocated (leaving an unwiped copy behind).
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PASSWORD + 3));
     std::io::stdin()
         .lock()
-        .read_line(&mut line)
+        .take(MAX_PASSWORD as u64 + 3)
+        .read_until(b'\n', &mut bytes)
         .map_err(|e| Failure::operational(format!("cannot read the password from stdin: {e}")))?;
-    let trimmed = line.trim_end_matches('\n').trim_end_matches('\r').len();
-    line.truncate(trimmed);
-    Ok(line)
+    let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > MAX_PASSWORD {
+        return Err(too_long());
+    }
+    match std::str::from_utf8(line) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(input_error!("the password on stdin is not UTF-8 text")),
+    }
+}
+
+fn too_long() -> Failure {
+    input_error!("the password is longer than {MAX_PASSWORD} bytes")
+        .hint("registry passwords and tokens are far shorter; check what --password-stdin or --password-env receives")
 }
 
 /// Asks a yes/no question on the terminal; `--yes` skips it. Without a terminal and without
