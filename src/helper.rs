@@ -308,3 +308,22 @@ fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_types_holding_a_secret_have_no_debug_output() {
+        assert!(!crate::implements_debug!(StoreRequest));
+        assert!(!crate::implements_debug!(GetResponse<'static>));
+        // The probe itself works: these do implement Debug.
+        assert!(crate::implements_debug!(Action));
+        assert!(crate::implements_debug!(Secret));
+        let secret = Secret::new("hunter2-debug".to_owned());
+        let failure = parse_store_request(r#"{"ServerURL":"quay.io","Username":"a","Secret":""}"#).err().unwrap();
+        for shown in [format!("{secret:?}"), format!("{secret:#?}"), format!("{failure:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+}

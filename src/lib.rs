@@ -27,3 +27,25 @@ pub fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// `implements_debug!(T)`: whether `T` implements `Debug`, decided at compile time (an
+/// inherent constant wins over the blanket trait's). Tests use it to prove that the types
+/// holding a secret cannot be printed with `{:?}`.
+#[cfg(test)]
+macro_rules! implements_debug {
+    ($t:ty) => {{
+        #[allow(dead_code)]
+        trait NotDebug {
+            const IS_DEBUG: bool = false;
+        }
+        impl<T: ?Sized> NotDebug for T {}
+        struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+        #[allow(dead_code)]
+        impl<T: ?Sized + std::fmt::Debug> Probe<T> {
+            const IS_DEBUG: bool = true;
+        }
+        <Probe<$t>>::IS_DEBUG
+    }};
+}
+#[cfg(test)]
+pub(crate) use implements_debug;

@@ -1078,6 +1078,21 @@ mod tests {
     }
 
     #[test]
+    fn no_debug_output_shows_a_secret() {
+        assert!(!crate::implements_debug!(FileEntry));
+        assert!(!crate::implements_debug!(FileSecrets));
+        let secret = Secret::new("hunter2".to_string());
+        assert_eq!(format!("{secret:#?}"), "Secret(<redacted>)");
+        // Errors about a secrets file holding the secret quote no value from it.
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("secrets.toml"), "[secret.1]\nsecret = 12345678\n").unwrap();
+        let err = open(SecretStoreKind::File, dir.path()).ids("s1").unwrap_err();
+        assert!(!format!("{err:?}").contains("12345678"), "{err:?}");
+        let key = key("s1", 1, "bob");
+        assert!(!format!("{key:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn secret_store_kind_parses_and_displays_its_words() {
         for kind in SecretStoreKind::ALL {
             assert_eq!(SecretStoreKind::parse(&kind.to_string()), Ok(kind));

@@ -400,3 +400,18 @@ pub fn auth_json_path() -> Option<PathBuf> {
     }
     dirs::home_dir().map(|home| home.join(".config").join("containers").join("auth.json"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_types_holding_a_secret_have_no_debug_output() {
+        assert!(!crate::implements_debug!(Found));
+        assert!(!crate::implements_debug!(AuthEntry));
+        assert!(!crate::implements_debug!(HelperCredential));
+        let found = from_auths("quay.io", &serde_json::json!({"username": "bob", "password": "hunter2-import"}));
+        let secret = found.secret.as_ref().ok().unwrap();
+        assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+    }
+}
