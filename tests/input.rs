@@ -1,7 +1,231 @@
-//! Bad input: each wrong input of the exit-code table gets its code, an `error:` line, and
-//! leaves the store byte-identical.
+//! Bad input: each wrong input gets its exit code and an `error:` line (or, for the
+//! credential helper, its message on stdout), and leaves the store byte-identical.
+//!
+//! The tables of docs/RELIABILITY.md are what these tests saw: each test renders its table
+//! from the real runs and fails when the document differs. `REGCRED_BLESS=1` rewrites the
+//! document instead (then review the diff).
 
-use crate::util::TestEnv;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::util::{Run, TestEnv, regcred_bin};
+
+/// One bad input and what it must get.
+struct Case {
+    area: &'static str,
+    /// What is wrong, in words, for the document.
+    input: String,
+    helper: bool,
+    args: Vec<String>,
+    stdin: Vec<u8>,
+    env: Vec<(&'static str, String)>,
+    code: i32,
+    /// A piece of the message that must be there.
+    needle: String,
+}
+
+fn case(area: &'static str, input: &str, args: &[&str], stdin: &str, code: i32, needle: &str) -> Case {
+    Case {
+        area,
+        input: input.to_owned(),
+        helper: false,
+        args: args.iter().map(|a| a.to_string()).collect(),
+        stdin: stdin.as_bytes().to_vec(),
+        env: Vec::new(),
+        code,
+        needle: needle.to_owned(),
+    }
+}
+
+fn helper_case(input: &str, action: &str, stdin: &str, needle: &str) -> Case {
+    Case { helper: true, ..case("helper stdin", input, &[action], stdin, 1, needle) }
+}
+
+impl Case {
+    fn stdin_bytes(mut self, stdin: Vec<u8>) -> Case {
+        self.stdin = stdin;
+        self
+    }
+
+    fn env(mut self, key: &'static str, value: &str) -> Case {
+        self.env.push((key, value.to_owned()));
+        self
+    }
+
+    fn run(&self, t: &TestEnv) -> Run {
+        let bin = if self.helper { helper_bin() } else { regcred_bin() };
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        if self.env.is_empty() {
+            return t.run_bin_bytes(&bin, &args, &self.stdin);
+        }
+        let mut cmd = t.command(&bin, &args);
+        cmd.envs(self.env.iter().map(|(k, v)| (*k, v.as_str())));
+        run_command(cmd, &self.stdin)
+    }
+
+    /// The command as a person would type it, long arguments shortened.
+    fn shown(&self) -> String {
+        let program = if self.helper { "docker-credential-regcred" } else { "regcred" };
+        let mut words = vec![program.to_owned()];
+        for arg in &self.args {
+            let shown = if arg.len() > 40 {
+                format!("{}…({} chars)", &arg[..12], arg.len())
+            } else if arg.is_empty() || arg.contains(' ') {
+                format!("{arg:?}")
+            } else {
+                arg.clone()
+            };
+            words.push(shown);
+        }
+        for (key, value) in &self.env {
+            let value = if value.len() > 40 { format!("…({} chars)", value.len()) } else { value.clone() };
+            words.insert(0, format!("{key}={value}"));
+        }
+        words.join(" ")
+    }
+}
+
+fn helper_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-regcred"))
+}
+
+fn run_command(mut cmd: std::process::Command, stdin: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin);
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Everything in the config dir: names, kinds, modes and bytes, links and their targets.
+fn fingerprint(dir: &Path) -> Vec<(String, String, u32, Vec<u8>)> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "registries.lock" {
+            continue;
+        }
+        let meta = fs::symlink_metadata(entry.path()).unwrap();
+        let kind = if meta.file_type().is_symlink() {
+            format!("link to {}", fs::read_link(entry.path()).unwrap().display())
+        } else if meta.is_dir() {
+            "dir".to_owned()
+        } else {
+            "file".to_owned()
+        };
+        // Never open a FIFO: the read would block.
+        let bytes = if meta.is_file() || meta.file_type().is_symlink() {
+            fs::read(entry.path()).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        found.push((name, kind, meta.permissions().mode() & 0o7777, bytes));
+    }
+    found.sort();
+    found
+}
+
+/// The line of the message the document shows: the `error:` line (stdout for the
+/// helper), with the test's paths replaced.
+fn message(run: &Run, helper: bool, t: &TestEnv) -> String {
+    let text = if helper && !run.stdout.is_empty() { &run.stdout } else { &run.stderr };
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("error:") || l.starts_with("warning:"))
+        .or_else(|| text.lines().next())
+        .unwrap_or("")
+        .replace(&t.config_dir().display().to_string(), "$CONFIG")
+        .replace(&t.root().display().to_string(), "$TMP");
+    // Temporary file names are random.
+    let line = match line.find(".secrets.toml.") {
+        Some(at) if line.len() >= at + 20 => format!("{}XXXXXX{}", &line[..at + 14], &line[at + 20..]),
+        _ => line,
+    };
+    let line =
+        if line.chars().count() > 150 { format!("{}…", line.chars().take(150).collect::<String>()) } else { line };
+    line.replace('|', "\\|")
+}
+
+/// Runs the cases, checks each, and returns the rows for the document.
+fn check_cases(t: &TestEnv, cases: &[Case], failures: &mut Vec<String>) -> Vec<String> {
+    let mut rows = Vec::new();
+    for c in cases {
+        let before = fingerprint(&t.config_dir());
+        let run = c.run(t);
+        let mut problems = Vec::new();
+        if run.code != c.code {
+            problems.push(format!("exit {} instead of {}", run.code, c.code));
+        }
+        let text = if c.helper { &run.stdout } else { &run.stderr };
+        if !text.contains(&c.needle) {
+            problems.push(format!("message lacks {:?}", c.needle));
+        }
+        if c.code != 0 && !c.helper && !run.stderr.starts_with("error: ") {
+            problems.push("no `error:` line".to_owned());
+        }
+        if fingerprint(&t.config_dir()) != before {
+            problems.push("the store changed".to_owned());
+        }
+        if run.stderr.contains("panicked") {
+            problems.push("panic".to_owned());
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{} ({}): {}\n  stdout: {}\n  stderr: {}",
+                c.shown(),
+                c.input,
+                problems.join(", "),
+                run.stdout.trim(),
+                run.stderr.trim()
+            ));
+        }
+        rows.push(row(c.area, &c.input, &c.shown(), run.code, &message(&run, c.helper, t)));
+    }
+    rows
+}
+
+fn row(area: &str, input: &str, command: &str, code: i32, message: &str) -> String {
+    format!("| {area} | {} | `{}` | {code} | {message} |", input.replace('|', "\\|"), command.replace('`', "'"))
+}
+
+static DOC_LOCK: Mutex<()> = Mutex::new(());
+
+/// Compares the rows with the table between `<!-- matrix:NAME -->` and
+/// `<!-- /matrix:NAME -->` in docs/RELIABILITY.md, or writes them there under REGCRED_BLESS=1.
+fn check_document(name: &str, rows: &[String]) {
+    let _guard = DOC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/RELIABILITY.md");
+    let doc = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (open, close) = (format!("<!-- matrix:{name} -->\n"), format!("<!-- /matrix:{name} -->"));
+    let start = doc.find(&open).unwrap_or_else(|| panic!("docs/RELIABILITY.md lacks {open}")) + open.len();
+    let end = doc[start..].find(&close).unwrap_or_else(|| panic!("docs/RELIABILITY.md lacks {close}")) + start;
+    let mut table = String::from("| area | bad input | command | exit | message |\n|---|---|---|---|---|\n");
+    for row in rows {
+        table.push_str(row);
+        table.push('\n');
+    }
+    if doc[start..end] == table {
+        return;
+    }
+    if std::env::var("REGCRED_BLESS").as_deref() == Ok("1") {
+        let updated = format!("{}{table}{}", &doc[..start], &doc[end..]);
+        fs::write(&path, updated).unwrap();
+        return;
+    }
+    panic!(
+        "the {name} table of docs/RELIABILITY.md is stale; rerun with REGCRED_BLESS=1 and review the diff.\nexpected:\n{table}"
+    );
+}
 
 /// A store with something in it, so "unchanged" means something.
 fn populated() -> TestEnv {
@@ -13,80 +237,189 @@ fn populated() -> TestEnv {
 }
 
 #[test]
-fn bad_input_gets_its_exit_code_and_changes_nothing() {
+fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
     let t = populated();
-    let long_password = "x".repeat(1024 * 1024);
+    let megabyte = "x".repeat(1024 * 1024);
+    let over_limit = "x".repeat(64 * 1024 + 1);
     let long_name = "a".repeat(300);
-    // (arguments, stdin, exit code, a piece of the error message)
-    let cases: Vec<(Vec<&str>, &str, i32, &str)> = vec![
-        (vec!["add", "https://quay.io", "-u", "a", "--password-stdin"], "pw\n", 2, "did you mean \"quay.io\""),
-        (vec!["add", "quay.io/", "-u", "a", "--password-stdin"], "pw\n", 2, "quay.io"),
-        (vec!["add", "host:0", "-u", "a", "--password-stdin"], "pw\n", 2, "port"),
-        (vec!["add", "host:99999", "-u", "a", "--password-stdin"], "pw\n", 2, "port"),
-        (vec!["add", "quay.io/MyOrg", "-u", "a", "--password-stdin"], "pw\n", 2, "MyOrg"),
-        (vec!["add", "bad host", "-u", "a", "--password-stdin"], "pw\n", 2, "bad host"),
-        (vec!["add", "quay.io", "-u", "", "--password-stdin"], "pw\n", 2, "username"),
-        (vec!["add", "quay.io", "-u", "a:b", "--password-stdin"], "pw\n", 2, "':'"),
-        (vec!["add", "quay.io", "-u", "a", "--email", "not-an-email", "--password-stdin"], "pw\n", 2, "e-mail"),
-        (vec!["add", "quay.io", "-u", "a", "--name", "Bad_Name", "--password-stdin"], "pw\n", 2, "Bad_Name"),
-        (vec!["add", "quay.io", "-u", "a", "--name", "quay-alice", "--password-stdin"], "pw\n", 2, "already used"),
-        (vec!["add", "quay.io", "-u", "a", "--password-stdin"], "", 2, "empty"),
-        (vec!["add", "quay.io", "-u", "a", "--password-stdin"], "\n", 2, "empty"),
-        (
-            vec!["add", "quay.io", "-u", "a", "--password-env", "REGCRED_TEST_UNSET_VAR"],
+    let long_scope = format!("ghcr.io/{}", "a".repeat(260));
+    let hex_name = "a".repeat(64);
+    let long_tag = format!("nginx:{}", "t".repeat(129));
+    let long_env = "e".repeat(64);
+    let pw = "pw\n";
+    let add_args = |address: &str| ["add", address, "-u", "a", "--password-stdin"].map(str::to_owned).to_vec();
+    let with = |area, input, args: Vec<String>, stdin, code, needle| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        case(area, input, &args, stdin, code, needle)
+    };
+    let cases: Vec<Case> = vec![
+        // Addresses and scopes.
+        with("address", "scheme", add_args("https://quay.io"), pw, 2, "did you mean \"quay.io\""),
+        with("address", "trailing slash", add_args("quay.io/"), pw, 2, "quay.io"),
+        with("address", "port 0", add_args("host:0"), pw, 2, "port"),
+        with("address", "port out of range", add_args("host:99999"), pw, 2, "port"),
+        with("address", "empty port", add_args("host:"), pw, 2, "host:"),
+        with("address", "upper-case scope", add_args("quay.io/MyOrg"), pw, 2, "MyOrg"),
+        with("address", "white space", add_args("bad host"), pw, 2, "bad host"),
+        with("address", "unclosed IPv6 bracket", add_args("[fd00::1"), pw, 2, "]"),
+        with("address", "IPv6 without brackets", add_args("fd00::1"), pw, 2, "[fd00::1]"),
+        with("address", "unsupported scheme", add_args("ftp://quay.io"), pw, 2, "scheme"),
+        case(
+            "address",
+            "label starting with '-'",
+            &["add", "-u", "a", "--password-stdin", "--", "-bad.example.com"],
+            pw,
+            2,
+            "-bad",
+        ),
+        with("address", "empty label", add_args("a..b"), pw, 2, "a..b"),
+        with("address", "empty path component", add_args("quay.io/a//b"), pw, 2, "quay.io/a//b"),
+        with("address", "scope over 255 characters", add_args(&long_scope), pw, 2, "255"),
+        // Usernames, e-mails, names.
+        case("username", "empty", &["add", "quay.io", "-u", "", "--password-stdin"], pw, 2, "username"),
+        case("username", "contains ':'", &["add", "quay.io", "-u", "a:b", "--password-stdin"], pw, 2, "':'"),
+        case("username", "surrounding space", &["add", "quay.io", "-u", " a", "--password-stdin"], pw, 2, "spaces"),
+        case(
+            "e-mail",
+            "no '@'",
+            &["add", "quay.io", "-u", "a", "--email", "nobody", "--password-stdin"],
+            pw,
+            2,
+            "e-mail",
+        ),
+        case(
+            "name",
+            "upper case and '_'",
+            &["add", "quay.io", "-u", "a", "--name", "Bad_Name", "--password-stdin"],
+            pw,
+            2,
+            "Bad_Name",
+        ),
+        case(
+            "name",
+            "already used",
+            &["add", "quay.io", "-u", "a", "--name", "quay-alice", "--password-stdin"],
+            pw,
+            2,
+            "already used",
+        ),
+        case("name", "starts with '-'", &["edit", "1", "--name=-bad", "--password-stdin"], pw, 2, "-bad"),
+        // Passwords.
+        case("password", "empty stdin", &["add", "quay.io", "-u", "a", "--password-stdin"], "", 2, "empty"),
+        case("password", "only a newline", &["add", "quay.io", "-u", "a", "--password-stdin"], "\n", 2, "empty"),
+        case("password", "only CR LF", &["add", "quay.io", "-u", "a", "--password-stdin"], "\r\n", 2, "empty"),
+        case(
+            "password",
+            "1 MiB on stdin",
+            &["add", "quay.io", "-u", "a", "--password-stdin"],
+            &format!("{megabyte}\n"),
+            2,
+            "longer than 65536 bytes",
+        ),
+        case(
+            "password",
+            "1 MiB without a newline",
+            &["add", "quay.io", "-u", "a", "--password-stdin"],
+            &megabyte,
+            2,
+            "longer than 65536 bytes",
+        ),
+        case(
+            "password",
+            "64 KiB + 1 in a variable",
+            &["add", "quay.io", "-u", "a", "--password-env", "PW"],
+            "",
+            2,
+            "longer than 65536 bytes",
+        )
+        .env("PW", &over_limit),
+        case("password", "not UTF-8", &["add", "quay.io", "-u", "a", "--password-stdin"], "", 2, "not UTF-8")
+            .stdin_bytes(b"\xff\xfepw\n".to_vec()),
+        case(
+            "password",
+            "variable not set",
+            &["add", "quay.io", "-u", "a", "--password-env", "REGCRED_TEST_UNSET_VAR"],
             "",
             2,
             "REGCRED_TEST_UNSET_VAR",
         ),
-        (vec!["add", "quay.io", "-u", "a"], "", 2, "not a terminal"),
-        (vec!["add", "quay.io", "-u", "a", "--password", "pw"], "", 2, "--password"),
-        (vec!["add", "quay.io", "-u", "a", "--password-stdin", "-e", "nope"], "pw\n", 2, "does not exist"),
-        (vec!["add", "quay.io", "-u", "a", "--password-stdin", "-e", "stagign"], "pw\n", 2, "did you mean \"staging\""),
-        (vec!["show", "42"], "", 2, "42"),
-        (vec!["show", "quay-alise"], "", 2, "did you mean"),
-        (vec!["show", "docker.io"], "", 2, "docker.io"),
-        (vec!["edit", "nope", "--password-stdin"], "pw\n", 2, "nope"),
-        (vec!["edit", "1", "--name=-bad", "--password-stdin"], "pw\n", 2, "-bad"),
-        (vec!["edit", "1", "--password-stdin"], "", 2, "empty"),
-        (vec!["activate", "7"], "", 2, "7"),
-        (vec!["deactivate", "http://quay.io"], "", 2, "http://quay.io"),
-        (vec!["delete", "1"], "", 4, "--yes"),
-        (vec!["delete", "nope", "--yes"], "", 2, "nope"),
-        (vec!["resolve", "docker/Docker"], "", 2, "lowercase"),
-        (vec!["resolve", "nginx:"], "", 2, "tag"),
-        (vec!["resolve", &long_name], "", 2, "255"),
-        (vec!["resolve", "--stdin"], "nginx\nBad Image\n", 2, "Bad Image"),
-        (vec!["env", "create", "Staging"], "", 2, "Staging"),
-        (vec!["env", "create", "staging"], "", 2, "already exists"),
-        (vec!["env", "use", "prod"], "", 2, "does not exist"),
-        (vec!["env", "delete", "default", "--yes"], "", 2, "current"),
-        (vec!["env", "delete", "staging"], "", 4, "--yes"),
-        (vec!["--secret-store", "vault", "list"], "", 2, "vault"),
-        (vec!["list", "-o", "yaml"], "", 2, "yaml"),
-        (vec!["frobnicate"], "", 2, "frobnicate"),
+        case("password", "empty variable", &["add", "quay.io", "-u", "a", "--password-env", "PW"], "", 2, "empty")
+            .env("PW", ""),
+        case("password", "none, and stdin is no terminal", &["add", "quay.io", "-u", "a"], "", 2, "not a terminal"),
+        case(
+            "password",
+            "given as an argument",
+            &["add", "quay.io", "-u", "a", "--password", "pw"],
+            "",
+            2,
+            "--password",
+        ),
+        case("password", "edit without one", &["edit", "1", "--password-stdin"], "", 2, "empty"),
+        // Selectors.
+        case("selector", "unknown id", &["show", "42"], "", 2, "42"),
+        case("selector", "id beyond u64", &["show", "99999999999999999999999"], "", 2, "99999999999999999999999"),
+        case("selector", "misspelt name", &["show", "quay-alise"], "", 2, "did you mean"),
+        case("selector", "address without a credential", &["show", "docker.io"], "", 2, "docker.io"),
+        case("selector", "empty", &["show", ""], "", 2, "no credential"),
+        case(
+            "selector",
+            "id from another environment",
+            &["show", "1", "-e", "staging"],
+            "",
+            2,
+            "environment \"default\"",
+        ),
+        case("selector", "unknown name", &["edit", "nope", "--password-stdin"], pw, 2, "nope"),
+        case("selector", "unknown id", &["activate", "7"], "", 2, "7"),
+        case("selector", "address with a scheme", &["deactivate", "http://quay.io"], "", 2, "http://quay.io"),
+        case("selector", "unknown, with --yes", &["delete", "nope", "--yes"], "", 2, "nope"),
+        case("confirmation", "delete without --yes, no terminal", &["delete", "1"], "", 4, "--yes"),
+        case("confirmation", "env delete without --yes", &["env", "delete", "staging"], "", 4, "--yes"),
+        // References.
+        case("reference", "upper-case repository", &["resolve", "docker/Docker"], "", 2, "lowercase"),
+        case("reference", "empty tag", &["resolve", "nginx:"], "", 2, "tag"),
+        case("reference", "tag over 128 characters", &["resolve", &long_tag], "", 2, "tag"),
+        case("reference", "name over 255 characters", &["resolve", &long_name], "", 2, "255"),
+        case("reference", "64-hex name (an image id)", &["resolve", &hex_name], "", 2, "64"),
+        case("reference", "short digest", &["resolve", "nginx@sha256:abc"], "", 2, "64 hex digits"),
+        case("reference", "no name", &["resolve", ":latest"], "", 2, "no repository name"),
+        case("reference", "empty path component", &["resolve", "a//b"], "", 2, "empty path component"),
+        case("reference", "empty", &["resolve", ""], "", 2, "empty"),
+        case("reference", "registry port out of range", &["resolve", "localhost:99999/app"], "", 2, "out of range"),
+        case("reference", "bad line on --stdin", &["resolve", "--stdin"], "nginx\nBad Image\n", 2, "Bad Image"),
+        // Environments.
+        case("environment", "upper case", &["env", "create", "Staging"], "", 2, "Staging"),
+        case("environment", "empty", &["env", "create", ""], "", 2, "empty"),
+        case("environment", "64 characters", &["env", "create", &long_env], "", 2, "63"),
+        case("environment", "contains '/'", &["env", "create", "a/b"], "", 2, "a/b"),
+        case("environment", "not ASCII", &["env", "create", "prød"], "", 2, "prød"),
+        case("environment", "exists already", &["env", "create", "staging"], "", 2, "already exists"),
+        case("environment", "unknown (use)", &["env", "use", "prod"], "", 2, "does not exist"),
+        case("environment", "current one (delete)", &["env", "delete", "default", "--yes"], "", 2, "current"),
+        case(
+            "environment",
+            "unknown (-e)",
+            &["add", "quay.io", "-u", "a", "--password-stdin", "-e", "nope"],
+            pw,
+            2,
+            "does not exist",
+        ),
+        case(
+            "environment",
+            "misspelt (-e)",
+            &["add", "quay.io", "-u", "a", "--password-stdin", "-e", "stagign"],
+            pw,
+            2,
+            "did you mean \"staging\"",
+        ),
+        case("environment", "unknown ($REGCRED_ENV)", &["list"], "", 2, "does not exist").env("REGCRED_ENV", "nope"),
+        // Usage.
+        case("usage", "unknown secret store", &["--secret-store", "vault", "list"], "", 2, "vault"),
+        case("usage", "unknown output format", &["list", "-o", "yaml"], "", 2, "yaml"),
+        case("usage", "unknown command", &["frobnicate"], "", 2, "frobnicate"),
     ];
     let mut failures = Vec::new();
-    let long_case = vec!["add", "quay.io", "-u", "big", "--password-stdin"];
-    let snapshot = t.snapshot();
-    for (args, stdin, code, needle) in &cases {
-        let run = t.run_with_stdin(args, stdin);
-        let mut problems = Vec::new();
-        if run.code != *code {
-            problems.push(format!("exit {} instead of {code}", run.code));
-        }
-        if !run.stderr.contains("error") || !run.stderr.contains(needle) {
-            problems.push(format!("stderr lacks {needle:?}"));
-        }
-        if t.snapshot() != snapshot {
-            problems.push("the store changed".to_owned());
-        }
-        if run.stderr.contains("panicked") {
-            problems.push("panic".to_owned());
-        }
-        if !problems.is_empty() {
-            failures.push(format!("regcred {args:?}: {}\n  stderr: {}", problems.join(", "), run.stderr.trim()));
-        }
-    }
+    let rows = check_cases(&t, &cases, &mut failures);
     assert!(
         failures.is_empty(),
         "{} of {} bad inputs misbehaved:\n{}",
@@ -94,7 +427,575 @@ fn bad_input_gets_its_exit_code_and_changes_nothing() {
         cases.len(),
         failures.join("\n")
     );
-    // A 1 MiB password is not "bad", but it must not break anything either.
-    let run = t.run_with_stdin(&long_case, &format!("{long_password}\n"));
-    assert!(run.code == 0 || run.code == 2, "{run:?}");
+    check_document("cli", &rows);
+}
+
+#[test]
+fn bad_credential_helper_input_gets_its_message_and_changes_nothing() {
+    let t = TestEnv::new();
+    let body = serde_json::json!({"ServerURL": "quay.io", "Username": "bob", "Secret": "pw"}).to_string();
+    t.run_bin(&helper_bin(), &["store"], &body).ok();
+    let huge = "x".repeat(200 * 1024);
+    let cases = vec![
+        helper_case("empty", "store", "", "not a credential-helper store request"),
+        helper_case("not JSON", "store", "not json", "not a credential-helper store request"),
+        helper_case("200 KiB", "store", &huge, "larger than 65536 bytes"),
+        helper_case("no Username", "store", r#"{"ServerURL":"quay.io"}"#, "missing field `Username`"),
+        helper_case(
+            "Secret not a string",
+            "store",
+            r#"{"ServerURL":"quay.io","Username":"a","Secret":12345}"#,
+            "wrong type",
+        ),
+        helper_case("a bare JSON string", "store", r#""just-a-string""#, "wrong type"),
+        helper_case("empty ServerURL", "store", r#"{"ServerURL":"","Username":"a","Secret":"b"}"#, "no server URL"),
+        helper_case(
+            "empty Secret",
+            "store",
+            r#"{"ServerURL":"quay.io","Username":"a","Secret":""}"#,
+            "secret is empty",
+        ),
+        helper_case(
+            "bad server",
+            "store",
+            r#"{"ServerURL":"bad host!","Username":"a","Secret":"b"}"#,
+            "bad server URL",
+        ),
+        helper_case("username with ':'", "store", r#"{"ServerURL":"quay.io","Username":"a:b","Secret":"c"}"#, "':'"),
+        helper_case("empty", "get", "", "no server URL"),
+        helper_case("unsupported scheme", "get", "ftp://quay.io\n", "scheme"),
+        helper_case("200 KiB", "get", &huge, "larger than 65536 bytes"),
+        helper_case("nothing stored there", "get", "ghcr.io\n", "credentials not found in native keychain"),
+        helper_case("empty", "erase", "", "no server URL"),
+        helper_case("nothing stored there", "erase", "nothing-stored.example.com\n", "credentials not found"),
+        Case { code: 2, ..helper_case("unknown action", "frobnicate", "", "") },
+    ];
+    let mut failures = Vec::new();
+    let rows = check_cases(&t, &cases, &mut failures);
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad inputs misbehaved:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    check_document("helper", &rows);
+}
+
+/// A bad state of the files or of the keyring, made before the command runs.
+struct State {
+    area: &'static str,
+    input: &'static str,
+    setup: fn(&TestEnv),
+    args: &'static [&'static str],
+    stdin: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    unset: &'static [&'static str],
+    /// Run as another user (as root: nobody, through setpriv), for permissions to bite.
+    other_user: bool,
+    code: i32,
+    needle: &'static str,
+}
+
+const STATE: State = State {
+    area: "",
+    input: "",
+    setup: |_| {},
+    args: &[],
+    stdin: "",
+    env: &[],
+    unset: &[],
+    other_user: false,
+    code: 1,
+    needle: "",
+};
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn rewrite(path: &Path, edit: impl FnOnce(String) -> String) {
+    let text = fs::read_to_string(path).unwrap();
+    fs::write(path, edit(text)).unwrap();
+}
+
+fn is_root() -> bool {
+    let probe = tempfile::tempfile().unwrap();
+    std::os::unix::fs::MetadataExt::uid(&probe.metadata().unwrap()) == 0
+}
+
+fn file_states() -> Vec<State> {
+    const LIST: &[&str] = &["list"];
+    const ADD: &[&str] = &["add", "docker.io", "-u", "new", "--password-stdin"];
+    const SHOW_SECRET: &[&str] = &["resolve", "quay.io/x", "--show-secret", "-o", "json"];
+    vec![
+        State {
+            area: "store file",
+            input: "syntax error",
+            setup: |t| rewrite(&t.store_file(), |s| s + "\n[[credentials]\nbroken = \n"),
+            args: LIST,
+            needle: "column",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "truncated to half",
+            setup: |t| rewrite(&t.store_file(), |s| s[..s.len() / 2].to_owned()),
+            args: LIST,
+            needle: "cannot parse",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "empty (0 bytes)",
+            setup: |t| fs::write(t.store_file(), "").unwrap(),
+            args: LIST,
+            needle: "missing field",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "not UTF-8",
+            setup: |t| fs::write(t.store_file(), b"version = 1\n\xff\xfe\n").unwrap(),
+            args: LIST,
+            needle: "cannot read",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "future schema version",
+            setup: |t| rewrite(&t.store_file(), |s| s.replace("version = 1", "version = 2\nnew_field = true")),
+            args: ADD,
+            stdin: "pw\n",
+            needle: "version 2",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "unknown field",
+            setup: |t| rewrite(&t.store_file(), |s| s.replace("next_id", "nextid = 1\nnext_id")),
+            args: LIST,
+            needle: "unknown field",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "two credentials with one id",
+            setup: |t| rewrite(&t.store_file(), |s| s.replace("id = 2\n", "id = 1\n")),
+            args: LIST,
+            needle: "credential id 1 appears twice",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "next_id not above every id",
+            setup: |t| rewrite(&t.store_file(), |s| s.replace("next_id = 3", "next_id = 2")),
+            args: ADD,
+            stdin: "pw\n",
+            needle: "next_id",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "credential of a missing environment",
+            setup: |t| {
+                rewrite(&t.store_file(), |s| s.replacen("\nenvironment = \"default\"", "\nenvironment = \"gone\"", 1))
+            },
+            args: LIST,
+            needle: "\"gone\"",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "current environment not listed",
+            setup: |t| {
+                rewrite(&t.store_file(), |s| {
+                    s.replace("current_environment = \"default\"", "current_environment = \"gone\"")
+                })
+            },
+            args: LIST,
+            needle: "current environment \"gone\"",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "address edited to a URL",
+            setup: |t| {
+                rewrite(&t.store_file(), |s| s.replace("address = \"quay.io\"", "address = \"https://quay.io\""))
+            },
+            args: &["resolve", "quay.io/x"],
+            needle: "bad address",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "group-writable (0620)",
+            setup: |t| chmod(&t.store_file(), 0o620),
+            args: LIST,
+            needle: "writable by other users",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "world-readable (0644): used, with a warning",
+            setup: |t| chmod(&t.store_file(), 0o644),
+            args: LIST,
+            code: 0,
+            needle: "warning: ",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "read-only (0400)",
+            setup: |t| chmod(&t.store_file(), 0o400),
+            args: ADD,
+            stdin: "pw\n",
+            needle: "read-only",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "a symbolic link",
+            setup: |t| {
+                fs::rename(t.store_file(), t.root().join("elsewhere.toml")).unwrap();
+                std::os::unix::fs::symlink(t.root().join("elsewhere.toml"), t.store_file()).unwrap();
+            },
+            args: LIST,
+            needle: "symbolic link",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "a dangling symbolic link",
+            setup: |t| {
+                fs::remove_file(t.store_file()).unwrap();
+                std::os::unix::fs::symlink(t.root().join("nowhere.toml"), t.store_file()).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "symbolic link",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "a directory in its place",
+            setup: |t| {
+                fs::remove_file(t.store_file()).unwrap();
+                fs::create_dir(t.store_file()).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "is a directory",
+            ..STATE
+        },
+        State {
+            area: "store file",
+            input: "a FIFO in its place",
+            setup: |t| {
+                fs::remove_file(t.store_file()).unwrap();
+                let made = std::process::Command::new("mkfifo").arg(t.store_file()).status().unwrap();
+                assert!(made.success());
+            },
+            args: LIST,
+            needle: "not a regular file",
+            ..STATE
+        },
+        State {
+            area: "config dir",
+            input: "not writable",
+            setup: |t| chmod(&t.config_dir(), 0o500),
+            args: ADD,
+            stdin: "pw\n",
+            other_user: true,
+            needle: "Permission denied",
+            ..STATE
+        },
+        State {
+            area: "config dir",
+            input: "not writable: reading still works",
+            setup: |t| chmod(&t.config_dir(), 0o500),
+            args: LIST,
+            other_user: true,
+            code: 0,
+            needle: "",
+            ..STATE
+        },
+        State {
+            area: "config dir",
+            input: "lock file is a directory",
+            setup: |t| {
+                fs::remove_file(t.config_dir().join("registries.lock")).unwrap();
+                fs::create_dir(t.config_dir().join("registries.lock")).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "lock file",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "syntax error",
+            setup: |t| rewrite(&t.secrets_file(), |s| s + "\n[secret.9\n"),
+            args: SHOW_SECRET,
+            needle: "is not valid (line",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "future format version",
+            setup: |t| rewrite(&t.secrets_file(), |s| s.replace("version = 1", "version = 2")),
+            args: SHOW_SECRET,
+            needle: "format version 2",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "group-writable (0660)",
+            setup: |t| chmod(&t.secrets_file(), 0o660),
+            args: SHOW_SECRET,
+            needle: "lets other users change it",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "world-readable (0644): used, with a warning",
+            setup: |t| chmod(&t.secrets_file(), 0o644),
+            args: SHOW_SECRET,
+            code: 0,
+            needle: "warning: ",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "read-only (0400)",
+            setup: |t| chmod(&t.secrets_file(), 0o400),
+            args: ADD,
+            stdin: "pw\n",
+            needle: "read-only",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "a symbolic link",
+            setup: |t| {
+                fs::rename(t.secrets_file(), t.root().join("elsewhere-secrets.toml")).unwrap();
+                std::os::unix::fs::symlink(t.root().join("elsewhere-secrets.toml"), t.secrets_file()).unwrap();
+            },
+            args: SHOW_SECRET,
+            needle: "symbolic link",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "a directory in its place",
+            setup: |t| {
+                fs::remove_file(t.secrets_file()).unwrap();
+                fs::create_dir(t.secrets_file()).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "is a directory",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "a credential's secret removed by hand",
+            setup: |t| {
+                rewrite(&t.secrets_file(), |s| {
+                    s.split("[secret.1]").next().unwrap().to_owned()
+                        + "[secret.2]"
+                        + s.split("[secret.2]").nth(1).unwrap()
+                })
+            },
+            args: SHOW_SECRET,
+            needle: "missing",
+            ..STATE
+        },
+        State {
+            area: "keyring",
+            input: "no D-Bus session bus",
+            args: &["--secret-store", "keyring", "add", "docker.io", "-u", "new", "--password-stdin"],
+            stdin: "pw\n",
+            unset: &["DBUS_SESSION_BUS_ADDRESS"],
+            needle: "no D-Bus session bus",
+            ..STATE
+        },
+        State {
+            area: "keyring",
+            input: "session bus address dead",
+            args: &["--secret-store", "keyring", "add", "docker.io", "-u", "new", "--password-stdin"],
+            stdin: "pw\n",
+            env: &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/regcred-bus")],
+            needle: "cannot connect to the D-Bus session bus",
+            ..STATE
+        },
+        State {
+            area: "keyring",
+            input: "unreachable, for a keyring credential",
+            args: &["resolve", "docker.io/x", "--show-secret"],
+            setup: |t| {
+                rewrite(&t.store_file(), |s| {
+                    s.replace("secret_store = \"file\"", "secret_store = \"keyring\"")
+                        .replace("address = \"quay.io\"", "address = \"docker.io\"")
+                });
+            },
+            env: &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/regcred-bus")],
+            needle: "cannot reach the OS keyring",
+            ..STATE
+        },
+    ]
+}
+
+impl State {
+    fn shown(&self) -> String {
+        let mut words: Vec<String> = self.unset.iter().map(|k| format!("env -u {k}")).collect();
+        words.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
+        words.push("regcred".to_owned());
+        words.extend(self.args.iter().map(|a| a.to_string()));
+        if !self.stdin.is_empty() {
+            words.push(format!("<<< {:?}", self.stdin.trim_end()));
+        }
+        words.join(" ")
+    }
+}
+
+fn run_state(state: &State) -> (TestEnv, Run) {
+    let t = populated();
+    (state.setup)(&t);
+    let mut cmd = t.command(&regcred_bin(), state.args);
+    cmd.envs(state.env.iter().copied());
+    for key in state.unset {
+        cmd.env_remove(key);
+    }
+    if state.other_user && is_root() {
+        // Permissions do not bind root: run as nobody, who then owns the config dir.
+        use std::os::unix::fs::chown;
+        chmod(t.root(), 0o711);
+        chown(t.config_dir(), Some(65534), Some(65534)).unwrap();
+        for entry in fs::read_dir(t.config_dir()).unwrap().flatten() {
+            chown(entry.path(), Some(65534), Some(65534)).unwrap();
+        }
+        let mut wrapped = std::process::Command::new("setpriv");
+        wrapped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        cmd = wrapped;
+    }
+    let before = fingerprint(&t.config_dir());
+    let mut run = run_command(cmd, state.stdin.as_bytes());
+    if fingerprint(&t.config_dir()) != before {
+        run.stderr.push_str("\n(TEST: the store changed)");
+    }
+    (t, run)
+}
+
+#[test]
+fn bad_files_and_keyring_states_get_their_exit_code_and_change_nothing() {
+    let states = file_states();
+    let mut failures = Vec::new();
+    let mut rows = Vec::new();
+    for state in &states {
+        let (t, run) = run_state(state);
+        let mut problems = Vec::new();
+        if run.code != state.code {
+            problems.push(format!("exit {} instead of {}", run.code, state.code));
+        }
+        if !run.stderr.contains(state.needle) {
+            problems.push(format!("stderr lacks {:?}", state.needle));
+        }
+        if state.code != 0 && !run.stderr.starts_with("error: ") {
+            problems.push("no `error:` line".to_owned());
+        }
+        if run.stderr.contains("(TEST: the store changed)") {
+            problems.push("the store changed".to_owned());
+        }
+        if run.stderr.contains("panicked") {
+            problems.push("panic".to_owned());
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{} / {}: {}\n  stderr: {}",
+                state.area,
+                state.input,
+                problems.join(", "),
+                run.stderr.trim()
+            ));
+        }
+        rows.push(row(state.area, state.input, &state.shown(), run.code, &message(&run, false, &t)));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad states misbehaved:\n{}",
+        failures.len(),
+        states.len(),
+        failures.join("\n")
+    );
+    check_document("files", &rows);
+}
+
+/// A locked keyring needs a Secret Service of its own to lock: a second private session
+/// (scripts/with-keyring, nested), locked over D-Bus before regcred runs in it.
+#[test]
+fn a_locked_keyring_is_reported_with_both_remedies_and_changes_nothing() {
+    let missing: Vec<&str> = ["dbus-run-session", "gnome-keyring-daemon", "dbus-send"]
+        .into_iter()
+        .filter(|tool| {
+            !std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {tool}"))
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var("REGCRED_TEST_STRICT").as_deref() != Ok("1"),
+            "missing {missing:?}, and REGCRED_TEST_STRICT=1"
+        );
+        eprintln!("skipped: a_locked_keyring_is_reported_with_both_remedies_and_changes_nothing: missing {missing:?}");
+        return;
+    }
+    let t = populated();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring");
+    let lock_then_run = r#"dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+        org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null &&
+        exec "$@""#;
+    let before = fingerprint(&t.config_dir());
+    let mut cmd = t.command(Path::new("bash"), &[]);
+    cmd.arg(&script).args(["bash", "-c", lock_then_run, "regcred"]).arg(regcred_bin()).args([
+        "--secret-store",
+        "keyring",
+        "add",
+        "docker.io",
+        "-u",
+        "new",
+        "--password-stdin",
+    ]);
+    let run = run_command(cmd, b"pw\n");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("error: the keyring is locked"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint: unlock the keyring") && run.stderr.contains("--secret-store file"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fingerprint(&t.config_dir()), before, "the store changed");
+    let state = State {
+        area: "keyring",
+        input: "locked",
+        args: &["--secret-store", "keyring", "add", "docker.io", "-u", "new", "--password-stdin"],
+        stdin: "pw\n",
+        ..STATE
+    };
+    check_document(
+        "keyring-locked",
+        &[row(state.area, state.input, &state.shown(), run.code, &message(&run, false, &t))],
+    );
 }

@@ -169,6 +169,10 @@ impl TestEnv {
     }
 
     pub fn run_bin(&self, bin: &Path, args: &[&str], stdin: &str) -> Run {
+        self.run_bin_bytes(bin, args, stdin.as_bytes())
+    }
+
+    pub fn run_bin_bytes(&self, bin: &Path, args: &[&str], stdin: &[u8]) -> Run {
         let mut child = self
             .command(bin, args)
             .stdin(Stdio::piped())
@@ -177,7 +181,7 @@ impl TestEnv {
             .spawn()
             .expect("start binary");
         if let Some(mut input) = child.stdin.take() {
-            let _ = input.write_all(stdin.as_bytes());
+            let _ = input.write_all(stdin);
         }
         let output = child.wait_with_output().expect("wait for binary");
         Run {
