@@ -105,8 +105,8 @@ pub fn helper_input(data: &[u8]) {
 
 /// The request with the value that stands for its secret (its `Secret` field, or the whole
 /// request when that is a bare JSON string or number) replaced by other characters of the
-/// same byte length; `None` when there is no such value, or it is short or not found
-/// verbatim exactly once.
+/// same byte length; `None` when there is no such value, or it is short, needs escaping in
+/// JSON, or is not found verbatim exactly once.
 fn mask_secret(text: &str) -> Option<String> {
     let value = serde_json::from_str::<serde_json::Value>(text.trim()).ok()?;
     let candidate = match &value {
@@ -123,7 +123,9 @@ fn mask_secret(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    let distinctive = word.chars().count() >= 4 && word != mask && text.matches(word.as_str()).count() == 1;
+    // Only where the raw text holds it unescaped, so masking keeps the JSON valid.
+    let verbatim = !word.contains(['\\', '"']) && !word.chars().any(char::is_control);
+    let distinctive = verbatim && word.chars().count() >= 4 && word != mask && text.matches(word.as_str()).count() == 1;
     distinctive.then(|| text.replacen(&word, &mask, 1))
 }
 
