@@ -115,8 +115,9 @@ fn mask_secret(text: &str) -> Option<String> {
     };
     let (word, mask) = match candidate {
         serde_json::Value::String(s) => (s.clone(), s.chars().map(|c| "Z".repeat(c.len_utf8())).collect::<String>()),
-        // Digits for digits keeps it a number of the same shape.
-        serde_json::Value::Number(n) => {
+        // Digits for digits keeps it a number of the same shape and, without an exponent,
+        // of the same magnitude (8e+195 would become 7e+777, out of range).
+        serde_json::Value::Number(n) if !n.to_string().contains(['e', 'E']) => {
             let word = n.to_string();
             let mask = word.chars().map(|c| if c.is_ascii_digit() { '7' } else { c }).collect();
             (word, mask)
