@@ -113,10 +113,14 @@ fn mask_secret(text: &str) -> Option<String> {
         serde_json::Value::Object(fields) => fields.get("Secret")?,
         other => other,
     };
-    let (word, mask) = match candidate {
-        serde_json::Value::String(s) => (s.clone(), s.chars().map(|c| "Z".repeat(c.len_utf8())).collect::<String>()),
-        // Digits for digits keeps it a number of the same shape and, without an exponent,
-        // of the same magnitude (8e+195 would become 7e+777, out of range).
+    // The literal as it stands in the raw text, and its mask: a string only when written
+    // without escapes (masking `\/` would leave `\Z`), a number only without an exponent
+    // (8e+195 would become 7e+777, out of range).
+    let (literal, mask) = match candidate {
+        serde_json::Value::String(s) if !s.contains(['\\', '"']) && !s.chars().any(char::is_control) => {
+            let mask: String = s.chars().map(|c| "Z".repeat(c.len_utf8())).collect();
+            (format!("\"{s}\""), format!("\"{mask}\""))
+        }
         serde_json::Value::Number(n) if !n.to_string().contains(['e', 'E']) => {
             let word = n.to_string();
             let mask = word.chars().map(|c| if c.is_ascii_digit() { '7' } else { c }).collect();
@@ -124,10 +128,8 @@ fn mask_secret(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    // Only where the raw text holds it unescaped, so masking keeps the JSON valid.
-    let verbatim = !word.contains(['\\', '"']) && !word.chars().any(char::is_control);
-    let distinctive = verbatim && word.chars().count() >= 4 && word != mask && text.matches(word.as_str()).count() == 1;
-    distinctive.then(|| text.replacen(&word, &mask, 1))
+    let distinctive = literal.chars().count() >= 4 && literal != mask && text.matches(literal.as_str()).count() == 1;
+    distinctive.then(|| text.replacen(&literal, &mask, 1))
 }
 
 /// `registries.toml` and `secrets.toml` as a person may have edited them. A store that loads
