@@ -10,27 +10,6 @@ fn mode(path: &std::path::Path) -> u32 {
 }
 
 #[test]
-fn files_are_private_whatever_the_umask() {
-    let t = TestEnv::new();
-    // A permissive umask for the child: the store must still come out 0700/0600.
-    let mut cmd = t.command(&crate::util::regcred_bin(), &["add", "quay.io", "-u", "a", "--password-env", "PW"]);
-    cmd.env("PW", "pw");
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("umask 000; exec \"$@\"")
-        .arg("sh")
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    assert_eq!(mode(&t.config_dir()), 0o700);
-    assert_eq!(mode(&t.store_file()), 0o600);
-    assert_eq!(mode(&t.secrets_file()), 0o600);
-}
-
-#[test]
 fn a_store_that_does_not_parse_is_reported_with_line_and_column_and_kept() {
     let t = TestEnv::new();
     t.add("quay.io", "a", "pw");
