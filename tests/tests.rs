@@ -2,8 +2,11 @@
 
 mod util;
 
+mod clients;
+mod exchange;
 mod helper;
 mod input;
 mod keyring;
+mod registry_server;
 mod rules;
 mod store;
