@@ -25,7 +25,7 @@ impl<'a> Clients<'a> {
         let docker_config = t.root().join("docker");
         let auth_json = t.root().join("auth.json");
         let config_file = docker_config.join("config.json");
-        t.run(&["setup", "docker", "--config", config_file.to_str().unwrap()]).ok();
+        t.run(&["setup", "docker", "--config", config_file.to_str().unwrap(), "--registry", &registry.address()]).ok();
         t.run(&["setup", "podman", "--config", auth_json.to_str().unwrap(), "--registry", &registry.address()]).ok();
         Clients { t, docker_config, auth_json }
     }
@@ -114,10 +114,11 @@ fn docker_login_and_pulls_go_through_regcred(t: &TestEnv, registry: &Registry) {
     t.run(&["activate", &id]).ok();
     clients.docker_inspect(registry, "team/app:1").ok();
 
-    // A newer, wrong credential for the same registry wins, and so fails.
-    t.add(&registry.address(), "someone-else", "bad-password");
+    // A newer, wrong credential for the same registry wins, and so fails, until deleted.
+    let wrong = t.add(&registry.address(), "someone-else", "bad-password");
     assert_ne!(clients.skopeo_inspect(registry, "team/app:1").code, 0);
-    t.run(&["deactivate", &registry.address()]).ok();
+    assert_ne!(clients.docker_inspect(registry, "team/app:1").code, 0);
+    t.run(&["delete", &wrong.to_string(), "--yes"]).ok();
     clients.skopeo_inspect(registry, "team/app:1").ok();
 
     clients.run("docker", &["logout", &registry.address()], "").ok();

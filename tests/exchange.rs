@@ -216,3 +216,29 @@ fn setup_podman_covers_the_environments_registries() {
     t.run(&["setup", "podman", "--config", p]).code(1).stderr_has("line 1");
     assert_eq!(fs::read_to_string(&path).unwrap(), "{not json");
 }
+
+#[test]
+fn k8s_secret_is_what_kubectl_creates() {
+    if !crate::registry_server::available("k8s_secret_is_what_kubectl_creates", &["kubectl"]) {
+        return;
+    }
+    let t = TestEnv::new();
+    t.add_with(&["-u", "bob", "--email", "bob@example.com"], "hub-pw");
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .args(["create", "secret", "docker-registry", "pull-secret", "--dry-run=client"])
+            .args(args)
+            .env("KUBECONFIG", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kubectl: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let common = ["--docker-username=bob", "--docker-password=hub-pw", "--docker-email=bob@example.com"];
+    let expected = kubectl(&[&common[..], &["-o", "json"]].concat());
+    let ours = t.run(&["export", "k8s-secret", "--name", "pull-secret", "-o", "json"]).ok();
+    assert_eq!(ours.stdout, expected);
+    let expected = kubectl(&[&common[..], &["-n", "ci", "-o", "yaml"]].concat());
+    let ours = t.run(&["export", "k8s-secret", "--name", "pull-secret", "--namespace", "ci"]).ok();
+    assert_eq!(ours.stdout, expected);
+}
