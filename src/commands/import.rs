@@ -125,6 +125,9 @@ fn import(
     let environment = ctx.environment(&registries)?;
     let secrets = ctx.secrets(ctx.secret_store);
     let mut added: Vec<Credential> = Vec::new();
+    // (address, username) → id of what the environment already holds, and what this import adds.
+    let mut present: std::collections::HashMap<(String, String), u64> =
+        registries.credentials_in(&environment).map(|c| ((c.address.clone(), c.username.clone()), c.id)).collect();
     let mut kept: Vec<Secret> = Vec::new();
     for f in found {
         let scope = match f.scope {
@@ -146,12 +149,7 @@ fn import(
             }
             (Ok(secret), Ok(())) => secret,
         };
-        let present = registries
-            .credentials_in(&environment)
-            .chain(added.iter())
-            .find(|c| c.address == address && c.username == f.username)
-            .map(|c| c.id);
-        if let Some(id) = present {
+        if let Some(id) = present.get(&(address.clone(), f.username.clone())) {
             rows.push(ImportRow::skipped(&address, &f.username, format!("already present as credential {id}")));
             continue;
         }
@@ -171,17 +169,20 @@ fn import(
             updated: stamp,
         };
         rows.push(ImportRow::imported(&address, &f.username, if args.dry_run { None } else { Some(id) }));
-        if !args.dry_run {
-            if let Err(e) = secrets.set(&secret_key(&registries.store_id, &credential), &secret) {
-                undo(ctx, &registries.store_id, &added);
-                return Err(secret_failure(e));
-            }
-            kept.push(secret);
-        }
+        present.insert((address, f.username), id);
+        kept.push(secret);
         added.push(credential);
     }
     let count = added.len();
     if let Some(lock) = &lock {
+        // Secrets first, all at once; metadata second (and the secrets undone if it fails).
+        let items: Vec<_> =
+            added.iter().zip(&kept).map(|(c, secret)| (secret_key(&registries.store_id, c), secret)).collect();
+        if let Err(e) = secrets.set_many(&items) {
+            undo(ctx, &registries.store_id, &added);
+            return Err(secret_failure(e));
+        }
+        drop(items);
         registries.credentials.extend(added.iter().cloned());
         if let Err(failure) = ctx.store.save(&registries, lock) {
             undo(ctx, &registries.store_id, &added);
