@@ -210,84 +210,33 @@ fn undo(ctx: &Context, store_id: &str, added: &[Credential]) {
 
 fn from_auths(key: &str, value: &serde_json::Value) -> Found {
     let scope = scope_of(key);
-    let entry: AuthEntry = match serde_json::from_value(value.clone()) {
-        Ok(entry) => entry,
-        Err(e) => {
-            return Found {
-                key: key.into(),
-                scope,
-                username: "-".into(),
-                email: None,
-                secret: Err(format!("unreadable entry: {e}")),
-            };
-        }
-    };
+    match read_entry(value) {
+        Ok((username, email, secret)) => Found { key: key.into(), scope, username, email, secret: Ok(secret) },
+        Err(why) => Found { key: key.into(), scope, username: "-".into(), email: None, secret: Err(why) },
+    }
+}
+
+/// Username, e-mail and secret of one `auths` entry, whichever way it carries them.
+fn read_entry(value: &serde_json::Value) -> Result<(String, Option<String>, Secret), String> {
+    let entry: AuthEntry = serde_json::from_value(value.clone()).map_err(|e| format!("unreadable entry: {e}"))?;
     let email = entry.email.filter(|e| !e.is_empty());
     if let Some(token) = entry.identitytoken.filter(|t| !t.is_empty()) {
-        return Found {
-            key: key.into(),
-            scope,
-            username: "<token>".into(),
-            email,
-            secret: Ok(Secret::new(token.to_string())),
-        };
+        return Ok(("<token>".into(), email, Secret::new(token.to_string())));
     }
     if let (Some(username), Some(password)) = (&entry.username, &entry.password)
         && !username.is_empty()
         && !password.is_empty()
     {
-        return Found {
-            key: key.into(),
-            scope,
-            username: username.clone(),
-            email,
-            secret: Ok(Secret::new(password.to_string())),
-        };
+        return Ok((username.clone(), email, Secret::new(password.to_string())));
     }
-    let Some(auth) = entry.auth.filter(|a| !a.is_empty()) else {
-        return Found {
-            key: key.into(),
-            scope,
-            username: "-".into(),
-            email,
-            secret: Err("no auth, password or identity token".into()),
-        };
-    };
-    let decoded = match BASE64.decode(auth.trim()) {
-        Ok(bytes) => Zeroizing::new(bytes),
-        Err(_) => {
-            return Found {
-                key: key.into(),
-                scope,
-                username: "-".into(),
-                email,
-                secret: Err("auth is not base64".into()),
-            };
-        }
-    };
-    let text = match std::str::from_utf8(&decoded) {
-        Ok(text) => text,
-        Err(_) => {
-            return Found {
-                key: key.into(),
-                scope,
-                username: "-".into(),
-                email,
-                secret: Err("auth is not UTF-8".into()),
-            };
-        }
-    };
+    let auth = entry.auth.filter(|a| !a.is_empty()).ok_or("no auth, password or identity token")?;
+    let decoded = Zeroizing::new(BASE64.decode(auth.trim()).map_err(|_| "auth is not base64")?);
+    let text = std::str::from_utf8(&decoded).map_err(|_| "auth is not UTF-8")?;
     match text.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
-            Found { key: key.into(), scope, username: user.into(), email, secret: Ok(Secret::new(password.into())) }
+            Ok((user.into(), email, Secret::new(password.into())))
         }
-        _ => Found {
-            key: key.into(),
-            scope,
-            username: "-".into(),
-            email,
-            secret: Err("auth is not user:password".into()),
-        },
+        _ => Err("auth is not user:password".into()),
     }
 }
 
