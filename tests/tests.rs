@@ -2,8 +2,11 @@
 
 mod util;
 
+mod assets;
+mod completion;
 mod helper;
 mod input;
 mod keyring;
 mod rules;
 mod store;
+mod terminal;
