@@ -255,7 +255,7 @@ impl Output {
                             .iter()
                             .map(|r| if r.credential.is_none() && self.color { Some(Color::Red) } else { None })
                             .collect(),
-                        ..column("CREDENTIAL", Give::Truncate(12), &|r| {
+                        ..column("CREDENTIAL", Give::Truncate(16), &|r| {
                             r.credential.as_ref().map_or_else(|| "none".to_owned(), |v| credential_label(v.credential))
                         })
                     },
@@ -552,38 +552,49 @@ fn column_width(column: &Column) -> usize {
 }
 
 /// Makes the columns fit `width` (no limit when `None`): shorter dates, then columns left
-/// out, then truncation, then wrapping. What still does not fit is left to comfy-table.
+/// out, then truncation, then wrapping; cutting and wrapping take from the widest column of
+/// their kind first. What still does not fit is left to comfy-table.
 fn fit(mut columns: Vec<Column>, width: Option<usize>) -> Vec<Column> {
     let Some(width) = width else { return columns };
     let excess = |columns: &[Column]| table_width(columns).saturating_sub(width);
-    for step in [Give::DateOnly, Give::Drop, Give::Truncate(0), Give::Wrap(0)] {
-        let mut index = 0;
-        while index < columns.len() && excess(&columns) > 0 {
-            let over = excess(&columns);
-            let column = &mut columns[index];
-            let current = column_width(column);
-            match (step, column.give) {
-                (Give::DateOnly, Give::DateOnly) => {
-                    column.cells.iter_mut().for_each(|c| c.truncate(10));
-                }
-                (Give::Drop, Give::Drop) => {
-                    columns.remove(index);
-                    continue;
-                }
-                (Give::Truncate(_), Give::Truncate(min)) => {
-                    let target = current.saturating_sub(over).max(min).max(column.header.len());
-                    column.cells.iter_mut().for_each(|c| *c = truncate(c, target));
-                }
-                (Give::Wrap(_), Give::Wrap(min)) => {
-                    let target = current.saturating_sub(over).max(min).max(column.header.len());
-                    column.cells.iter_mut().for_each(|c| *c = wrap(c, target));
-                }
-                _ => {}
-            }
-            index += 1;
+    if excess(&columns) > 0 {
+        for column in columns.iter_mut().filter(|c| c.give == Give::DateOnly) {
+            column.cells.iter_mut().for_each(|c| c.truncate(10));
         }
     }
+    while excess(&columns) > 0 {
+        let Some(index) = columns.iter().position(|c| c.give == Give::Drop) else { break };
+        columns.remove(index);
+    }
+    shrink(&mut columns, width, |give| matches!(give, Give::Truncate(_)), truncate);
+    shrink(&mut columns, width, |give| matches!(give, Give::Wrap(_)), wrap);
     columns
+}
+
+/// Narrows the columns `chosen` picks, one character at a time from the widest, down to
+/// their minimums, until the table fits; then reshapes their cells with `reshape`.
+fn shrink(columns: &mut [Column], width: usize, chosen: fn(Give) -> bool, reshape: fn(&str, usize) -> String) {
+    let mut targets: Vec<Option<usize>> = columns.iter().map(|c| chosen(c.give).then(|| column_width(c))).collect();
+    let minimum = |c: &Column| match c.give {
+        Give::Truncate(min) | Give::Wrap(min) => min.max(c.header.len()),
+        _ => usize::MAX,
+    };
+    let mut total = table_width(columns);
+    while total > width {
+        let widest = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.filter(|&t| t > minimum(&columns[i])).map(|t| (t, i)))
+            .max_by_key(|&(t, i)| (t, std::cmp::Reverse(i)));
+        let Some((_, index)) = widest else { break };
+        targets[index] = targets[index].map(|t| t - 1);
+        total -= 1;
+    }
+    for (column, target) in columns.iter_mut().zip(targets) {
+        if let Some(target) = target.filter(|&t| t < column_width(column)) {
+            column.cells.iter_mut().for_each(|c| *c = reshape(c, target));
+        }
+    }
 }
 
 fn truncate(text: &str, width: usize) -> String {
