@@ -71,11 +71,8 @@ fn parse_secret_store(word: &str) -> Result<SecretStoreKind, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour on a terminal, unless NO_COLOR is set
     Auto,
-    /// Colour even in a pipe
     Always,
-    /// No colour
     Never,
 }
 
@@ -205,9 +202,9 @@ pub enum Command {
     /// Print a shell completion script; it asks regcred for environment names and credentials
     #[command(after_help = "EXAMPLES:\n  \
         regcred completions bash > ~/.local/share/bash-completion/completions/regcred\n  \
-        regcred completions zsh > ~/.zfunc/_regcred                # with fpath=(~/.zfunc $fpath)\n  \
+        regcred completions zsh > ~/.zfunc/_regcred      # with fpath=(~/.zfunc $fpath) in ~/.zshrc\n  \
         regcred completions fish > ~/.config/fish/completions/regcred.fish\n  \
-        source <(regcred completions bash)                       # this shell only")]
+        source <(regcred completions bash)               # this shell only")]
     Completions(CompletionsArgs),
 }
 
@@ -404,9 +401,7 @@ pub struct ExportArgs {
 /// Formats of a Kubernetes object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ManifestFormat {
-    /// YAML, for `kubectl apply -f -`
     Yaml,
-    /// JSON
     Json,
 }
 
