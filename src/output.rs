@@ -504,8 +504,19 @@ impl Output {
 
 /// A table without the trailing blanks comfy-table pads lines with.
 fn render(table: &Table) -> String {
-    let mut text = table.trim_fmt();
-    text.push('\n');
+    let mut text = String::new();
+    for line in table.trim_fmt().lines() {
+        // A styled last cell (the bold header) keeps its padding inside the styling, out of
+        // trim_fmt's reach.
+        match line.strip_suffix("\x1b[0m") {
+            Some(body) => {
+                text.push_str(body.trim_end());
+                text.push_str("\x1b[0m");
+            }
+            None => text.push_str(line),
+        }
+        text.push('\n');
+    }
     text
 }
 

@@ -187,3 +187,26 @@ fn quiet_prints_nothing_but_errors_on_a_terminal() {
     assert_eq!(code, 2);
     assert!(screen.contains("error: no credential with id 7"), "{screen}");
 }
+
+#[test]
+fn tables_fit_the_columns_variable_without_a_terminal() {
+    let mut t = wide_store();
+    t.env("COLUMNS", "80");
+    let narrow = t.run(&["list", "-o", "table"]).ok().stdout;
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{narrow}");
+    assert!(narrow.contains("ADDED") && !narrow.contains("EMAIL"), "{narrow}");
+    let image = "registry.internal.example-corporation.com:5000/platform/very-long-service-name:2024.11.23-build.1234";
+    let resolved = t.run(&["resolve", "-o", "table", image, "nginx"]).code(3).stdout;
+    assert!(resolved.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{resolved}");
+
+    let mut t = wide_store();
+    t.env("COLUMNS", "200");
+    let wide = t.run(&["list", "-o", "table"]).ok().stdout;
+    assert_eq!(wide.lines().count(), 5, "one line per credential:\n{wide}");
+    let first = wide.lines().nth(1).unwrap_or_default();
+    assert!(
+        first.contains("registry.internal.example-corporation.com:5000/platform")
+            && first.contains("platform-team@example-corporation.com"),
+        "{wide}"
+    );
+}
