@@ -269,6 +269,9 @@ impl Tmux {
             "LANG=C.UTF-8".to_owned(),
             format!("REGCRED_CONFIG_DIR={}", t.config_dir().display()),
             format!("REGCRED_SECRET_STORE={}", t.secret_store),
+            // No history file: a shell writing one as tmux goes away would race the
+            // removal of the temp dir.
+            "HISTFILE=".to_owned(),
         ];
         env.extend(extra.iter().map(|e| (*e).to_owned()));
         let quoted: Vec<String> = env.iter().map(|e| shell_quote(e)).collect();
@@ -364,8 +367,23 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
+    /// Kills the server and waits (up to two seconds) for the shells it ran to exit, so
+    /// nothing writes into the temp dir while it is removed.
     fn drop(&mut self) {
+        let panes = self.command().args(["list-panes", "-a", "-F", "#{pane_pid}"]).output();
         let _ = self.command().arg("kill-server").stderr(Stdio::null()).status();
+        let pids: Vec<String> = panes
+            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        // A zombie (state Z) has exited; whether anyone reaps it is not ours to wait for.
+        let running = |pid: &String| {
+            std::fs::read_to_string(Path::new("/proc").join(pid).join("stat"))
+                .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        };
+        while pids.iter().any(running) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 
