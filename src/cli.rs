@@ -10,7 +10,13 @@ use crate::secrets::SecretStoreKind;
 /// OS keyring, and answer which credential a pull of an image would use, and why.
 #[derive(Debug, Parser)]
 #[command(name = "regcred", version, max_term_width = 100)]
-#[command(after_help = "Run `regcred` alone for an overview of the current environment.")]
+#[command(after_help = "Run `regcred` alone for an overview of the current environment, \
+    `regcred COMMAND --help` for a command's options and examples.\n\n\
+    EXAMPLES:\n  \
+    regcred add registry.example.com:5000 -u alice       # prompts for the password\n  \
+    regcred list\n  \
+    regcred resolve nginx quay.io/myorg/app --explain\n  \
+    regcred -e staging list")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -27,7 +33,7 @@ pub struct GlobalArgs {
     pub env: Option<String>,
 
     /// Directory holding registries.toml [default: ~/.config/regcred]
-    #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub config_dir: Option<PathBuf>,
 
     /// Where new secrets go: the OS keyring, or a 0600 secrets.toml for headless machines
@@ -113,7 +119,12 @@ pub enum Command {
     Add(AddArgs),
 
     /// List credentials with their status (active, overridden, inactive)
-    #[command(visible_alias = "ls", after_help = "EXAMPLES:\n  regcred list\n  regcred list --all-envs -o json")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "On a terminal narrower than the table, ADDED shows the date only, EMAIL is left out, names are \
+        cut and long addresses wrap; `regcred show`, -o plain and -o json always have every field.\n\n\
+        EXAMPLES:\n  regcred list\n  regcred list --all-envs -o json"
+    )]
     List(ListArgs),
 
     /// Show one credential in full, without its secret
@@ -123,10 +134,8 @@ pub enum Command {
     Show(ShowArgs),
 
     /// Change username, e-mail or name; always asks for the password again
-    #[command(
-        after_help = "EXAMPLES:\n  regcred edit 3 -u alice\n  regcred edit ghcr-bob --email bob@example.com --password-env GHCR_TOKEN\n\n\
-        The address never changes: add a new credential instead."
-    )]
+    #[command(after_help = "The address never changes: add a new credential instead.\n\n\
+        EXAMPLES:\n  regcred edit 3 -u alice\n  regcred edit ghcr-bob --email bob@example.com --password-env GHCR_TOKEN")]
     Edit(EditArgs),
 
     /// Make a deactivated credential usable again, without re-entering its password
@@ -142,15 +151,18 @@ pub enum Command {
     Delete(DeleteArgs),
 
     /// Say which credential a pull of each image would use, and why
-    #[command(after_help = "EXAMPLES:\n  regcred resolve nginx\n  regcred resolve quay.io/myorg/app:1.2 --explain\n  \
-        regcred resolve -o json --stdin < images.txt\n\n\
-        Exit status 3 means at least one image has no credential (the output is still printed).")]
+    #[command(
+        after_help = "Exit status 3 means at least one image has no credential (the output is still printed).\n\n\
+        EXAMPLES:\n  regcred resolve nginx\n  regcred resolve quay.io/myorg/app:1.2 --explain\n  \
+        regcred resolve -o json --stdin < images.txt"
+    )]
     Resolve(ResolveArgs),
 
     /// Create, switch, list and delete environments
     #[command(
         subcommand,
-        after_help = "EXAMPLES:\n  regcred env create staging\n  regcred env use staging\n  regcred env list"
+        after_help = "EXAMPLES:\n  regcred env create staging\n  regcred env use staging\n  regcred env list\n  \
+        regcred env delete staging --yes"
     )]
     Env(EnvCommand),
 
@@ -159,15 +171,22 @@ pub enum Command {
     Doctor(DoctorArgs),
 
     /// Write the credentials in use as docker config.json, containers auth.json or a Kubernetes Secret
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
+        regcred export k8s-secret --name pull-secret | kubectl apply -f -"
+    )]
     Export(ExportFormat),
 
     /// Import credentials from docker's config.json or the containers auth.json
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "EXAMPLES:\n  regcred import docker-config --dry-run\n  regcred import auth-json"
+    )]
     Import(ImportSource),
 
     /// Point docker or podman/skopeo/buildah at docker-credential-regcred
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "EXAMPLES:\n  regcred setup docker --dry-run\n  regcred setup podman")]
     Setup(SetupTarget),
 
     /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
@@ -176,10 +195,16 @@ pub enum Command {
     )]
     CredentialHelper(CredentialHelperArgs),
 
-    /// Print a shell completion script
-    #[command(
-        after_help = "EXAMPLES:\n  regcred completions bash > ~/.local/share/bash-completion/completions/regcred"
-    )]
+    /// Regenerate completions/ and man/ from this definition (for maintainers)
+    #[command(hide = true)]
+    GenerateAssets(GenerateAssetsArgs),
+
+    /// Print a shell completion script; it asks regcred for environment names and credentials
+    #[command(after_help = "EXAMPLES:\n  \
+        regcred completions bash > ~/.local/share/bash-completion/completions/regcred\n  \
+        regcred completions zsh > ~/.zfunc/_regcred      # with fpath=(~/.zfunc $fpath) in ~/.zshrc\n  \
+        regcred completions fish > ~/.config/fish/completions/regcred.fish\n  \
+        source <(regcred completions bash)               # this shell only")]
     Completions(CompletionsArgs),
 }
 
@@ -291,14 +316,21 @@ pub struct ResolveArgs {
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
     /// List environments and how many credentials each holds
-    #[command(visible_alias = "ls")]
+    #[command(visible_alias = "ls", after_help = "EXAMPLES:\n  regcred env list\n  regcred env list -o json")]
     List(OutputArgs),
     /// Create an empty environment
+    #[command(after_help = "EXAMPLES:\n  regcred env create staging\n  regcred -e staging add quay.io -u robot")]
     Create(EnvNameArgs),
     /// Make an environment the current one
+    #[command(after_help = "-e NAME or REGCRED_ENV=NAME choose an environment for one command without switching.\n\n\
+        EXAMPLES:\n  regcred env use staging")]
     Use(EnvNameArgs),
     /// Delete an environment with all its credentials and their secrets
-    #[command(visible_alias = "rm")]
+    #[command(
+        visible_alias = "rm",
+        after_help = "The current environment cannot be deleted.\n\n\
+        EXAMPLES:\n  regcred env delete staging\n  regcred env delete ci --yes"
+    )]
     Delete(EnvDeleteArgs),
 }
 
@@ -334,9 +366,11 @@ pub struct DoctorArgs {
 #[derive(Debug, Subcommand)]
 pub enum ExportFormat {
     /// docker's config.json: {"auths": {…}} with username, password, email and auth
-    #[command(after_help = "EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
-        regcred export docker-config --registry ghcr.io > \"$DOCKER_CONFIG/config.json\"\n\n\
-        Scoped credentials (quay.io/myorg) cannot be expressed in config.json and are skipped with a warning.")]
+    #[command(
+        after_help = "Scoped credentials (quay.io/myorg) cannot be expressed in config.json and are skipped with a warning.\n\n\
+        EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
+        regcred export docker-config --registry ghcr.io > \"$DOCKER_CONFIG/config.json\""
+    )]
     DockerConfig(ExportArgs),
 
     /// The containers auth.json (podman, skopeo, buildah); scoped credentials become registry/namespace keys
@@ -465,4 +499,11 @@ pub struct CompletionsArgs {
     /// The shell to print a completion script for
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateAssetsArgs {
+    /// The source tree whose completions/ and man/ to rewrite
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }

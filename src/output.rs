@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 
-use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use regcred_core::{Reference, Status, Verdict};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -141,40 +141,34 @@ impl Output {
                 self.data(&text);
             }
             Format::Table => {
-                let mut table = self.table();
-                let mut header = vec!["ID"];
-                if show_env {
-                    header.push("ENV");
-                }
-                header.extend(["NAME", "ADDRESS", "USERNAME", "EMAIL", "STATUS", "ADDED"]);
-                table.set_header(header.into_iter().map(|h| self.header(h)));
-                for v in views {
-                    let c = v.credential;
-                    let mut row = vec![Cell::new(c.id)];
-                    if show_env {
-                        row.push(Cell::new(&c.environment));
-                    }
-                    row.extend([
-                        Cell::new(c.name.as_deref().unwrap_or("-")),
-                        Cell::new(&c.address),
-                        Cell::new(&c.username),
-                        Cell::new(c.email.as_deref().unwrap_or("-")),
-                        self.status_cell(v.status),
-                        Cell::new(short_time(c.added)),
-                    ]);
-                    table.add_row(row);
-                }
-                // Addresses are what people scan for; let e-mails wrap first.
-                let widest = views.iter().map(|v| v.credential.address.chars().count()).max().unwrap_or(0);
-                keep_whole(&mut table, if show_env { 3 } else { 2 }, widest);
-                if let Some(added) = table.column_mut(if show_env { 7 } else { 6 }) {
-                    added.set_constraint(ColumnConstraint::ContentWidth);
-                }
                 if views.is_empty() {
                     self.data("No credentials.\n");
-                } else {
-                    self.data(&render(&table));
+                    return;
                 }
+                let column = |header: &'static str, give: Give, cell: &dyn Fn(&CredentialView<'_>) -> String| Column {
+                    header,
+                    give,
+                    cells: views.iter().map(cell).collect(),
+                    colors: Vec::new(),
+                };
+                let mut columns = vec![column("ID", Give::Never, &|v| v.credential.id.to_string())];
+                if show_env {
+                    columns.push(column("ENV", Give::Truncate(12), &|v| v.credential.environment.clone()));
+                }
+                columns.extend([
+                    column("NAME", Give::Truncate(12), &|v| v.credential.name.clone().unwrap_or_else(|| "-".into())),
+                    // Addresses are what people scan for: they wrap last, at their dots and slashes.
+                    column("ADDRESS", Give::Wrap(20), &|v| v.credential.address.clone()),
+                    column("USERNAME", Give::Truncate(12), &|v| v.credential.username.clone()),
+                    // `show` has the e-mail; it is the first to go on a narrow terminal.
+                    column("EMAIL", Give::Drop, &|v| v.credential.email.clone().unwrap_or_else(|| "-".into())),
+                    Column {
+                        colors: views.iter().map(|v| self.status_color(v.status)).collect(),
+                        ..column("STATUS", Give::Never, &|v| status_word(v.status).into())
+                    },
+                    column("ADDED", Give::DateOnly, &|v| short_time(v.credential.added)),
+                ]);
+                self.data(&self.fitted(columns));
             }
         }
     }
@@ -245,31 +239,35 @@ impl Output {
                 self.explanations(results);
             }
             Format::Table => {
-                let mut table = self.table();
-                let mut header = vec!["IMAGE", "CREDENTIAL", "ADDRESS", "USERNAME"];
+                let column = |header: &'static str, give: Give, cell: &dyn Fn(&Resolution<'_>) -> String| Column {
+                    header,
+                    give,
+                    cells: results.iter().map(cell).collect(),
+                    colors: Vec::new(),
+                };
+                let field = |f: fn(&CredentialView<'_>) -> String| {
+                    move |r: &Resolution<'_>| r.credential.as_ref().map_or_else(|| "-".to_owned(), f)
+                };
+                let mut columns = vec![
+                    column("IMAGE", Give::Wrap(20), &|r| r.image.to_owned()),
+                    Column {
+                        colors: results
+                            .iter()
+                            .map(|r| if r.credential.is_none() && self.color { Some(Color::Red) } else { None })
+                            .collect(),
+                        ..column("CREDENTIAL", Give::Truncate(16), &|r| {
+                            r.credential.as_ref().map_or_else(|| "none".to_owned(), |v| credential_label(v.credential))
+                        })
+                    },
+                    column("ADDRESS", Give::Wrap(20), &field(|v| v.credential.address.clone())),
+                    column("USERNAME", Give::Truncate(12), &field(|v| v.credential.username.clone())),
+                ];
                 if show_secret {
-                    header.push("PASSWORD");
+                    columns.push(column("PASSWORD", Give::Never, &|r| {
+                        r.credential.as_ref().and_then(|v| v.password).unwrap_or("").to_owned()
+                    }));
                 }
-                table.set_header(header.into_iter().map(|h| self.header(h)));
-                for r in results {
-                    let mut row = vec![Cell::new(r.image)];
-                    match &r.credential {
-                        Some(v) => {
-                            let c = v.credential;
-                            row.extend([Cell::new(credential_label(c)), Cell::new(&c.address), Cell::new(&c.username)]);
-                            if show_secret {
-                                row.push(Cell::new(v.password.unwrap_or("")));
-                            }
-                        }
-                        None => {
-                            let none = Cell::new("none");
-                            row.push(if self.color { none.fg(Color::Red) } else { none });
-                            row.extend([Cell::new("-"), Cell::new("-")]);
-                        }
-                    }
-                    table.add_row(row);
-                }
-                self.data(&render(&table));
+                self.data(&self.fitted(columns));
                 self.explanations(results);
             }
         }
@@ -465,39 +463,184 @@ impl Output {
         if self.color { cell.add_attribute(Attribute::Bold) } else { cell }
     }
 
-    fn status_cell(&self, status: Status) -> Cell {
-        self.colored(status, status_word(status).to_owned())
+    /// Lays out columns to fit the terminal (see `fit`) and renders them.
+    fn fitted(&self, columns: Vec<Column>) -> String {
+        let columns = fit(columns, self.terminal_width().map(usize::from));
+        let mut table = self.table();
+        table.set_header(columns.iter().map(|c| self.header(c.header)));
+        let rows = columns.first().map_or(0, |c| c.cells.len());
+        for row in 0..rows {
+            table.add_row(columns.iter().map(|c| {
+                let cell = Cell::new(&c.cells[row]);
+                match c.colors.get(row).copied().flatten() {
+                    Some(color) => cell.fg(color),
+                    None => cell,
+                }
+            }));
+        }
+        render(&table)
+    }
+
+    fn status_color(&self, status: Status) -> Option<Color> {
+        if !self.color {
+            return None;
+        }
+        Some(match status {
+            Status::Active => Color::Green,
+            Status::Overridden { .. } => Color::Yellow,
+            Status::Inactive => Color::DarkGrey,
+        })
     }
 
     /// Colour marks status only on a terminal (or with `--color always`).
     fn colored(&self, status: Status, text: String) -> Cell {
         let cell = Cell::new_owned(text);
-        if !self.color {
-            return cell;
-        }
-        match status {
-            Status::Active => cell.fg(Color::Green),
-            Status::Overridden { .. } => cell.fg(Color::Yellow),
-            Status::Inactive => cell.fg(Color::DarkGrey),
+        match self.status_color(status) {
+            Some(color) => cell.fg(color),
+            None => cell,
         }
     }
 }
 
 /// A table without the trailing blanks comfy-table pads lines with.
 fn render(table: &Table) -> String {
-    let mut text = table.trim_fmt();
-    text.push('\n');
+    let mut text = String::new();
+    for line in table.trim_fmt().lines() {
+        // A styled last cell (the bold header) keeps its padding inside the styling, out of
+        // trim_fmt's reach.
+        match line.strip_suffix("\x1b[0m") {
+            Some(body) => {
+                text.push_str(body.trim_end());
+                text.push_str("\x1b[0m");
+            }
+            None => text.push_str(line),
+        }
+        text.push('\n');
+    }
     text
 }
 
-/// Asks the table not to wrap column `index` below `width` characters (up to 40), so that
-/// other columns give way first on a narrow terminal.
-fn keep_whole(table: &mut Table, index: usize, width: usize) {
-    if let Some(column) = table.column_mut(index) {
-        // The boundary counts the one-space padding on each side.
-        let width = u16::try_from(width.min(40) + 2).unwrap_or(42);
-        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
+/// One column of a table for people, before it is fitted to the terminal.
+struct Column {
+    header: &'static str,
+    give: Give,
+    cells: Vec<String>,
+    /// Per row; empty for a column without colour.
+    colors: Vec<Option<Color>>,
+}
+
+/// How a column gives way when its table is wider than the terminal. `fit` applies these
+/// in the order of the variants, each only as far as needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Give {
+    /// `2026-11-23 15:45` becomes `2026-11-23`.
+    DateOnly,
+    /// Left out (the information is in `show` and in `-o plain`/`json`).
+    Drop,
+    /// Cut to no fewer than this many characters, ending in `…`.
+    Truncate(usize),
+    /// Wrapped at `.`, `/`, `:` and `@` onto lines of no fewer than this many characters.
+    Wrap(usize),
+    /// Always shown whole.
+    Never,
+}
+
+/// The width comfy-table gives these columns: each padded by a space on either side (the
+/// last one's trailing space counts even though `render` trims it).
+fn table_width(columns: &[Column]) -> usize {
+    columns.iter().map(|c| column_width(c) + 2).sum()
+}
+
+fn column_width(column: &Column) -> usize {
+    column
+        .cells
+        .iter()
+        .flat_map(|c| c.lines())
+        .map(|l| l.chars().count())
+        .chain([column.header.len()])
+        .max()
+        .unwrap_or(0)
+}
+
+/// Makes the columns fit `width` (no limit when `None`): shorter dates, then columns left
+/// out, then truncation, then wrapping; cutting and wrapping take from the widest column of
+/// their kind first. What still does not fit is left to comfy-table.
+fn fit(mut columns: Vec<Column>, width: Option<usize>) -> Vec<Column> {
+    let Some(width) = width else { return columns };
+    let excess = |columns: &[Column]| table_width(columns).saturating_sub(width);
+    if excess(&columns) > 0 {
+        for column in columns.iter_mut().filter(|c| c.give == Give::DateOnly) {
+            column.cells.iter_mut().for_each(|c| c.truncate(10));
+        }
     }
+    while excess(&columns) > 0 {
+        let Some(index) = columns.iter().position(|c| c.give == Give::Drop) else { break };
+        columns.remove(index);
+    }
+    shrink(&mut columns, width, |give| matches!(give, Give::Truncate(_)), truncate);
+    shrink(&mut columns, width, |give| matches!(give, Give::Wrap(_)), wrap);
+    columns
+}
+
+/// Narrows the columns `chosen` picks, one character at a time from the widest, down to
+/// their minimums, until the table fits; then reshapes their cells with `reshape`.
+fn shrink(columns: &mut [Column], width: usize, chosen: fn(Give) -> bool, reshape: fn(&str, usize) -> String) {
+    let mut targets: Vec<Option<usize>> = columns.iter().map(|c| chosen(c.give).then(|| column_width(c))).collect();
+    let minimum = |c: &Column| match c.give {
+        Give::Truncate(min) | Give::Wrap(min) => min.max(c.header.len()),
+        _ => usize::MAX,
+    };
+    let mut total = table_width(columns);
+    while total > width {
+        let widest = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.filter(|&t| t > minimum(&columns[i])).map(|t| (t, i)))
+            .max_by_key(|&(t, i)| (t, std::cmp::Reverse(i)));
+        let Some((_, index)) = widest else { break };
+        targets[index] = targets[index].map(|t| t - 1);
+        total -= 1;
+    }
+    for (column, target) in columns.iter_mut().zip(targets) {
+        if let Some(target) = target.filter(|&t| t < column_width(column)) {
+            column.cells.iter_mut().for_each(|c| *c = reshape(c, target));
+        }
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Breaks `text` into lines of at most `width` characters, after a `.`, `/`, `:` or `@`
+/// where it can (`registry.internal.` / `example.com:` / `5000/team`), else anywhere.
+fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for piece in text.split_inclusive(['.', '/', ':', '@']) {
+        if line.chars().count() + piece.chars().count() <= width {
+            line.push_str(piece);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut rest: Vec<char> = piece.chars().collect();
+        while rest.len() > width {
+            lines.push(rest.drain(..width).collect());
+        }
+        line = rest.into_iter().collect();
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines.join("\n")
 }
 
 /// Prints a failure as `error:` and `hint:` lines on stderr.
@@ -657,5 +800,72 @@ impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
                     .collect()
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(widths: &[(&'static str, Give, &str)]) -> Vec<Column> {
+        widths
+            .iter()
+            .map(|(header, give, cell)| Column {
+                header,
+                give: *give,
+                cells: vec![(*cell).to_owned()],
+                colors: Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wrap_breaks_after_dots_slashes_and_colons() {
+        assert_eq!(
+            wrap("registry.internal.example-corporation.com:5000/platform", 23),
+            "registry.internal.\nexample-corporation.\ncom:5000/platform"
+        );
+        assert_eq!(wrap("quay.io/myorg", 20), "quay.io/myorg");
+        assert_eq!(wrap("abcdefghij", 4), "abcd\nefgh\nij");
+    }
+
+    #[test]
+    fn truncate_ends_in_an_ellipsis() {
+        assert_eq!(truncate("myorg+deploy-robot", 8), "myorg+d…");
+        assert_eq!(truncate("bob", 8), "bob");
+    }
+
+    #[test]
+    fn fit_leaves_a_table_that_fits_alone() {
+        let fitted = fit(columns(&[("ID", Give::Never, "1"), ("EMAIL", Give::Drop, "a@example.com")]), Some(80));
+        assert_eq!(fitted.len(), 2);
+        assert_eq!(fitted[1].cells[0], "a@example.com");
+        let fitted = fit(columns(&[("ADDED", Give::DateOnly, "2026-11-23 15:45")]), None);
+        assert_eq!(fitted[0].cells[0], "2026-11-23 15:45");
+    }
+
+    #[test]
+    fn fit_gives_way_in_order_and_only_as_far_as_needed() {
+        let table = || {
+            columns(&[
+                ("ID", Give::Never, "12"),
+                ("NAME", Give::Truncate(12), "a-rather-long-credential-name"),
+                ("ADDRESS", Give::Wrap(20), "registry.internal.example-corporation.com:5000/platform"),
+                ("EMAIL", Give::Drop, "platform-team@example-corporation.com"),
+                ("ADDED", Give::DateOnly, "2026-11-23 15:45"),
+            ])
+        };
+        let full = table_width(&table());
+        // A little too wide: only the time goes.
+        let fitted = fit(table(), Some(full - 6));
+        assert_eq!(fitted.len(), 5);
+        assert_eq!(fitted[4].cells[0], "2026-11-23");
+        // Narrower: the e-mail goes too, then the name is cut, then the address wraps.
+        let fitted = fit(table(), Some(60));
+        let headers: Vec<_> = fitted.iter().map(|c| c.header).collect();
+        assert_eq!(headers, ["ID", "NAME", "ADDRESS", "ADDED"]);
+        assert_eq!(fitted[1].cells[0], "a-rather-lo…");
+        assert!(fitted[2].cells[0].lines().all(|l| l.chars().count() <= 60));
+        assert!(table_width(&fitted) <= 60, "{}", table_width(&fitted));
     }
 }

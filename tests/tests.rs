@@ -2,7 +2,9 @@
 
 mod util;
 
+mod assets;
 mod clients;
+mod completion;
 mod exchange;
 mod helper;
 mod input;
@@ -10,3 +12,4 @@ mod keyring;
 mod registry_server;
 mod rules;
 mod store;
+mod terminal;

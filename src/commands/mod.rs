@@ -7,6 +7,7 @@ mod doctor;
 mod edit;
 mod env;
 mod export;
+mod generate_assets;
 mod import;
 mod list;
 mod overview;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Import(source)) => import::run(source, &ctx).map(done),
         Some(Command::Setup(target)) => setup::run(target, &ctx).map(done),
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, &ctx)),
+        Some(Command::GenerateAssets(args)) => generate_assets::run(args, &ctx).map(done),
         Some(Command::Completions(args)) => completions::run(args, &ctx).map(done),
     }
 }
