@@ -194,9 +194,10 @@ impl RegistryError {
         )
     }
 
-    /// Whether an insecure registry should be tried again over plain HTTP, as docker does.
+    /// Whether an insecure registry should be tried again over plain HTTP. docker tries
+    /// its next endpoint on any error; only a name that does not resolve is hopeless.
     fn allows_http_fallback(&self) -> bool {
-        !matches!(self, RegistryError::Dns { .. } | RegistryError::Timeout { .. })
+        !matches!(self, RegistryError::Dns { .. })
     }
 }
 

@@ -10,3 +10,4 @@ mod keyring;
 mod registry_server;
 mod rules;
 mod store;
+mod tls;
