@@ -654,6 +654,9 @@ impl RegistryVerifier {
             Trust::Pinned(certs) => certs.clone(),
             _ => Vec::new(),
         };
+        if matches!(trust, Trust::Insecure) {
+            return Ok(RegistryVerifier { provider, insecure: true, pinned, webpki: None });
+        }
         let mut roots = RootCertStore::empty();
         roots.add_parsable_certificates(system_roots().iter().cloned());
         roots.add_parsable_certificates(pinned.iter().cloned());
@@ -665,7 +668,7 @@ impl RegistryVerifier {
                 .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
             Some(verifier)
         };
-        Ok(RegistryVerifier { provider, insecure: matches!(trust, Trust::Insecure), pinned, webpki })
+        Ok(RegistryVerifier { provider, insecure: false, pinned, webpki })
     }
 
     /// A pinned certificate presented as it is: the handshake proves the server holds its

@@ -155,7 +155,7 @@ fn read_daemon_json(path: &std::path::Path) -> Result<serde_json::Map<String, se
     match serde_json::from_str(&text) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) => Err(input_error!("{} is not a JSON object", path.display())),
-        Err(e) => Err(input_error!("cannot parse {}: line {}, column {}: {e}", path.display(), e.line(), e.column())),
+        Err(e) => Err(input_error!("cannot parse {}: {e}", path.display())),
     }
 }
 
