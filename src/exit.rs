@@ -14,7 +14,6 @@ pub enum ExitCode {
     /// Confirmation required or refused.
     Confirmation = 4,
     /// The registry rejected the credential.
-    #[allow(dead_code)] // used by `verify` (registry TLS issue)
     Rejected = 5,
 }
 

@@ -10,6 +10,7 @@ pub mod exit;
 pub mod helper;
 pub mod output;
 pub mod prompt;
+pub mod registry;
 pub mod secrets;
 pub mod store;
 

@@ -13,7 +13,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::exit::Failure;
-use crate::store::Credential;
+use crate::registry::{Auth, CertificateInfo, Channel, Pull, RegistryError, Report};
+use crate::store::{Credential, TlsSetting};
 
 /// Output settings decided once per process.
 pub struct Output {
@@ -65,6 +66,27 @@ impl ImportRow {
     pub fn skipped(address: &str, username: &str, why: String) -> Self {
         ImportRow { outcome: "skipped", address: address.into(), username: username.into(), detail: why }
     }
+}
+
+/// One TLS setting with its certificates parsed.
+pub struct TlsView<'a> {
+    pub setting: &'a TlsSetting,
+    pub certificates: Vec<CertificateInfo>,
+}
+
+/// What `verify` found.
+pub struct Verification<'a> {
+    /// The argument as given.
+    pub target: &'a str,
+    pub environment: &'a str,
+    /// `host[:port]`.
+    pub registry: &'a str,
+    /// The canonical image, when the argument was one.
+    pub image: Option<String>,
+    pub credential: CredentialView<'a>,
+    /// `system`, `pinned` or `insecure`.
+    pub trust: &'static str,
+    pub outcome: &'a Result<Report, RegistryError>,
 }
 
 /// One finding of `doctor`.
@@ -434,6 +456,186 @@ impl Output {
         }
     }
 
+    pub fn tls_settings(&self, views: &[TlsView<'_>], format: Format, full: bool) {
+        match format {
+            Format::Json => {
+                let objects: Vec<_> = views.iter().map(|v| TlsJson::new(v, full)).collect();
+                if full && objects.len() == 1 {
+                    self.data(&json_line(&objects[0]));
+                } else {
+                    self.data(&json_line(&objects));
+                }
+            }
+            Format::Plain => {
+                let mut text = String::new();
+                for v in views {
+                    let first = v.certificates.first();
+                    text.push_str(&format!(
+                        "{}\t{}\t{}\t{}\n",
+                        v.setting.address,
+                        tls_mode(v.setting),
+                        first.map_or("-".into(), |c| c.sha256.clone()),
+                        first.map_or("-".into(), |c| rfc3339(c.not_after)),
+                    ));
+                }
+                self.data(&text);
+            }
+            Format::Table if full => {
+                for v in views {
+                    let mut table = self.table();
+                    table.add_row(vec![self.header("address"), Cell::new(&v.setting.address)]);
+                    table.add_row(vec![self.header("environment"), Cell::new(&v.setting.environment)]);
+                    table.add_row(vec![self.header("tls"), Cell::new(tls_mode_words(v.setting))]);
+                    table.add_row(vec![self.header("updated"), Cell::new(rfc3339(v.setting.updated))]);
+                    for (n, c) in v.certificates.iter().enumerate() {
+                        table.add_row(vec![self.header(&format!("certificate {}", n + 1)), Cell::new(&c.subject)]);
+                        table.add_row(vec![self.header("  issuer"), Cell::new(&c.issuer)]);
+                        table.add_row(vec![
+                            self.header("  valid"),
+                            Cell::new(format!("{} to {}", rfc3339(c.not_before), rfc3339(c.not_after))),
+                        ]);
+                        table.add_row(vec![self.header("  sha256"), Cell::new(&c.sha256)]);
+                    }
+                    self.data(&render(&table));
+                }
+            }
+            Format::Table => {
+                if views.is_empty() {
+                    self.data("No TLS settings: every registry is verified against the system's CA certificates.\n");
+                    return;
+                }
+                let mut table = self.table();
+                table.set_header(["ADDRESS", "TLS", "CERTIFICATE", "EXPIRES"].map(|h| self.header(h)));
+                for v in views {
+                    let first = v.certificates.first();
+                    let mode = Cell::new(tls_mode_words(v.setting));
+                    let mode = if self.color && v.setting.insecure { mode.fg(Color::Yellow) } else { mode };
+                    table.add_row(vec![
+                        Cell::new(&v.setting.address),
+                        mode,
+                        Cell::new(first.map_or("-".into(), |c| c.subject.clone())),
+                        Cell::new(v.certificates.iter().map(|c| c.not_after).min().map_or("-".into(), short_time)),
+                    ]);
+                }
+                self.data(&render(&table));
+            }
+        }
+    }
+
+    /// The certificate chain a registry presented (`tls fetch`), server's first.
+    pub fn certificate_chain(&self, address: &dyn Display, chain: &[CertificateInfo], format: Format) {
+        match format {
+            Format::Json => {
+                let objects: Vec<_> = chain.iter().map(CertificateJson::from).collect();
+                self.data(&json_line(&objects));
+            }
+            Format::Plain => {
+                let text: String = chain
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}\n",
+                            c.sha256,
+                            c.subject,
+                            c.issuer,
+                            rfc3339(c.not_before),
+                            rfc3339(c.not_after)
+                        )
+                    })
+                    .collect();
+                self.data(&text);
+            }
+            Format::Table => {
+                let mut text = format!("{address} presents {} certificate(s):\n", chain.len());
+                let now = OffsetDateTime::now_utc();
+                for (n, c) in chain.iter().enumerate() {
+                    let role = match (n, c.self_signed()) {
+                        (0, true) => "server, self-signed",
+                        (0, false) => "server",
+                        (_, true) => "root CA, self-signed",
+                        (_, false) => "intermediate CA",
+                    };
+                    let validity = if now > c.not_after {
+                        " (EXPIRED)"
+                    } else if now < c.not_before {
+                        " (NOT YET VALID)"
+                    } else {
+                        ""
+                    };
+                    text.push_str(&format!(
+                        "\n  {}. {role}\n     subject  {}\n     issuer   {}\n     valid    {} to {}{validity}\n     SHA-256  {}\n",
+                        n + 1,
+                        c.subject,
+                        c.issuer,
+                        rfc3339(c.not_before),
+                        rfc3339(c.not_after),
+                        c.sha256
+                    ));
+                }
+                text.push('\n');
+                self.data(&text);
+            }
+        }
+    }
+
+    pub fn verification(&self, v: &Verification<'_>, format: Format) {
+        let c = v.credential.credential;
+        match format {
+            Format::Json => self.data(&json_line(&VerificationJson::from(v))),
+            Format::Plain => {
+                let (result, auth, channel) = match v.outcome {
+                    Ok(report) => {
+                        (verification_result(v.outcome), auth_word(&report.auth), channel_word(report.channel))
+                    }
+                    Err(_) => (verification_result(v.outcome), "-", "-"),
+                };
+                self.data(&format!("{result}\t{}\t{}\t{}\t{auth}\t{channel}\n", c.id, v.registry, c.username));
+            }
+            Format::Table => {
+                // Rejections and failures are reported as errors by the caller.
+                let Ok(report) = v.outcome else { return };
+                let who = match &c.name {
+                    Some(name) => format!("credential {} ({name}: {} @ {})", c.id, c.username, c.address),
+                    None => format!("credential {} ({} @ {})", c.id, c.username, c.address),
+                };
+                let mark = |ok: bool| match (ok, self.color) {
+                    (true, true) => "\x1b[32m✓\x1b[0m",
+                    (false, true) => "\x1b[31m✗\x1b[0m",
+                    (true, false) => "✓",
+                    (false, false) => "✗",
+                };
+                let mut text = match &report.verdict {
+                    crate::registry::Verdict::Valid => {
+                        format!("{} valid: {} accepts {who}\n  {}\n", mark(true), v.registry, how_words(report))
+                    }
+                    crate::registry::Verdict::NotRequired => format!(
+                        "{} not checked: {} asks for no credential (GET {} answered without one), so {who} was not tried\n",
+                        mark(true),
+                        v.registry,
+                        report.url
+                    ),
+                    crate::registry::Verdict::Rejected(_) => return,
+                };
+                if let Some(image) = &v.image {
+                    text.push_str(&match report.pull {
+                        Some(Pull::Allowed) => format!("  pull: {image} may be pulled\n"),
+                        Some(Pull::NotFound) => {
+                            format!("  pull: access is granted, but {image} does not exist there (manifest unknown)\n")
+                        }
+                        None => String::new(),
+                    });
+                }
+                if v.credential.status != Status::Active {
+                    text.push_str(&format!(
+                        "  note: the credential is {}, so pulls do not use it\n",
+                        status_word(v.credential.status)
+                    ));
+                }
+                self.data(&text);
+            }
+        }
+    }
+
     fn table(&self) -> Table {
         let mut table = Table::new();
         table.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic);
@@ -652,6 +854,58 @@ pub fn report(failure: &Failure) {
     }
 }
 
+/// How a verification reached the registry and authenticated, in words.
+pub fn how_words(report: &Report) -> String {
+    let auth = match &report.auth {
+        Auth::None => "no authentication asked".to_owned(),
+        Auth::Basic => "Basic authentication".to_owned(),
+        Auth::Bearer { realm } => format!("Bearer token from {realm}"),
+    };
+    let channel = match report.channel {
+        Channel::Https => "over HTTPS with a verified certificate",
+        Channel::HttpsUnverified => "over HTTPS without a certificate check, as the registry is insecure",
+        Channel::Http => "over plain HTTP, as the registry is insecure",
+    };
+    format!("{auth} {channel}")
+}
+
+fn auth_word(auth: &Auth) -> &'static str {
+    match auth {
+        Auth::None => "none",
+        Auth::Basic => "basic",
+        Auth::Bearer { .. } => "bearer",
+    }
+}
+
+fn channel_word(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Https => "https",
+        Channel::HttpsUnverified => "https_unverified",
+        Channel::Http => "http",
+    }
+}
+
+fn verification_result(outcome: &Result<Report, RegistryError>) -> &'static str {
+    match outcome {
+        Ok(report) => match report.verdict {
+            crate::registry::Verdict::Valid => "valid",
+            crate::registry::Verdict::NotRequired => "not_required",
+            crate::registry::Verdict::Rejected(_) => "rejected",
+        },
+        Err(e) if e.is_tls() => "tls_error",
+        Err(RegistryError::Protocol { .. }) => "protocol_error",
+        Err(_) => "unreachable",
+    }
+}
+
+fn tls_mode(setting: &TlsSetting) -> &'static str {
+    if setting.insecure { "insecure" } else { "ca" }
+}
+
+fn tls_mode_words(setting: &TlsSetting) -> &'static str {
+    if setting.insecure { "insecure (HTTPS unverified, then HTTP)" } else { "trusted CA" }
+}
+
 pub fn status_word(status: Status) -> &'static str {
     match status {
         Status::Active => "active",
@@ -799,6 +1053,119 @@ impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
                     })
                     .collect()
             }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CertificateJson<'a> {
+    subject: &'a str,
+    issuer: &'a str,
+    not_before: String,
+    not_after: String,
+    sha256: &'a str,
+    ca: bool,
+}
+
+impl<'a> From<&'a CertificateInfo> for CertificateJson<'a> {
+    fn from(c: &'a CertificateInfo) -> Self {
+        CertificateJson {
+            subject: &c.subject,
+            issuer: &c.issuer,
+            not_before: rfc3339(c.not_before),
+            not_after: rfc3339(c.not_after),
+            sha256: &c.sha256,
+            ca: c.is_ca,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TlsJson<'a> {
+    environment: &'a str,
+    address: &'a str,
+    insecure: bool,
+    certificates: Vec<CertificateJson<'a>>,
+    updated: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pem: Option<&'a str>,
+}
+
+impl<'a> TlsJson<'a> {
+    fn new(v: &'a TlsView<'a>, full: bool) -> Self {
+        TlsJson {
+            environment: &v.setting.environment,
+            address: &v.setting.address,
+            insecure: v.setting.insecure,
+            certificates: v.certificates.iter().map(CertificateJson::from).collect(),
+            updated: rfc3339(v.setting.updated),
+            pem: if full { v.setting.ca_cert.as_deref() } else { None },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VerificationJson<'a> {
+    target: &'a str,
+    environment: &'a str,
+    registry: &'a str,
+    image: Option<&'a str>,
+    credential: CredentialJson<'a>,
+    /// `valid`, `not_required`, `rejected`, `unreachable`, `tls_error`, `protocol_error`.
+    result: &'static str,
+    /// What happened, in words.
+    message: String,
+    /// For failures: `dns`, `connection_refused`, `timeout`, `untrusted_certificate`, ….
+    error: Option<&'static str>,
+    tls: &'static str,
+    url: Option<&'a str>,
+    transport: Option<&'static str>,
+    auth: Option<&'static str>,
+    token_service: Option<&'a str>,
+    pull: Option<&'static str>,
+}
+
+impl<'a> From<&'a Verification<'a>> for VerificationJson<'a> {
+    fn from(v: &'a Verification<'a>) -> Self {
+        let (message, error, url, transport, auth, token_service, pull) = match v.outcome {
+            Ok(report) => (
+                match &report.verdict {
+                    crate::registry::Verdict::Valid => {
+                        format!("{} accepts the credential: {}", v.registry, how_words(report))
+                    }
+                    crate::registry::Verdict::NotRequired => format!("{} asks for no credential", v.registry),
+                    crate::registry::Verdict::Rejected(why) => format!("{} rejected the credential: {why}", v.registry),
+                },
+                None,
+                Some(report.url.as_str()),
+                Some(channel_word(report.channel)),
+                Some(auth_word(&report.auth)),
+                match &report.auth {
+                    Auth::Bearer { realm } => Some(realm.as_str()),
+                    _ => None,
+                },
+                report.pull.map(|p| match p {
+                    Pull::Allowed => "allowed",
+                    Pull::NotFound => "not_found",
+                }),
+            ),
+            Err(e) => (e.to_string(), Some(e.kind()), None, None, None, None, None),
+        };
+        VerificationJson {
+            target: v.target,
+            environment: v.environment,
+            registry: v.registry,
+            image: v.image.as_deref(),
+            credential: CredentialJson::from(&v.credential),
+            result: verification_result(v.outcome),
+            message,
+            error,
+            tls: v.trust,
+            url,
+            transport,
+            auth,
+            token_service,
+            pull,
         }
     }
 }

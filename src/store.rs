@@ -50,6 +50,10 @@ pub struct Registries {
     pub environments: Vec<Environment>,
     #[serde(default)]
     pub credentials: Vec<Credential>,
+    /// Per-registry TLS settings (`regcred tls`). Optional, so files written before it
+    /// existed stay valid and a store without any keeps exactly its old form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<TlsSetting>,
 }
 
 /// One environment.
@@ -81,6 +85,25 @@ pub struct Credential {
     pub secret_store: SecretStoreKind,
     #[serde(with = "time::serde::rfc3339")]
     pub added: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated: OffsetDateTime,
+}
+
+/// How regcred talks TLS to one registry in one environment. No entry means: HTTPS, verified
+/// against the system's CA certificates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSetting {
+    pub environment: String,
+    /// Canonical `host[:port]` (never a scope: TLS belongs to the server).
+    pub address: String,
+    /// docker's insecure registry: HTTPS without verification, then plain HTTP.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Certificates (PEM) trusted for this registry besides the system's: a private CA or a
+    /// pinned self-signed certificate. Public data, so it lives here, not in a secret store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated: OffsetDateTime,
 }
@@ -117,6 +140,7 @@ impl Registries {
             next_sequence: 1,
             environments: vec![Environment { name: DEFAULT_ENVIRONMENT.to_owned(), created: now() }],
             credentials: Vec::new(),
+            tls: Vec::new(),
         }
     }
 
@@ -134,6 +158,28 @@ impl Registries {
 
     pub fn credential_mut(&mut self, id: u64) -> Option<&mut Credential> {
         self.credentials.iter_mut().find(|c| c.id == id)
+    }
+
+    pub fn tls_in<'a>(&'a self, environment: &'a str) -> impl Iterator<Item = &'a TlsSetting> + 'a {
+        self.tls.iter().filter(move |t| t.environment == environment)
+    }
+
+    pub fn tls_setting(&self, environment: &str, address: &str) -> Option<&TlsSetting> {
+        self.tls.iter().find(|t| t.environment == environment && t.address == address)
+    }
+
+    /// Replaces the TLS setting of `setting.address` in its environment.
+    pub fn set_tls(&mut self, setting: TlsSetting) {
+        self.tls.retain(|t| !(t.environment == setting.environment && t.address == setting.address));
+        self.tls.push(setting);
+        self.tls.sort_by(|a, b| (&a.environment, &a.address).cmp(&(&b.environment, &b.address)));
+    }
+
+    /// Removes the TLS setting of `address`; whether there was one.
+    pub fn unset_tls(&mut self, environment: &str, address: &str) -> bool {
+        let before = self.tls.len();
+        self.tls.retain(|t| !(t.environment == environment && t.address == address));
+        self.tls.len() != before
     }
 
     /// Takes the next id and addition sequence.
@@ -232,15 +278,21 @@ impl Store {
 /// Writes `bytes` to `path` (mode 0600) so that a reader sees either the old or the new
 /// content, never a torn file.
 pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomically_with_mode(dir, path, bytes, 0o600)
+}
+
+/// [`write_atomically`] with another mode, for files other programs must read (a CA
+/// certificate in certs.d, a registries.conf drop-in); never for anything secret.
+pub fn write_atomically_with_mode(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> Result<(), Failure> {
     let fail = |what: &str, e: &std::io::Error| io_failure(what, path, e);
     let mut temp = tempfile::Builder::new()
         .prefix(".regcred-")
         .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(0o600))
+        .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| fail("cannot create a temporary file for", &e))?;
     // The mode given at creation is filtered by the umask; make it exact.
-    fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o600))
+    fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
         .map_err(|e| fail("cannot set permissions for", &e))?;
     temp.write_all(bytes).map_err(|e| fail("cannot write", &e))?;
     temp.as_file().sync_all().map_err(|e| fail("cannot flush", &e))?;
@@ -355,6 +407,24 @@ mod tests {
         assert_eq!(back.store_id, fresh.store_id);
         assert_eq!(back.current_environment, "default");
         assert_eq!(back.environments.len(), 1);
+    }
+
+    #[test]
+    fn a_store_without_tls_settings_keeps_its_old_form() {
+        let fresh = Registries::fresh();
+        let text = toml::to_string(&fresh).unwrap();
+        assert!(!text.contains("tls"), "{text}");
+        let mut with_tls = fresh.clone();
+        with_tls.set_tls(TlsSetting {
+            environment: "default".into(),
+            address: "127.0.0.1:5000".into(),
+            insecure: true,
+            ca_cert: None,
+            updated: now(),
+        });
+        let text = toml::to_string(&with_tls).unwrap();
+        let back = parse(&text, Path::new("x")).unwrap();
+        assert!(back.tls_setting("default", "127.0.0.1:5000").is_some_and(|t| t.insecure));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A real `docker-registry` (CNCF distribution) on a loopback port, with htpasswd auth and a
-//! fresh self-signed certificate, for tests that need a registry to say yes or no.
+//! fresh self-signed certificate (or, for insecure-registry tests, plain HTTP), for tests
+//! that need a registry to say yes or no.
 
 #![allow(dead_code)]
 
@@ -7,6 +8,16 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Certificate {
+    /// `openssl req -x509`: self-signed, CA:TRUE, as most private registries have.
+    SelfSigned,
+    /// A leaf (CA:FALSE) issued by a throwaway CA.
+    FromPrivateCa,
+    /// Plain HTTP.
+    None,
+}
 
 /// A running registry; stopped and removed when dropped.
 pub struct Registry {
@@ -47,32 +58,64 @@ fn run(cmd: &mut Command) {
 impl Registry {
     /// Starts a registry, or returns None (skipped) when the tools are missing.
     pub fn start(test: &str) -> Option<Registry> {
+        Self::launch(test, Certificate::SelfSigned)
+    }
+
+    /// Starts a registry that speaks plain HTTP (what docker calls an insecure registry).
+    pub fn start_plain_http(test: &str) -> Option<Registry> {
+        Self::launch(test, Certificate::None)
+    }
+
+    /// Starts a registry whose certificate a private CA issued ([`Registry::ca_cert`]).
+    pub fn start_with_private_ca(test: &str) -> Option<Registry> {
+        Self::launch(test, Certificate::FromPrivateCa)
+    }
+
+    fn launch(test: &str, certificate: Certificate) -> Option<Registry> {
         if !available(test, &["docker-registry", "htpasswd", "openssl"]) {
             return None;
         }
         let dir = tempfile::Builder::new().prefix("regcred-registry-").tempdir().expect("temp dir");
         let d = dir.path();
-        run(Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
-            .args([
-                "-addext",
-                "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout",
-                &d.join("key.pem").display().to_string(),
-                "-out",
-                &d.join("cert.pem").display().to_string(),
-            ]));
+        let path = |name: &str| d.join(name).display().to_string();
+        if certificate == Certificate::FromPrivateCa {
+            run(Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=regcred test CA"])
+                .args(["-keyout", &path("ca-key.pem"), "-out", &path("ca.pem")]));
+            run(Command::new("openssl")
+                .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"])
+                .args(["-keyout", &path("key.pem"), "-out", &path("cert.csr")]));
+            std::fs::write(d.join("ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
+                .expect("write ext.cnf");
+            run(Command::new("openssl")
+                .args(["x509", "-req", "-days", "2", "-in", &path("cert.csr"), "-CA", &path("ca.pem")])
+                .args(["-CAkey", &path("ca-key.pem"), "-CAcreateserial", "-extfile", &path("ext.cnf")])
+                .args(["-out", &path("cert.pem")]));
+        } else {
+            run(Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+                .args(["-keyout", &path("key.pem"), "-out", &path("cert.pem")]));
+        }
+        let tls = certificate != Certificate::None;
         let username = "regcred-user".to_owned();
         let password = "s3cret-registry-pw".to_owned();
         run(Command::new("htpasswd").args(["-Bbc", &d.join("htpasswd").display().to_string(), &username, &password]));
         let port = free_port();
+        let tls = if tls {
+            format!(
+                "  tls:\n    certificate: {cert}\n    key: {key}\n",
+                cert = d.join("cert.pem").display(),
+                key = d.join("key.pem").display(),
+            )
+        } else {
+            String::new()
+        };
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: regcred-test\n  tls:\n    certificate: {cert}\n    key: {key}\n\
+             http:\n  addr: 127.0.0.1:{port}\n  secret: regcred-test\n{tls}\
              auth:\n  htpasswd:\n    realm: regcred-test\n    path: {htpasswd}\n",
             root = d.join("data").display(),
-            cert = d.join("cert.pem").display(),
-            key = d.join("key.pem").display(),
             htpasswd = d.join("htpasswd").display(),
         );
         std::fs::write(d.join("config.yml"), config).expect("write config");
@@ -102,6 +145,11 @@ impl Registry {
         self.dir.path().join("cert.pem")
     }
 
+    /// The private CA of [`Registry::start_with_private_ca`].
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -118,7 +166,7 @@ impl Drop for Registry {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 

@@ -13,3 +13,4 @@ mod registry_server;
 mod rules;
 mod store;
 mod terminal;
+mod tls;

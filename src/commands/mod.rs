@@ -14,7 +14,9 @@ mod overview;
 mod remove;
 mod resolve;
 mod setup;
+mod tls;
 mod toggle;
+mod verify;
 
 use regcred_core::Scope;
 
@@ -41,7 +43,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Deactivate(args)) => toggle::run(args, &ctx, false).map(done),
         Some(Command::Delete(args)) => remove::run(args, &ctx).map(done),
         Some(Command::Resolve(args)) => resolve::run(args, &ctx),
+        Some(Command::Verify(args)) => verify::run(args, &ctx).map(done),
         Some(Command::Env(command)) => env::run(command, &ctx).map(done),
+        Some(Command::Tls(command)) => tls::run(command, &ctx).map(done),
         Some(Command::Doctor(args)) => doctor::run(args, &ctx).map(done),
         Some(Command::Export(format)) => export::run(format, &ctx).map(done),
         Some(Command::Import(source)) => import::run(source, &ctx).map(done),
