@@ -12,6 +12,10 @@ use time::OffsetDateTime;
 use crate::exit::Failure;
 use crate::secrets::SecretStoreKind;
 
+mod scan;
+
+pub use scan::Need;
+
 /// The schema version this binary writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
 /// The environment a fresh store starts with.
@@ -255,6 +259,17 @@ impl Store {
     /// Reads the store. A missing file is a fresh store (nothing is written until a
     /// command changes something).
     pub fn load(&self) -> Result<Registries, Failure> {
+        self.load_inner(None)
+    }
+
+    /// Reads the store keeping only the credentials `need` asks for (`resolve`, the
+    /// helper's `get`): the rest is skipped before it is copied or parsed further. The result
+    /// is for reading only; a command that saves loads the whole store under the lock.
+    pub fn load_only(&self, need: &Need<'_>) -> Result<Registries, Failure> {
+        self.load_inner(Some(need))
+    }
+
+    fn load_inner(&self, need: Option<&Need<'_>>) -> Result<Registries, Failure> {
         let path = self.file();
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
@@ -262,15 +277,24 @@ impl Store {
             Err(e) => return Err(io_failure("cannot read", &path, &e)),
         };
         check_not_writable_by_others(&path)?;
-        parse(&text, &path)
+        let mut registries = parse(&text, &path, need)?;
+        if let Some(need) = need {
+            // Only after the slow path; the scanner already dropped what is not needed.
+            let environment = need.environment.unwrap_or(&registries.current_environment).to_owned();
+            registries.credentials.retain(|c| c.environment == environment && (need.address)(&c.address));
+        }
+        Ok(registries)
     }
 
     /// Writes the store atomically: a temporary file in the same directory, fsync, rename,
     /// fsync of the directory. Requires the lock.
     pub fn save(&self, registries: &Registries, _lock: &StoreLock) -> Result<(), Failure> {
         let path = self.file();
-        let text = toml::to_string(registries)
-            .map_err(|e| Failure::operational(format!("cannot serialize the store: {e}")))?;
+        let text = match scan::render(registries) {
+            Some(text) => text,
+            None => toml::to_string(registries)
+                .map_err(|e| Failure::operational(format!("cannot serialize the store: {e}")))?,
+        };
         write_atomically(&self.dir, &path, text.as_bytes())
     }
 }
@@ -304,7 +328,14 @@ pub fn write_atomically_with_mode(dir: &Path, path: &Path, bytes: &[u8], mode: u
     Ok(())
 }
 
-fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
+/// The scanner for what regcred writes, else the `toml` crate (same value, same errors).
+fn parse(text: &str, path: &Path, need: Option<&Need<'_>>) -> Result<Registries, Failure> {
+    if let Some(registries) = scan::parse(text, need) {
+        if registries.version > SCHEMA_VERSION {
+            return Err(newer_version(path, registries.version));
+        }
+        return Ok(registries);
+    }
     match toml::from_str::<Registries>(text) {
         Ok(registries) if registries.version > SCHEMA_VERSION => Err(newer_version(path, registries.version)),
         Ok(registries) => Ok(registries),
@@ -403,7 +434,7 @@ mod tests {
     fn fresh_store_round_trips_through_toml() {
         let fresh = Registries::fresh();
         let text = toml::to_string(&fresh).unwrap();
-        let back = parse(&text, Path::new("x")).unwrap();
+        let back = parse(&text, Path::new("x"), None).unwrap();
         assert_eq!(back.store_id, fresh.store_id);
         assert_eq!(back.current_environment, "default");
         assert_eq!(back.environments.len(), 1);
@@ -423,8 +454,37 @@ mod tests {
             updated: now(),
         });
         let text = toml::to_string(&with_tls).unwrap();
-        let back = parse(&text, Path::new("x")).unwrap();
+        let back = parse(&text, Path::new("x"), None).unwrap();
         assert!(back.tls_setting("default", "127.0.0.1:5000").is_some_and(|t| t.insecure));
+    }
+
+    #[test]
+    fn the_fast_writer_leaves_stores_with_tls_settings_to_toml() {
+        let mut registries = Registries::fresh();
+        let (id, sequence) = registries.allocate();
+        let stamp = now();
+        registries.credentials.push(Credential {
+            id,
+            environment: "default".into(),
+            name: None,
+            address: "127.0.0.1:5000".into(),
+            username: "ci".into(),
+            email: None,
+            active: true,
+            sequence,
+            secret_store: SecretStoreKind::File,
+            added: stamp,
+            updated: stamp,
+        });
+        assert!(scan::render(&registries).is_some());
+        registries.set_tls(TlsSetting {
+            environment: "default".into(),
+            address: "127.0.0.1:5000".into(),
+            insecure: true,
+            ca_cert: None,
+            updated: stamp,
+        });
+        assert!(scan::render(&registries).is_none(), "the fast writer would drop the TLS settings");
     }
 
     #[test]

@@ -587,3 +587,20 @@ fn a_plain_http_token_service_gets_no_password_unless_it_is_marked_insecure() {
     t.run(&["verify", &id]).ok();
     assert_eq!(tokens.token_requests().len(), 1);
 }
+
+#[test]
+fn tls_settings_survive_every_other_write_to_the_store() {
+    let t = TestEnv::new();
+    t.run(&["tls", "set", "registry.lan:5000", "--insecure"]).ok();
+    let id = t.add("registry.lan:5000", "ci", "pw");
+    t.add("quay.io", "robot", "pw");
+    t.run(&["deactivate", &id.to_string()]).ok();
+    t.run(&["activate", &id.to_string()]).ok();
+    t.run_with_stdin(&["edit", &id.to_string(), "-u", "ci2", "--password-stdin"], "pw2\n").ok();
+    t.run(&["env", "create", "other"]).ok();
+    t.run(&["delete", "quay.io", "--yes"]).ok();
+    let shown = t.run(&["tls", "show", "-o", "json"]).ok().json();
+    assert_eq!(shown[0]["address"], "registry.lan:5000", "{shown}");
+    assert_eq!(shown[0]["insecure"], true);
+    assert_eq!(t.resolve("registry.lan:5000/team/app"), Some(id), "resolve reads a store with TLS settings");
+}
