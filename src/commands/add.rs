@@ -2,11 +2,11 @@
 //! cannot be written. With `--verify` the registry is asked first, and a rejected
 //! credential is never stored.
 
-use regcred_core::{RegistryAddress, Scope, Status, validate_name};
+use regcred_core::{RegistryAddress, Scope, validate_name};
 
 use crate::cli::AddArgs;
 use crate::commands::{describe, tls, verify};
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::prompt;
 use crate::store::{Credential, Registries, now};
@@ -88,14 +88,14 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     if let Some(setting) = &tls_change {
         ctx.out.info(format!("{}.", tls::describe_setting(setting)));
     }
-    let env_credentials = EnvCredentials::new(&registries, &environment)?;
-    for (record, status) in env_credentials.records.iter().zip(env_credentials.statuses()) {
-        if status == (Status::Overridden { by: id }) {
-            ctx.out.info(format!(
-                "Credential {} is now overridden: {id} was added later for the same address.",
-                describe(record)
-            ));
-        }
+    // The newest credential for an address overrides every other active one with exactly
+    // that address (rule 5); comparing the canonical text spares parsing every scope.
+    let added = registries.credential(id).map(|c| c.address.as_str()).unwrap_or_default();
+    for record in registries.credentials_in(&environment).filter(|c| c.id != id && c.active && c.address == added) {
+        ctx.out.info(format!(
+            "Credential {} is now overridden: {id} was added later for the same address.",
+            describe(record)
+        ));
     }
     Ok(())
 }
