@@ -10,7 +10,13 @@ use crate::secrets::SecretStoreKind;
 /// OS keyring, and answer which credential a pull of an image would use, and why.
 #[derive(Debug, Parser)]
 #[command(name = "regcred", version, max_term_width = 100)]
-#[command(after_help = "Run `regcred` alone for an overview of the current environment.")]
+#[command(after_help = "Run `regcred` alone for an overview of the current environment, \
+    `regcred COMMAND --help` for a command's options and examples.\n\n\
+    EXAMPLES:\n  \
+    regcred add registry.example.com:5000 -u alice       # prompts for the password\n  \
+    regcred list\n  \
+    regcred resolve nginx quay.io/myorg/app --explain\n  \
+    regcred -e staging list")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -27,7 +33,7 @@ pub struct GlobalArgs {
     pub env: Option<String>,
 
     /// Directory holding registries.toml [default: ~/.config/regcred]
-    #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub config_dir: Option<PathBuf>,
 
     /// Where new secrets go: the OS keyring, or a 0600 secrets.toml for headless machines
@@ -109,11 +115,17 @@ pub enum Command {
     #[command(after_help = "EXAMPLES:\n  \
         regcred add -u bob                                  # Docker Hub, prompts for the password\n  \
         regcred add quay.io/myorg -u robot --password-env QUAY_TOKEN\n  \
-        echo \"$TOKEN\" | regcred add ghcr.io -u bob --password-stdin --name ghcr-bob")]
+        echo \"$TOKEN\" | regcred add ghcr.io -u bob --password-stdin --name ghcr-bob\n  \
+        regcred add registry.lan:5000 -u ci --ca-cert ./ca.crt --verify --password-env REG_PW")]
     Add(AddArgs),
 
     /// List credentials with their status (active, overridden, inactive)
-    #[command(visible_alias = "ls", after_help = "EXAMPLES:\n  regcred list\n  regcred list --all-envs -o json")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "On a terminal narrower than the table, ADDED shows the date only, EMAIL is left out, names are \
+        cut and long addresses wrap; `regcred show`, -o plain and -o json always have every field.\n\n\
+        EXAMPLES:\n  regcred list\n  regcred list --all-envs -o json"
+    )]
     List(ListArgs),
 
     /// Show one credential in full, without its secret
@@ -123,10 +135,8 @@ pub enum Command {
     Show(ShowArgs),
 
     /// Change username, e-mail or name; always asks for the password again
-    #[command(
-        after_help = "EXAMPLES:\n  regcred edit 3 -u alice\n  regcred edit ghcr-bob --email bob@example.com --password-env GHCR_TOKEN\n\n\
-        The address never changes: add a new credential instead."
-    )]
+    #[command(after_help = "The address never changes: add a new credential instead.\n\n\
+        EXAMPLES:\n  regcred edit 3 -u alice\n  regcred edit ghcr-bob --email bob@example.com --password-env GHCR_TOKEN")]
     Edit(EditArgs),
 
     /// Make a deactivated credential usable again, without re-entering its password
@@ -142,32 +152,64 @@ pub enum Command {
     Delete(DeleteArgs),
 
     /// Say which credential a pull of each image would use, and why
-    #[command(after_help = "EXAMPLES:\n  regcred resolve nginx\n  regcred resolve quay.io/myorg/app:1.2 --explain\n  \
-        regcred resolve -o json --stdin < images.txt\n\n\
-        Exit status 3 means at least one image has no credential (the output is still printed).")]
+    #[command(
+        after_help = "Exit status 3 means at least one image has no credential (the output is still printed).\n\n\
+        EXAMPLES:\n  regcred resolve nginx\n  regcred resolve quay.io/myorg/app:1.2 --explain\n  \
+        regcred resolve -o json --stdin < images.txt"
+    )]
     Resolve(ResolveArgs),
+
+    /// Check a credential against its registry, as `docker login` does, without the daemon
+    #[command(
+        after_help = "A SELECTOR checks that credential; an IMAGE checks the credential a pull of it would use,\n\
+        with a token scoped to pulling that repository.\n\
+        Exit status 0: valid; 5: the registry rejected it; 1: unreachable, or TLS failed.\n\n\
+        EXAMPLES:\n  regcred verify 3\n  regcred verify registry.example.com:5000\n  \
+        regcred verify quay.io/myorg/app:1.2 -o json"
+    )]
+    Verify(VerifyArgs),
 
     /// Create, switch, list and delete environments
     #[command(
         subcommand,
-        after_help = "EXAMPLES:\n  regcred env create staging\n  regcred env use staging\n  regcred env list"
+        after_help = "EXAMPLES:\n  regcred env create staging\n  regcred env use staging\n  regcred env list\n  \
+        regcred env delete staging --yes"
     )]
     Env(EnvCommand),
+
+    /// Insecure registries and trusted (self-signed) certificates, per environment
+    #[command(
+        subcommand,
+        after_help = "EXAMPLES:\n  regcred tls fetch registry.lan:5000            # show the certificate, confirm, pin it\n  \
+        regcred tls set registry.lan:5000 --ca-cert ./ca.crt\n  \
+        regcred tls set 10.0.0.7:5000 --insecure\n  \
+        regcred tls show\n  \
+        sudo regcred tls install --certs-dir /etc/docker/certs.d"
+    )]
+    Tls(TlsCommand),
 
     /// Check the store, permissions, the keyring, and that metadata and secrets agree
     #[command(after_help = "EXAMPLES:\n  regcred doctor\n  regcred doctor --fix")]
     Doctor(DoctorArgs),
 
-    /// Write the credentials in use as docker config.json, containers auth.json or a Kubernetes Secret
-    #[command(subcommand)]
+    /// Write credentials for docker, podman and Kubernetes, or the host's insecure-registry settings
+    #[command(
+        subcommand,
+        after_help = "EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
+        regcred export k8s-secret --name pull-secret | kubectl apply -f -\n  \
+        regcred export docker-daemon --merge /etc/docker/daemon.json"
+    )]
     Export(ExportFormat),
 
     /// Import credentials from docker's config.json or the containers auth.json
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "EXAMPLES:\n  regcred import docker-config --dry-run\n  regcred import auth-json"
+    )]
     Import(ImportSource),
 
     /// Point docker or podman/skopeo/buildah at docker-credential-regcred
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "EXAMPLES:\n  regcred setup docker --dry-run\n  regcred setup podman")]
     Setup(SetupTarget),
 
     /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
@@ -176,10 +218,16 @@ pub enum Command {
     )]
     CredentialHelper(CredentialHelperArgs),
 
-    /// Print a shell completion script
-    #[command(
-        after_help = "EXAMPLES:\n  regcred completions bash > ~/.local/share/bash-completion/completions/regcred"
-    )]
+    /// Regenerate completions/ and man/ from this definition (for maintainers)
+    #[command(hide = true)]
+    GenerateAssets(GenerateAssetsArgs),
+
+    /// Print a shell completion script; it asks regcred for environment names and credentials
+    #[command(after_help = "EXAMPLES:\n  \
+        regcred completions bash > ~/.local/share/bash-completion/completions/regcred\n  \
+        regcred completions zsh > ~/.zfunc/_regcred      # with fpath=(~/.zfunc $fpath) in ~/.zshrc\n  \
+        regcred completions fish > ~/.config/fish/completions/regcred.fish\n  \
+        source <(regcred completions bash)               # this shell only")]
     Completions(CompletionsArgs),
 }
 
@@ -201,6 +249,18 @@ pub struct AddArgs {
     /// A unique name for the credential (lower-case letters, digits, '-')
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Also mark the registry insecure (as `regcred tls set ADDRESS --insecure`)
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
+
+    /// Also trust this CA certificate (PEM) for the registry (as `regcred tls set --ca-cert`)
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Check the credential with the registry first; store nothing if it is rejected
+    #[arg(long)]
+    pub verify: bool,
 
     #[command(flatten)]
     pub password: PasswordArgs,
@@ -243,6 +303,10 @@ pub struct EditArgs {
     /// New name (`--name ""` removes it)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Check the changed credential with the registry first; change nothing if it is rejected
+    #[arg(long)]
+    pub verify: bool,
 
     #[command(flatten)]
     pub password: PasswordArgs,
@@ -288,17 +352,34 @@ pub struct ResolveArgs {
     pub output: OutputArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A credential (id, name or address), or an image whose pull credential to check
+    #[arg(value_name = "SELECTOR|IMAGE")]
+    pub target: String,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
     /// List environments and how many credentials each holds
-    #[command(visible_alias = "ls")]
+    #[command(visible_alias = "ls", after_help = "EXAMPLES:\n  regcred env list\n  regcred env list -o json")]
     List(OutputArgs),
     /// Create an empty environment
+    #[command(after_help = "EXAMPLES:\n  regcred env create staging\n  regcred -e staging add quay.io -u robot")]
     Create(EnvNameArgs),
     /// Make an environment the current one
+    #[command(after_help = "-e NAME or REGCRED_ENV=NAME choose an environment for one command without switching.\n\n\
+        EXAMPLES:\n  regcred env use staging")]
     Use(EnvNameArgs),
     /// Delete an environment with all its credentials and their secrets
-    #[command(visible_alias = "rm")]
+    #[command(
+        visible_alias = "rm",
+        after_help = "The current environment cannot be deleted.\n\n\
+        EXAMPLES:\n  regcred env delete staging\n  regcred env delete ci --yes"
+    )]
     Delete(EnvDeleteArgs),
 }
 
@@ -320,6 +401,93 @@ pub struct EnvDeleteArgs {
     pub yes: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Mark a registry insecure, or trust a CA certificate for it
+    #[command(
+        after_help = "--insecure is docker's insecure registry: HTTPS without checking the certificate, then plain\nHTTP. --ca-cert trusts the certificate(s) in FILE for this registry besides the system's.\n\nEXAMPLES:\n  regcred tls set registry.lan:5000 --ca-cert ./ca.crt\n  regcred tls set 10.0.0.7:5000 --insecure"
+    )]
+    Set(TlsSetArgs),
+
+    /// Forget a registry's TLS setting: verify it against the system's CA certificates again
+    #[command(after_help = "EXAMPLES:\n  regcred tls unset registry.lan:5000")]
+    Unset(TlsAddressArgs),
+
+    /// Show the TLS settings of the environment, or of one registry in full
+    #[command(after_help = "EXAMPLES:\n  regcred tls show\n  regcred tls show registry.lan:5000 -o json")]
+    Show(TlsShowArgs),
+
+    /// Show the certificate chain a registry presents and, once confirmed, pin it as its CA
+    #[command(
+        after_help = "Compare the SHA-256 fingerprint with the one the registry's administrator gives you\n(`openssl x509 -noout -fingerprint -sha256 -in cert.pem` on the server) before confirming.\n\nEXAMPLES:\n  regcred tls fetch registry.lan:5000\n  regcred tls fetch 10.0.0.7:5000 --yes"
+    )]
+    Fetch(TlsFetchArgs),
+
+    /// Write DIR/<host[:port]>/ca.crt for each trusted CA: the layout of docker's and containers' certs.d
+    #[command(after_help = "EXAMPLES:\n  sudo regcred tls install --certs-dir /etc/docker/certs.d\n  \
+        sudo regcred tls install --certs-dir /etc/containers/certs.d\n  \
+        regcred tls install --certs-dir ~/.config/containers/certs.d --registry registry.lan:5000")]
+    Install(TlsInstallArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["insecure", "ca_cert"])))]
+pub struct TlsSetArgs {
+    /// Registry address: host[:port]
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+
+    /// Use HTTPS without verifying the certificate, then plain HTTP
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Trust the certificate(s) in this PEM file for the registry
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TlsAddressArgs {
+    /// Registry address: host[:port]
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TlsShowArgs {
+    /// Only this registry, with its certificates in full
+    #[arg(value_name = "ADDRESS")]
+    pub address: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TlsFetchArgs {
+    /// Registry address: host[:port]
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+
+    /// Pin without asking (needed when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TlsInstallArgs {
+    /// The certs.d directory, e.g. /etc/docker/certs.d or /etc/containers/certs.d
+    #[arg(long, value_name = "DIR")]
+    pub certs_dir: PathBuf,
+
+    /// Only this registry (repeatable)
+    #[arg(long = "registry", value_name = "ADDRESS")]
+    pub registries: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Repair what can be repaired: remove orphaned secrets, drop metadata whose secret is gone,
@@ -334,9 +502,11 @@ pub struct DoctorArgs {
 #[derive(Debug, Subcommand)]
 pub enum ExportFormat {
     /// docker's config.json: {"auths": {…}} with username, password, email and auth
-    #[command(after_help = "EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
-        regcred export docker-config --registry ghcr.io > \"$DOCKER_CONFIG/config.json\"\n\n\
-        Scoped credentials (quay.io/myorg) cannot be expressed in config.json and are skipped with a warning.")]
+    #[command(
+        after_help = "Scoped credentials (quay.io/myorg) cannot be expressed in config.json and are skipped with a warning.\n\n\
+        EXAMPLES:\n  regcred export docker-config --output-file ./config.json\n  \
+        regcred export docker-config --registry ghcr.io > \"$DOCKER_CONFIG/config.json\""
+    )]
     DockerConfig(ExportArgs),
 
     /// The containers auth.json (podman, skopeo, buildah); scoped credentials become registry/namespace keys
@@ -351,6 +521,19 @@ pub enum ExportFormat {
         regcred export k8s-secret --name pull-secret --registry ghcr.io -o json"
     )]
     K8sSecret(K8sSecretArgs),
+
+    /// A daemon.json with "insecure-registries" for the registries marked insecure
+    #[command(
+        after_help = "--merge keeps every other setting and insecure registry of the file. dockerd reads\ndaemon.json when it starts: restart it afterwards. Trusted CAs go to certs.d instead:\nsee `regcred tls install`.\n\nEXAMPLES:\n  regcred export docker-daemon\n  regcred export docker-daemon --merge /etc/docker/daemon.json > daemon.json"
+    )]
+    DockerDaemon(DockerDaemonArgs),
+
+    /// containers-registries.conf [[registry]] entries with `insecure = true` (podman, skopeo, buildah)
+    #[command(
+        after_help = "EXAMPLES:\n  regcred export registries-conf > /etc/containers/registries.conf.d/50-regcred.conf\n  \
+        regcred export registries-conf --output-file ~/.config/containers/registries.conf.d/r.conf"
+    )]
+    RegistriesConf(HostConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +545,28 @@ pub struct ExportArgs {
     /// Write to this file (mode 0600) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+}
+
+/// Where host configuration (no secrets in it) goes.
+#[derive(Debug, Args)]
+pub struct HostConfigArgs {
+    /// Only this registry (repeatable)
+    #[arg(long = "registry", value_name = "ADDRESS")]
+    pub registries: Vec<String>,
+
+    /// Write to this file (mode 0644) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DockerDaemonArgs {
+    /// An existing daemon.json to merge into: its settings are kept, our registries added
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: HostConfigArgs,
 }
 
 /// Formats of a Kubernetes object.
@@ -465,4 +670,11 @@ pub struct CompletionsArgs {
     /// The shell to print a completion script for
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateAssetsArgs {
+    /// The source tree whose completions/ and man/ to rewrite
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }

@@ -30,6 +30,11 @@ impl Context {
         })
     }
 
+    /// `-e`/`$REGCRED_ENV`, if given.
+    pub fn env_override(&self) -> Option<&str> {
+        self.env_override.as_deref()
+    }
+
     /// The environment to work in: `-e`/`$REGCRED_ENV`, else the store's current one. It
     /// must exist.
     pub fn environment(&self, registries: &Registries) -> Result<String, Failure> {

@@ -14,7 +14,6 @@ pub enum ExitCode {
     /// Confirmation required or refused.
     Confirmation = 4,
     /// The registry rejected the credential.
-    #[allow(dead_code)] // used by `verify` (registry TLS issue)
     Rejected = 5,
 }
 
@@ -68,3 +67,13 @@ macro_rules! input_error {
     };
 }
 pub(crate) use input_error;
+
+/// The exit statuses as the user reads them (PRODUCT.md §4), for the man pages.
+pub const EXIT_STATUSES: [(u8, &str); 6] = [
+    (0, "Success (for resolve: every image has a credential)."),
+    (1, "Operational error: the store is unreadable, the keyring unreachable, an I/O error."),
+    (2, "Invalid input: a bad image reference or address, an unknown selector, a usage error."),
+    (3, "resolve only: at least one image has no credential (its output is still printed)."),
+    (4, "Confirmation required or refused (delete without --yes when stdin is not a terminal)."),
+    (5, "The registry rejected the credential (verify)."),
+];

@@ -133,11 +133,12 @@ fn mask_secret(text: &str) -> Option<String> {
 }
 
 /// `registries.toml` and `secrets.toml` as a person may have edited them. A store that loads
-/// must be usable by every reading command and survive a save unchanged; a secrets file
-/// that loads must survive a rewrite unchanged.
+/// must be usable by every reading command and survive a save unchanged, and the fast
+/// scanner must agree with the `toml` crate wherever it accepts a text; a secrets file that
+/// loads must survive a rewrite unchanged.
 pub fn store_file(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(registries) = crate::store::parse(text, std::path::Path::new("registries.toml")) {
+    if let Ok(registries) = crate::store::parse(text, std::path::Path::new("registries.toml"), None) {
         let digest = format!("localhost:5000/a/b@sha256:{}", "0".repeat(64));
         let images: Vec<Reference> =
             ["nginx", "quay.io/acme/app:1", &digest].iter().filter_map(|image| Reference::parse(image).ok()).collect();
@@ -156,11 +157,12 @@ pub fn store_file(data: &[u8]) {
         }
         // A save writes what `toml` renders; when it renders, it must load back the same.
         if let Ok(saved) = toml::to_string(&registries) {
-            let back = crate::store::parse(&saved, std::path::Path::new("registries.toml"))
+            let back = crate::store::parse(&saved, std::path::Path::new("registries.toml"), None)
                 .unwrap_or_else(|f| panic!("a saved store does not load: {}\n{saved}", f.message));
             assert_eq!(toml::to_string(&back).ok().as_deref(), Some(saved.as_str()), "save is not stable");
         }
     }
+    crate::store::check_scanner_agrees(text);
     crate::secrets::check_file_round_trip(text);
 }
 

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::Failure;
 use crate::secrets::Secret;
-use crate::store::{Credential, now};
+use crate::store::{Credential, Need, now};
 
 /// What docker-credential-helpers print when there is nothing for a server; docker matches
 /// this text.
@@ -185,7 +185,8 @@ fn in_use<'a>(credentials: &EnvCredentials<'a>, address: &RegistryAddress) -> Op
 
 fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let (server, address) = parse_server(input)?;
-    let registries = ctx.store.load()?;
+    let may_be_wanted = |text: &str| Scope::may_have_address(text, &address);
+    let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
     let credential = in_use(&credentials, &address).ok_or_else(|| Failure::input(NOT_FOUND))?;

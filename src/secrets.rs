@@ -116,6 +116,10 @@ pub trait SecretStore {
     /// Can the store be reached and used now (doctor)?
     fn check(&self) -> Result<(), SecretError>;
     fn set(&self, key: &SecretKey<'_>, secret: &Secret) -> Result<(), SecretError>;
+    /// Sets many secrets at once (import). Stores that rewrite a whole file do it once.
+    fn set_many(&self, items: &[(SecretKey<'_>, &Secret)]) -> Result<(), SecretError> {
+        items.iter().try_for_each(|(key, secret)| self.set(key, secret))
+    }
     fn get(&self, key: &SecretKey<'_>) -> Result<Option<Secret>, SecretError>;
     /// Ok(true) when something was removed.
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError>;
@@ -796,17 +800,24 @@ impl SecretStore for FileStore {
     }
 
     fn set(&self, key: &SecretKey<'_>, secret: &Secret) -> Result<(), SecretError> {
+        self.set_many(&[(*key, secret)])
+    }
+
+    /// One read and one atomic rewrite of the file, however many secrets.
+    fn set_many(&self, items: &[(SecretKey<'_>, &Secret)]) -> Result<(), SecretError> {
         let mut secrets = self.load()?;
-        secrets.entries.insert(
-            key.id,
-            FileEntry {
-                store: key.store_id.to_string(),
-                environment: key.environment.to_string(),
-                address: key.address.to_string(),
-                username: key.username.to_string(),
-                secret: secret.expose().to_string(),
-            },
-        );
+        for (key, secret) in items {
+            secrets.entries.insert(
+                key.id,
+                FileEntry {
+                    store: key.store_id.to_string(),
+                    environment: key.environment.to_string(),
+                    address: key.address.to_string(),
+                    username: key.username.to_string(),
+                    secret: secret.expose().to_string(),
+                },
+            );
+        }
         self.save(&secrets)
     }
 

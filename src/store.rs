@@ -12,6 +12,10 @@ use time::OffsetDateTime;
 use crate::exit::Failure;
 use crate::secrets::SecretStoreKind;
 
+mod scan;
+
+pub use scan::Need;
+
 /// The schema version this binary writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
 /// The environment a fresh store starts with.
@@ -53,6 +57,10 @@ pub struct Registries {
     pub environments: Vec<Environment>,
     #[serde(default)]
     pub credentials: Vec<Credential>,
+    /// Per-registry TLS settings (`regcred tls`). Optional, so files written before it
+    /// existed stay valid and a store without any keeps exactly its old form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<TlsSetting>,
 }
 
 /// One environment.
@@ -84,6 +92,25 @@ pub struct Credential {
     pub secret_store: SecretStoreKind,
     #[serde(with = "time::serde::rfc3339")]
     pub added: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated: OffsetDateTime,
+}
+
+/// How regcred talks TLS to one registry in one environment. No entry means: HTTPS, verified
+/// against the system's CA certificates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSetting {
+    pub environment: String,
+    /// Canonical `host[:port]` (never a scope: TLS belongs to the server).
+    pub address: String,
+    /// docker's insecure registry: HTTPS without verification, then plain HTTP.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Certificates (PEM) trusted for this registry besides the system's: a private CA or a
+    /// pinned self-signed certificate. Public data, so it lives here, not in a secret store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated: OffsetDateTime,
 }
@@ -120,6 +147,7 @@ impl Registries {
             next_sequence: 1,
             environments: vec![Environment { name: DEFAULT_ENVIRONMENT.to_owned(), created: now() }],
             credentials: Vec::new(),
+            tls: Vec::new(),
         }
     }
 
@@ -137,6 +165,28 @@ impl Registries {
 
     pub fn credential_mut(&mut self, id: u64) -> Option<&mut Credential> {
         self.credentials.iter_mut().find(|c| c.id == id)
+    }
+
+    pub fn tls_in<'a>(&'a self, environment: &'a str) -> impl Iterator<Item = &'a TlsSetting> + 'a {
+        self.tls.iter().filter(move |t| t.environment == environment)
+    }
+
+    pub fn tls_setting(&self, environment: &str, address: &str) -> Option<&TlsSetting> {
+        self.tls.iter().find(|t| t.environment == environment && t.address == address)
+    }
+
+    /// Replaces the TLS setting of `setting.address` in its environment.
+    pub fn set_tls(&mut self, setting: TlsSetting) {
+        self.tls.retain(|t| !(t.environment == setting.environment && t.address == setting.address));
+        self.tls.push(setting);
+        self.tls.sort_by(|a, b| (&a.environment, &a.address).cmp(&(&b.environment, &b.address)));
+    }
+
+    /// Removes the TLS setting of `address`; whether there was one.
+    pub fn unset_tls(&mut self, environment: &str, address: &str) -> bool {
+        let before = self.tls.len();
+        self.tls.retain(|t| !(t.environment == environment && t.address == address));
+        self.tls.len() != before
     }
 
     /// Takes the next id and addition sequence.
@@ -261,6 +311,17 @@ impl Store {
     /// Reads the store. A missing file is a fresh store (nothing is written until a
     /// command changes something).
     pub fn load(&self) -> Result<Registries, Failure> {
+        self.load_inner(None)
+    }
+
+    /// Reads the store keeping only the credentials `need` asks for (`resolve`, the
+    /// helper's `get`): the rest is skipped before it is copied or parsed further. The result
+    /// is for reading only; a command that saves loads the whole store under the lock.
+    pub fn load_only(&self, need: &Need<'_>) -> Result<Registries, Failure> {
+        self.load_inner(Some(need))
+    }
+
+    fn load_inner(&self, need: Option<&Need<'_>>) -> Result<Registries, Failure> {
         let path = self.file();
         let metadata = match fs::symlink_metadata(&path) {
             Ok(metadata) => metadata,
@@ -270,7 +331,13 @@ impl Store {
         check_regular_file(&path, &metadata)?;
         check_permissions(&path, &metadata)?;
         let text = fs::read_to_string(&path).map_err(|e| io_failure("cannot read", &path, &e))?;
-        parse(&text, &path)
+        let mut registries = parse(&text, &path, need)?;
+        if let Some(need) = need {
+            // Only after the slow path; the scanner already dropped what is not needed.
+            let environment = need.environment.unwrap_or(&registries.current_environment).to_owned();
+            registries.credentials.retain(|c| c.environment == environment && (need.address)(&c.address));
+        }
+        Ok(registries)
     }
 
     /// Writes the store atomically: a temporary file in the same directory, fsync, rename,
@@ -278,8 +345,11 @@ impl Store {
     pub fn save(&self, registries: &Registries, _lock: &StoreLock) -> Result<(), Failure> {
         let path = self.file();
         check_owner_writable(&path)?;
-        let text = toml::to_string(registries)
-            .map_err(|e| Failure::operational(format!("cannot serialize the store: {e}")))?;
+        let text = match scan::render(registries) {
+            Some(text) => text,
+            None => toml::to_string(registries)
+                .map_err(|e| Failure::operational(format!("cannot serialize the store: {e}")))?,
+        };
         write_atomically(&self.dir, &path, text.as_bytes())
     }
 }
@@ -287,15 +357,21 @@ impl Store {
 /// Writes `bytes` to `path` (mode 0600) so that a reader sees either the old or the new
 /// content, never a torn file.
 pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomically_with_mode(dir, path, bytes, 0o600)
+}
+
+/// [`write_atomically`] with another mode, for files other programs must read (a CA
+/// certificate in certs.d, a registries.conf drop-in); never for anything secret.
+pub fn write_atomically_with_mode(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> Result<(), Failure> {
     let fail = |what: &str, e: &std::io::Error| io_failure(what, path, e);
     let mut temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
+        .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| fail("cannot create a temporary file for", &e))?;
     // The mode given at creation is filtered by the umask; make it exact.
-    fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o600))
+    fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
         .map_err(|e| fail("cannot set permissions for", &e))?;
     temp.write_all(bytes).map_err(|e| fail("cannot write", &e))?;
     temp.as_file().sync_all().map_err(|e| fail("cannot flush", &e))?;
@@ -307,32 +383,53 @@ pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Fai
     Ok(())
 }
 
-/// Parses the store's text; `path` is only for messages.
-pub(crate) fn parse(text: &str, path: &Path) -> Result<Registries, Failure> {
-    match toml::from_str::<Registries>(text) {
-        Ok(registries) if registries.version > SCHEMA_VERSION => Err(newer_version(path, registries.version)),
-        Ok(registries) => match inconsistency(&registries) {
-            None => Ok(registries),
-            Some(what) => {
-                Err(Failure::operational(format!("{} is inconsistent: {what}", path.display())).hint(format!(
-                    "fix the file by hand or move it away; regcred never overwrites a file it cannot use ({})",
-                    path.display()
-                )))
+/// The scanner for what regcred writes, else the `toml` crate (same value, same errors).
+/// A whole store (no `need`) must also be consistent; `path` is only for messages.
+pub(crate) fn parse(text: &str, path: &Path, need: Option<&Need<'_>>) -> Result<Registries, Failure> {
+    let registries = match scan::parse(text, need) {
+        Some(registries) => registries,
+        None => match toml::from_str::<Registries>(text) {
+            Ok(registries) => registries,
+            Err(error) => {
+                // A newer schema may not even deserialize into this one: say that, not "parse error".
+                #[derive(Deserialize)]
+                struct VersionOnly {
+                    version: u32,
+                }
+                if let Ok(v) = toml::from_str::<VersionOnly>(text)
+                    && v.version > SCHEMA_VERSION
+                {
+                    return Err(newer_version(path, v.version));
+                }
+                return Err(syntax_failure(path, text, &error));
             }
         },
-        Err(error) => {
-            // A newer schema may not even deserialize into this one: say that, not "parse error".
-            #[derive(Deserialize)]
-            struct VersionOnly {
-                version: u32,
-            }
-            if let Ok(v) = toml::from_str::<VersionOnly>(text)
-                && v.version > SCHEMA_VERSION
-            {
-                return Err(newer_version(path, v.version));
-            }
-            Err(syntax_failure(path, text, &error))
-        }
+    };
+    if registries.version > SCHEMA_VERSION {
+        return Err(newer_version(path, registries.version));
+    }
+    // Only a whole store can be checked; the commands that write always load it whole.
+    if need.is_none()
+        && let Some(what) = inconsistency(&registries)
+    {
+        return Err(Failure::operational(format!("{} is inconsistent: {what}", path.display())).hint(format!(
+            "fix the file by hand or move it away; regcred never overwrites a file it cannot use ({})",
+            path.display()
+        )));
+    }
+    Ok(registries)
+}
+
+/// For the fuzzer (`crate::fuzzing`): wherever the scanner accepts a text, the `toml` crate
+/// reads the same value from it, and the fast writer's text is the one `toml` writes.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn check_scanner_agrees(text: &str) {
+    let Some(fast) = scan::parse(text, None) else { return };
+    let slow: Registries = toml::from_str(text)
+        .unwrap_or_else(|e| panic!("the scanner accepts what the toml crate refuses ({e}):\n{text}"));
+    assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "the scanner and the toml crate disagree on:\n{text}");
+    if let Some(rendered) = scan::render(&fast) {
+        assert_eq!(Some(rendered), toml::to_string(&fast).ok(), "the fast writer and the toml crate disagree");
     }
 }
 
@@ -504,10 +601,57 @@ mod tests {
     fn fresh_store_round_trips_through_toml() {
         let fresh = Registries::fresh();
         let text = toml::to_string(&fresh).unwrap();
-        let back = parse(&text, Path::new("x")).unwrap();
+        let back = parse(&text, Path::new("x"), None).unwrap();
         assert_eq!(back.store_id, fresh.store_id);
         assert_eq!(back.current_environment, "default");
         assert_eq!(back.environments.len(), 1);
+    }
+
+    #[test]
+    fn a_store_without_tls_settings_keeps_its_old_form() {
+        let fresh = Registries::fresh();
+        let text = toml::to_string(&fresh).unwrap();
+        assert!(!text.contains("tls"), "{text}");
+        let mut with_tls = fresh.clone();
+        with_tls.set_tls(TlsSetting {
+            environment: "default".into(),
+            address: "127.0.0.1:5000".into(),
+            insecure: true,
+            ca_cert: None,
+            updated: now(),
+        });
+        let text = toml::to_string(&with_tls).unwrap();
+        let back = parse(&text, Path::new("x"), None).unwrap();
+        assert!(back.tls_setting("default", "127.0.0.1:5000").is_some_and(|t| t.insecure));
+    }
+
+    #[test]
+    fn the_fast_writer_leaves_stores_with_tls_settings_to_toml() {
+        let mut registries = Registries::fresh();
+        let (id, sequence) = registries.allocate();
+        let stamp = now();
+        registries.credentials.push(Credential {
+            id,
+            environment: "default".into(),
+            name: None,
+            address: "127.0.0.1:5000".into(),
+            username: "ci".into(),
+            email: None,
+            active: true,
+            sequence,
+            secret_store: SecretStoreKind::File,
+            added: stamp,
+            updated: stamp,
+        });
+        assert!(scan::render(&registries).is_some());
+        registries.set_tls(TlsSetting {
+            environment: "default".into(),
+            address: "127.0.0.1:5000".into(),
+            insecure: true,
+            ca_cert: None,
+            updated: stamp,
+        });
+        assert!(scan::render(&registries).is_none(), "the fast writer would drop the TLS settings");
     }
 
     #[test]

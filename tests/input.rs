@@ -623,7 +623,7 @@ fn file_states() -> Vec<State> {
             setup: |t| {
                 rewrite(&t.store_file(), |s| s.replace("address = \"quay.io\"", "address = \"https://quay.io\""))
             },
-            args: &["resolve", "quay.io/x"],
+            args: LIST,
             needle: "bad address",
             ..STATE
         },

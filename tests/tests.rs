@@ -2,9 +2,16 @@
 
 mod util;
 
+mod assets;
+mod clients;
+mod completion;
+mod exchange;
 mod helper;
 mod input;
 mod keyring;
+mod registry_server;
 mod reliability;
 mod rules;
 mod store;
+mod terminal;
+mod tls;

@@ -228,3 +228,169 @@ impl TestEnv {
         run.json_lines()[0]["credential"]["id"].as_u64()
     }
 }
+
+/// Whether `tool` (a program on `$PATH`, or an absolute path) exists. Under
+/// `REGCRED_TEST_STRICT=1` its absence fails the test instead of skipping it; scripts/test
+/// installs every tool a test needs.
+pub fn tool_available(test: &str, tool: &str) -> bool {
+    let found = if tool.contains('/') {
+        Path::new(tool).exists()
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    };
+    if !found {
+        if std::env::var("REGCRED_TEST_STRICT").as_deref() == Ok("1") {
+            panic!("{test}: {tool} is missing, and REGCRED_TEST_STRICT=1 (scripts/test installs it)");
+        }
+        eprintln!("skipped: {test}: {tool} is not installed (scripts/test installs it)");
+    }
+    found
+}
+
+/// The directory holding the built `regcred`, to put first on a shell's `$PATH`.
+pub fn bin_dir() -> PathBuf {
+    regcred_bin().parent().expect("binary has a directory").to_path_buf()
+}
+
+/// A real terminal: a private tmux server (its own socket in the test's temp dir) running
+/// one shell in a window of a fixed size. Dropping it kills that server.
+pub struct Tmux {
+    socket: PathBuf,
+    runs: std::cell::Cell<u32>,
+}
+
+impl Tmux {
+    /// Starts `shell` (a command line) in a `width`×`height` window, with a clean environment
+    /// pointing regcred at `t`'s config dir and the file secret store, and `regcred` on
+    /// `$PATH`. `extra` adds variables (`NAME=value`).
+    pub fn start(t: &TestEnv, width: u16, height: u16, shell: &str, extra: &[&str]) -> Tmux {
+        let socket = t.root().join(format!("tmux-{width}x{height}"));
+        let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir().display());
+        let mut env = vec![
+            format!("PATH={path}"),
+            format!("HOME={}", t.root().display()),
+            "TERM=tmux-256color".to_owned(),
+            "LANG=C.UTF-8".to_owned(),
+            format!("REGCRED_CONFIG_DIR={}", t.config_dir().display()),
+            format!("REGCRED_SECRET_STORE={}", t.secret_store),
+            // No history file: a shell writing one as tmux goes away would race the
+            // removal of the temp dir.
+            "HISTFILE=".to_owned(),
+        ];
+        env.extend(extra.iter().map(|e| (*e).to_owned()));
+        let quoted: Vec<String> = env.iter().map(|e| shell_quote(e)).collect();
+        let command = format!("exec env -i {} {shell}", quoted.join(" "));
+        let tmux = Tmux { socket, runs: std::cell::Cell::new(0) };
+        let status = tmux
+            .command()
+            .args(["-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(&self.socket);
+        cmd
+    }
+
+    /// Types `keys` literally (no key names).
+    pub fn type_text(&self, keys: &str) {
+        let status = self.command().args(["send-keys", "-l", keys]).status().expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Presses named keys: `Enter`, `Tab`, `C-u`.
+    pub fn press(&self, keys: &[&str]) {
+        let status = self.command().arg("send-keys").args(keys).status().expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Types a line and presses Enter.
+    pub fn line(&self, text: &str) {
+        self.type_text(text);
+        self.press(&["Enter"]);
+    }
+
+    /// The screen as text; `escapes` keeps colour and attribute sequences. Wrapped lines
+    /// are joined, so a line longer than the window shows as one long line.
+    pub fn screen(&self, escapes: bool) -> String {
+        let mut cmd = self.command();
+        cmd.args(["capture-pane", "-p", "-J"]);
+        if escapes {
+            cmd.arg("-e");
+        }
+        let out = cmd.output().expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (up to five seconds, polling) until the screen contains `needle` and returns
+    /// it; panics with the screen otherwise.
+    #[track_caller]
+    pub fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let screen = self.screen(false);
+            if screen.contains(needle) {
+                return screen;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("the terminal never showed {needle:?}; it shows:\n{screen}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Resets the terminal (a blank screen) and drops the scrollback, at once: tmux has done
+    /// it when the command returns.
+    pub fn reset(&self) {
+        let status = self.command().args(["send-keys", "-R"]).status().expect("tmux send-keys -R");
+        assert!(status.success());
+        let _ = self.command().arg("clear-history").status();
+    }
+
+    /// Clears the screen, runs a shell command line and waits until it has finished.
+    /// Returns what it left on the screen (without the shell's next prompt) and its exit
+    /// status.
+    #[track_caller]
+    pub fn run(&self, line: &str) -> (String, i32) {
+        // The marker is numbered so an earlier run's cannot match, and split in the typed
+        // line so that only the output matches it.
+        let n = self.runs.get() + 1;
+        self.runs.set(n);
+        self.line(&format!("printf '\\033[H\\033[2J'; {line}; echo \"[exit-{n}\"\"=$?]\""));
+        let marker = format!("[exit-{n}=");
+        let screen = self.wait_for(&marker);
+        let (before, after) = screen.split_once(&marker).unwrap_or((&screen, ""));
+        let code = after.split(']').next().and_then(|c| c.parse().ok()).unwrap_or(-1);
+        (before.trim_end().to_owned(), code)
+    }
+}
+
+impl Drop for Tmux {
+    /// Kills the server and waits (up to two seconds) for the shells it ran to exit, so
+    /// nothing writes into the temp dir while it is removed.
+    fn drop(&mut self) {
+        let panes = self.command().args(["list-panes", "-a", "-F", "#{pane_pid}"]).output();
+        let _ = self.command().arg("kill-server").stderr(Stdio::null()).status();
+        let pids: Vec<String> = panes
+            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        // A zombie (state Z) has exited; whether anyone reaps it is not ours to wait for.
+        let running = |pid: &String| {
+            std::fs::read_to_string(Path::new("/proc").join(pid).join("stat"))
+                .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        };
+        while pids.iter().any(running) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}

@@ -1,11 +1,12 @@
 //! `regcred add`: secret first, metadata second, and the secret undone if the metadata
-//! cannot be written.
+//! cannot be written. With `--verify` the registry is asked first, and a rejected
+//! credential is never stored.
 
-use regcred_core::{RegistryAddress, Scope, Status, validate_name};
+use regcred_core::{RegistryAddress, Scope, validate_name};
 
 use crate::cli::AddArgs;
-use crate::commands::describe;
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::commands::{describe, tls, verify};
+use crate::context::{Context, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::prompt;
 use crate::store::{Credential, Registries, now};
@@ -22,6 +23,7 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
         validate_name("credential name", name).map_err(|e| input_error!("{e}"))?;
     }
     let label = format!("{} @ {address}", args.username);
+    let ca_cert = args.ca_cert.as_deref().map(tls::read_ca_file).transpose()?;
 
     let prompting = !args.password.password_stdin && args.password.password_env.is_none();
     if prompting {
@@ -32,10 +34,26 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     }
     let secret = prompt::password(&args.password, &label)?;
 
+    if args.verify {
+        // Asked without holding the lock: the registry may take seconds to answer.
+        let registries = ctx.store.load()?;
+        let environment = ctx.environment(&registries)?;
+        check_name_free(&registries, &environment, args.name.as_deref())?;
+        let mut trusts = verify::trusts(&registries, &environment)?;
+        if let Some(setting) = tls_setting(&args, &environment, scope.address(), &ca_cert) {
+            trusts.insert(setting.address.clone(), verify::trust_of(&setting)?);
+        }
+        verify::check_before_storing(ctx, &trusts, scope.address(), &args.username, &secret)?;
+    }
+
     let lock = ctx.store.lock()?;
     let mut registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     check_name_free(&registries, &environment, args.name.as_deref())?;
+    let tls_change = tls_setting(&args, &environment, scope.address(), &ca_cert);
+    if let Some(setting) = &tls_change {
+        registries.set_tls(setting.clone());
+    }
     let (id, sequence) = registries.allocate();
     let stamp = now();
     let credential = Credential {
@@ -67,16 +85,29 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
         "Added credential {id} for {label} in environment {environment}; its secret is in {}.",
         secrets.location()
     ));
-    let env_credentials = EnvCredentials::new(&registries, &environment)?;
-    for (record, status) in env_credentials.records.iter().zip(env_credentials.statuses()) {
-        if status == (Status::Overridden { by: id }) {
-            ctx.out.info(format!(
-                "Credential {} is now overridden: {id} was added later for the same address.",
-                describe(record)
-            ));
-        }
+    if let Some(setting) = &tls_change {
+        ctx.out.info(format!("{}.", tls::describe_setting(setting)));
+    }
+    // The newest credential for an address overrides every other active one with exactly
+    // that address (rule 5); comparing the canonical text spares parsing every scope.
+    let added = registries.credential(id).map(|c| c.address.as_str()).unwrap_or_default();
+    for record in registries.credentials_in(&environment).filter(|c| c.id != id && c.active && c.address == added) {
+        ctx.out.info(format!(
+            "Credential {} is now overridden: {id} was added later for the same address.",
+            describe(record)
+        ));
     }
     Ok(())
+}
+
+/// The TLS setting `--insecure` or `--ca-cert` asks for, if any.
+fn tls_setting(
+    args: &AddArgs,
+    environment: &str,
+    address: &regcred_core::RegistryAddress,
+    ca_cert: &Option<String>,
+) -> Option<crate::store::TlsSetting> {
+    (args.insecure || ca_cert.is_some()).then(|| tls::setting(environment, address, args.insecure, ca_cert.clone()))
 }
 
 fn check_name_free(registries: &Registries, environment: &str, name: Option<&str>) -> Result<(), Failure> {

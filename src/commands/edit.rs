@@ -1,11 +1,12 @@
 //! `regcred edit`: username, e-mail and name change; the password is always asked again;
-//! the address and the addition order never change.
+//! the address and the addition order never change. With `--verify` the registry is asked
+//! first, and nothing changes when it rejects the new credential.
 
 use regcred_core::validate_name;
 
 use crate::cli::EditArgs;
 use crate::commands::add::{check_email, check_username};
-use crate::commands::{describe, select};
+use crate::commands::{describe, select, verify};
 use crate::context::{Context, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::prompt;
@@ -44,6 +45,14 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     let current = registries.credential(id).map(|c| (c.username.clone(), c.address.clone())).unwrap_or_default();
     let label = format!("{} @ {}", args.username.as_deref().unwrap_or(&current.0), current.1);
     let secret = prompt::password(&args.password, &label)?;
+    if args.verify {
+        let address = regcred_core::Scope::parse(&current.1)
+            .map_err(|e| Failure::operational(format!("credential {id} in the store has a bad address: {e}")))?;
+        let trusts = verify::trusts(&registries, &environment)?;
+        let username = args.username.as_deref().unwrap_or(&current.0);
+        verify::check_before_storing(ctx, &trusts, address.address(), username, &secret)
+            .map_err(|f| Failure { message: f.message.replace("nothing was stored", "nothing was changed"), ..f })?;
+    }
 
     let lock = ctx.store.lock()?;
     let mut registries = ctx.store.load()?;

@@ -83,6 +83,7 @@ pub fn run(command: EnvCommand, ctx: &Context) -> Result<(), Failure> {
                 }
             }
             registries.environments.retain(|e| e.name != args.name);
+            registries.tls.retain(|t| t.environment != args.name);
             ctx.store.save(&registries, &lock)?;
             for credential in &removed {
                 delete_secret(ctx, &registries.store_id, credential)?;

@@ -1,17 +1,19 @@
 //! `regcred export`: the credentials in use, with their secrets, in the formats other tools
-//! read: docker's config.json, the containers auth.json, a Kubernetes Secret.
+//! read: docker's config.json, the containers auth.json, a Kubernetes Secret; and the
+//! host's insecure registries for dockerd (daemon.json) and the containers tools
+//! (registries.conf).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use regcred_core::{Scope, Status, validate_name};
+use regcred_core::{RegistryAddress, Scope, Status, validate_name};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::cli::{ExportArgs, ExportFormat, ManifestFormat};
+use crate::cli::{ExportArgs, ExportFormat, HostConfigArgs, ManifestFormat};
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::secrets::Secret;
-use crate::store::{Credential, write_atomically};
+use crate::store::{Credential, write_atomically, write_atomically_with_mode};
 
 /// docker's and kubectl's username for identity (refresh) tokens.
 const IDENTITY_TOKEN_USER: &str = "<token>";
@@ -69,6 +71,110 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                 ManifestFormat::Json => secret_json(&args.name, args.namespace.as_deref(), &data),
             };
             emit(ctx, &args.export, &text)
+        }
+        ExportFormat::DockerDaemon(args) => {
+            let addresses = insecure_registries(ctx, &args.target)?;
+            let mut daemon = match &args.merge {
+                Some(path) => read_daemon_json(path)?,
+                None => serde_json::Map::new(),
+            };
+            let list = daemon.entry("insecure-registries").or_insert_with(|| serde_json::json!([]));
+            let Some(list) = list.as_array_mut() else {
+                return Err(input_error!("\"insecure-registries\" in the file to merge is not a list"));
+            };
+            for address in addresses {
+                if !list.iter().any(|v| v.as_str() == Some(&address)) {
+                    list.push(address.into());
+                }
+            }
+            emit_public(ctx, &args.target, &pretty(&serde_json::Value::Object(daemon)))
+        }
+        ExportFormat::RegistriesConf(args) => {
+            #[derive(Serialize)]
+            struct Entry {
+                location: String,
+                insecure: bool,
+            }
+            #[derive(Serialize)]
+            struct Conf {
+                registry: Vec<Entry>,
+            }
+            let addresses = insecure_registries(ctx, &args)?;
+            let conf =
+                Conf { registry: addresses.into_iter().map(|location| Entry { location, insecure: true }).collect() };
+            let body = toml::to_string(&conf)
+                .map_err(|e| Failure::operational(format!("cannot write registries.conf entries: {e}")))?;
+            let text = format!(
+                "# containers-registries.conf(5) entries from `regcred export registries-conf`: the registries\n\
+                 # marked insecure with `regcred tls set ADDRESS --insecure`. A drop-in for registries.conf.d/.\n\n{body}"
+            );
+            emit_public(ctx, &args, &text)
+        }
+    }
+}
+
+/// The registries marked insecure in the environment, narrowed by `--registry`, sorted.
+fn insecure_registries(ctx: &Context, args: &HostConfigArgs) -> Result<Vec<String>, Failure> {
+    let filters = args
+        .registries
+        .iter()
+        .map(|r| RegistryAddress::parse(r).map_err(|e| input_error!("{e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let mut addresses: Vec<String> = registries
+        .tls_in(&environment)
+        .filter(|t| t.insecure)
+        .filter(|t| filters.is_empty() || filters.iter().any(|f| f.as_str() == t.address))
+        .map(|t| t.address.clone())
+        .collect();
+    addresses.sort();
+    for filter in &filters {
+        if !addresses.iter().any(|a| a == filter.as_str()) {
+            ctx.out.warn(format!("{filter} is not marked insecure in environment {environment}"));
+        }
+    }
+    if addresses.is_empty() && filters.is_empty() {
+        ctx.out.warn(format!(
+            "no registry is marked insecure in environment {environment} (regcred tls set ADDRESS --insecure)"
+        ));
+    }
+    Ok(addresses)
+}
+
+/// An existing daemon.json as a JSON object; a missing file is an empty one.
+fn read_daemon_json(path: &std::path::Path) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::Map::new()),
+        Err(e) => return Err(crate::store::io_failure("cannot read", path, &e)),
+    };
+    if text.trim().is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(input_error!("{} is not a JSON object", path.display())),
+        Err(e) => Err(input_error!("cannot parse {}: {e}", path.display())),
+    }
+}
+
+/// Stdout, or a 0644 file written atomically: host configuration without secrets, which
+/// daemons and other users must be able to read.
+fn emit_public(ctx: &Context, args: &HostConfigArgs, text: &str) -> Result<(), Failure> {
+    match &args.output_file {
+        None => {
+            ctx.out.data(text);
+            Ok(())
+        }
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            };
+            write_atomically_with_mode(&dir, path, text.as_bytes(), 0o644)?;
+            ctx.out.info(format!("Wrote {} (mode 0644).", path.display()));
+            Ok(())
         }
     }
 }

@@ -125,6 +125,9 @@ fn import(
     let environment = ctx.environment(&registries)?;
     let secrets = ctx.secrets(ctx.secret_store);
     let mut added: Vec<Credential> = Vec::new();
+    // (address, username) → id of what the environment already holds, and what this import adds.
+    let mut present: std::collections::HashMap<(String, String), u64> =
+        registries.credentials_in(&environment).map(|c| ((c.address.clone(), c.username.clone()), c.id)).collect();
     let mut kept: Vec<Secret> = Vec::new();
     for f in found {
         let scope = match f.scope {
@@ -146,12 +149,7 @@ fn import(
             }
             (Ok(secret), Ok(())) => secret,
         };
-        let present = registries
-            .credentials_in(&environment)
-            .chain(added.iter())
-            .find(|c| c.address == address && c.username == f.username)
-            .map(|c| c.id);
-        if let Some(id) = present {
+        if let Some(id) = present.get(&(address.clone(), f.username.clone())) {
             rows.push(ImportRow::skipped(&address, &f.username, format!("already present as credential {id}")));
             continue;
         }
@@ -171,17 +169,20 @@ fn import(
             updated: stamp,
         };
         rows.push(ImportRow::imported(&address, &f.username, if args.dry_run { None } else { Some(id) }));
-        if !args.dry_run {
-            if let Err(e) = secrets.set(&secret_key(&registries.store_id, &credential), &secret) {
-                undo(ctx, &registries.store_id, &added);
-                return Err(secret_failure(e));
-            }
-            kept.push(secret);
-        }
+        present.insert((address, f.username), id);
+        kept.push(secret);
         added.push(credential);
     }
     let count = added.len();
     if let Some(lock) = &lock {
+        // Secrets first, all at once; metadata second (and the secrets undone if it fails).
+        let items: Vec<_> =
+            added.iter().zip(&kept).map(|(c, secret)| (secret_key(&registries.store_id, c), secret)).collect();
+        if let Err(e) = secrets.set_many(&items) {
+            undo(ctx, &registries.store_id, &added);
+            return Err(secret_failure(e));
+        }
+        drop(items);
         registries.credentials.extend(added.iter().cloned());
         if let Err(failure) = ctx.store.save(&registries, lock) {
             undo(ctx, &registries.store_id, &added);
@@ -209,84 +210,34 @@ fn undo(ctx: &Context, store_id: &str, added: &[Credential]) {
 
 fn from_auths(key: &str, value: &serde_json::Value) -> Found {
     let scope = scope_of(key);
-    let entry: AuthEntry = match serde_json::from_value(value.clone()) {
-        Ok(entry) => entry,
-        Err(e) => {
-            return Found {
-                key: key.into(),
-                scope,
-                username: "-".into(),
-                email: None,
-                secret: Err(format!("unreadable entry: {}", crate::helper::json_error_words(&e))),
-            };
-        }
-    };
+    match read_entry(value) {
+        Ok((username, email, secret)) => Found { key: key.into(), scope, username, email, secret: Ok(secret) },
+        Err(why) => Found { key: key.into(), scope, username: "-".into(), email: None, secret: Err(why) },
+    }
+}
+
+/// Username, e-mail and secret of one `auths` entry, whichever way it carries them.
+fn read_entry(value: &serde_json::Value) -> Result<(String, Option<String>, Secret), String> {
+    let entry: AuthEntry = serde_json::from_value(value.clone())
+        .map_err(|e| format!("unreadable entry: {}", crate::helper::json_error_words(&e)))?;
     let email = entry.email.filter(|e| !e.is_empty());
     if let Some(token) = entry.identitytoken.filter(|t| !t.is_empty()) {
-        return Found {
-            key: key.into(),
-            scope,
-            username: "<token>".into(),
-            email,
-            secret: Ok(Secret::new(token.to_string())),
-        };
+        return Ok(("<token>".into(), email, Secret::new(token.to_string())));
     }
     if let (Some(username), Some(password)) = (&entry.username, &entry.password)
         && !username.is_empty()
         && !password.is_empty()
     {
-        return Found {
-            key: key.into(),
-            scope,
-            username: username.clone(),
-            email,
-            secret: Ok(Secret::new(password.to_string())),
-        };
+        return Ok((username.clone(), email, Secret::new(password.to_string())));
     }
-    let Some(auth) = entry.auth.filter(|a| !a.is_empty()) else {
-        return Found {
-            key: key.into(),
-            scope,
-            username: "-".into(),
-            email,
-            secret: Err("no auth, password or identity token".into()),
-        };
-    };
-    let decoded = match BASE64.decode(auth.trim()) {
-        Ok(bytes) => Zeroizing::new(bytes),
-        Err(_) => {
-            return Found {
-                key: key.into(),
-                scope,
-                username: "-".into(),
-                email,
-                secret: Err("auth is not base64".into()),
-            };
-        }
-    };
-    let text = match std::str::from_utf8(&decoded) {
-        Ok(text) => text,
-        Err(_) => {
-            return Found {
-                key: key.into(),
-                scope,
-                username: "-".into(),
-                email,
-                secret: Err("auth is not UTF-8".into()),
-            };
-        }
-    };
+    let auth = entry.auth.filter(|a| !a.is_empty()).ok_or("no auth, password or identity token")?;
+    let decoded = Zeroizing::new(BASE64.decode(auth.trim()).map_err(|_| "auth is not base64")?);
+    let text = std::str::from_utf8(&decoded).map_err(|_| "auth is not UTF-8")?;
     match text.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
-            Found { key: key.into(), scope, username: user.into(), email, secret: Ok(Secret::new(password.into())) }
+            Ok((user.into(), email, Secret::new(password.into())))
         }
-        _ => Found {
-            key: key.into(),
-            scope,
-            username: "-".into(),
-            email,
-            secret: Err("auth is not user:password".into()),
-        },
+        _ => Err("auth is not user:password".into()),
     }
 }
 

@@ -7,13 +7,16 @@ mod doctor;
 mod edit;
 mod env;
 mod export;
+mod generate_assets;
 mod import;
 mod list;
 mod overview;
 mod remove;
 mod resolve;
 mod setup;
+mod tls;
 mod toggle;
+mod verify;
 
 use regcred_core::Scope;
 
@@ -40,12 +43,15 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Deactivate(args)) => toggle::run(args, &ctx, false).map(done),
         Some(Command::Delete(args)) => remove::run(args, &ctx).map(done),
         Some(Command::Resolve(args)) => resolve::run(args, &ctx),
+        Some(Command::Verify(args)) => verify::run(args, &ctx).map(done),
         Some(Command::Env(command)) => env::run(command, &ctx).map(done),
+        Some(Command::Tls(command)) => tls::run(command, &ctx).map(done),
         Some(Command::Doctor(args)) => doctor::run(args, &ctx).map(done),
         Some(Command::Export(format)) => export::run(format, &ctx).map(done),
         Some(Command::Import(source)) => import::run(source, &ctx).map(done),
         Some(Command::Setup(target)) => setup::run(target, &ctx).map(done),
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, &ctx)),
+        Some(Command::GenerateAssets(args)) => generate_assets::run(args, &ctx).map(done),
         Some(Command::Completions(args)) => completions::run(args, &ctx).map(done),
     }
 }

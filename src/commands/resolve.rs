@@ -3,14 +3,14 @@
 
 use std::io::BufRead;
 
-use regcred_core::{Reference, Status};
+use regcred_core::{Reference, RegistryAddress, Scope, Status};
 
 use crate::cli::ResolveArgs;
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::output::{CredentialView, Resolution};
 use crate::secrets::Secret;
-use crate::store::Credential;
+use crate::store::{Credential, Need};
 
 pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
     let mut images = args.images.clone();
@@ -32,7 +32,14 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
         .map(|image| Reference::parse(image).map_err(|e| input_error!("invalid image reference {image:?}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let registries = ctx.store.load()?;
+    // Only the credentials of the environment that may be on these registries are read;
+    // the others can be neither chosen nor shown (a credential on another registry gets no
+    // verdict in `--explain` and cannot override one on these).
+    let mut registries_wanted: Vec<&RegistryAddress> = references.iter().map(Reference::registry_address).collect();
+    registries_wanted.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    registries_wanted.dedup();
+    let may_be_wanted = |text: &str| registries_wanted.iter().any(|a| Scope::may_have_address(text, a));
+    let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let env_credentials = EnvCredentials::new(&registries, &environment)?;
     let candidates = env_credentials.candidates();

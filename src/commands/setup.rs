@@ -159,7 +159,7 @@ fn finish(
     json.push('\n');
     write_atomically(&dir, path, json.as_bytes())?;
     ctx.out.info(format!(
-        "Updated {}: {who} now ask docker-credential-regcred (make sure it is on PATH beside regcred).",
+        "Updated {}: {who} will ask docker-credential-regcred (keep it on PATH beside regcred).",
         path.display()
     ));
     Ok(())

@@ -160,6 +160,51 @@ impl Scope {
         Ok(Scope { address, path: Some(path.to_owned()) })
     }
 
+    /// Whether `text` may be a scope on `address`: `false` only when [`Scope::parse`] would
+    /// surely refuse `text` or give it another address. Lets a caller skip most stored
+    /// scopes by comparing text, without parsing them.
+    ///
+    /// A valid address that is lower-case, no alias and without leading zeros in its port
+    /// is its own canonical form, so for such text an inequality is the answer; any other
+    /// text may fold into `address` and is left to the parser.
+    ///
+    /// ```
+    /// use regcred_core::{RegistryAddress, Scope};
+    ///
+    /// let quay = RegistryAddress::parse("quay.io").unwrap();
+    /// assert!(Scope::may_have_address("quay.io/acme", &quay));
+    /// assert!(Scope::may_have_address("quay", &quay));
+    /// assert!(Scope::may_have_address("Quay.IO", &quay));
+    /// assert!(!Scope::may_have_address("ghcr.io/acme", &quay));
+    /// ```
+    pub fn may_have_address(text: &str, address: &RegistryAddress) -> bool {
+        // One pass up to the first '/': the address part, whether it has an upper-case
+        // letter, a ':' (a port, or IPv6) and a ':0' (maybe a port with leading zeros).
+        let b = text.as_bytes();
+        let (mut end, mut upper, mut colon, mut colon_zero) = (b.len(), false, false, false);
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                b'/' => {
+                    end = i;
+                    break;
+                }
+                b'A'..=b'Z' => upper = true,
+                b':' => {
+                    colon = true;
+                    colon_zero |= b.get(i + 1) == Some(&b'0');
+                }
+                _ => {}
+            }
+        }
+        let first = &b[..end];
+        if first == address.as_str().as_bytes() {
+            return true;
+        }
+        upper
+            || colon_zero
+            || (!colon && matches!(first, b"dockerhub" | b"quay" | b"index.docker.io" | b"registry-1.docker.io"))
+    }
+
     /// A scope covering the whole registry.
     pub fn from_address(address: RegistryAddress) -> Self {
         Scope { address, path: None }

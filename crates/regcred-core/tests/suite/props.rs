@@ -440,3 +440,36 @@ proptest! {
         exercise(&String::from_utf8_lossy(&bytes));
     }
 }
+
+proptest! {
+    /// The text pre-filter never skips a scope that parses to the address asked about.
+    #[test]
+    fn may_have_address_never_skips_a_match(
+        host in prop_oneof![
+            Just("docker.io".to_owned()), Just("Docker.IO".to_owned()), Just("dockerhub".to_owned()),
+            Just("index.docker.io".to_owned()), Just("registry-1.docker.io".to_owned()),
+            Just("quay".to_owned()), Just("quay.io".to_owned()), Just("[FD00::1]".to_owned()),
+            Just("[fd00::1]".to_owned()), "[a-zA-Z0-9.-]{1,12}",
+        ],
+        port in prop::option::of("0{0,2}[0-9]{1,5}"),
+        path in prop::option::of("[a-z0-9/]{0,8}"),
+        target in prop_oneof![
+            Just("docker.io"), Just("quay.io"), Just("[fd00::1]"), Just("[fd00::1]:5000"),
+            Just("registry.example.com:5000"), Just("a:1"),
+        ],
+    ) {
+        let mut text = host;
+        if let Some(port) = port {
+            text.push(':');
+            text.push_str(&port);
+        }
+        if let Some(path) = path {
+            text.push('/');
+            text.push_str(&path);
+        }
+        let target = regcred_core::RegistryAddress::parse(target).unwrap();
+        if let Ok(scope) = regcred_core::Scope::parse(&text) && scope.address() == &target {
+            prop_assert!(regcred_core::Scope::may_have_address(&text, &target), "{text} skipped for {target}");
+        }
+    }
+}

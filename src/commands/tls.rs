@@ -1,0 +1,222 @@
+//! `regcred tls`: the TLS settings of an environment's registries (insecure, or trusting a
+//! CA or a pinned self-signed certificate), pinning what a registry presents, and writing
+//! the trusted certificates in the certs.d layout docker and the containers tools read.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+use regcred_core::RegistryAddress;
+
+use crate::cli::{TlsAddressArgs, TlsCommand, TlsFetchArgs, TlsInstallArgs, TlsSetArgs, TlsShowArgs};
+use crate::commands::verify::registry_failure;
+use crate::context::Context;
+use crate::exit::{Failure, input_error};
+use crate::output::TlsView;
+use crate::prompt;
+use crate::registry::{self, CertificateInfo};
+use crate::store::{TlsSetting, io_failure, now, write_atomically_with_mode};
+
+pub fn run(command: TlsCommand, ctx: &Context) -> Result<(), Failure> {
+    match command {
+        TlsCommand::Set(args) => set(args, ctx),
+        TlsCommand::Unset(args) => unset(args, ctx),
+        TlsCommand::Show(args) => show(args, ctx),
+        TlsCommand::Fetch(args) => fetch(args, ctx),
+        TlsCommand::Install(args) => install(args, ctx),
+    }
+}
+
+/// A registry address as TLS settings take it: `host[:port]`, never a scope.
+pub fn parse_address(input: &str) -> Result<RegistryAddress, Failure> {
+    RegistryAddress::parse(input).map_err(|e| input_error!("{e}"))
+}
+
+/// The certificates of a PEM file, rewritten as openssl writes PEM (so the store holds
+/// certificates and nothing else).
+pub fn read_ca_file(path: &Path) -> Result<String, Failure> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("cannot read the CA certificate {}: {e}", path.display())))?;
+    let certs = registry::certificates_from_pem(&text)
+        .map_err(|e| input_error!("{} cannot be used as a CA certificate: {e}", path.display()))?;
+    Ok(registry::to_pem(&certs))
+}
+
+/// The setting `add --insecure` / `add --ca-cert` and `tls set` store.
+pub fn setting(environment: &str, address: &RegistryAddress, insecure: bool, ca_cert: Option<String>) -> TlsSetting {
+    TlsSetting { environment: environment.to_owned(), address: address.to_string(), insecure, ca_cert, updated: now() }
+}
+
+/// What a setting means, for the messages of `set` and `add`.
+pub fn describe_setting(setting: &TlsSetting) -> String {
+    if setting.insecure {
+        format!(
+            "{} is insecure in environment {}: HTTPS without certificate checks, then plain HTTP",
+            setting.address, setting.environment
+        )
+    } else {
+        let certs = certificates(setting);
+        let names: Vec<String> = certs.iter().map(|c| format!("{} (SHA-256 {})", c.subject, c.sha256)).collect();
+        format!(
+            "{} in environment {} trusts {} besides the system's CA certificates",
+            setting.address,
+            setting.environment,
+            names.join(", ")
+        )
+    }
+}
+
+fn certificates(setting: &TlsSetting) -> Vec<CertificateInfo> {
+    let Some(pem) = &setting.ca_cert else { return Vec::new() };
+    registry::certificates_from_pem(pem)
+        .map(|certs| certs.iter().filter_map(|c| CertificateInfo::parse(c).ok()).collect())
+        .unwrap_or_default()
+}
+
+fn set(args: TlsSetArgs, ctx: &Context) -> Result<(), Failure> {
+    let address = parse_address(&args.address)?;
+    let ca_cert = args.ca_cert.as_deref().map(read_ca_file).transpose()?;
+    let lock = ctx.store.lock()?;
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let setting = setting(&environment, &address, args.insecure, ca_cert);
+    let message = describe_setting(&setting);
+    registries.set_tls(setting);
+    ctx.store.save(&registries, &lock)?;
+    drop(lock);
+    ctx.out.info(format!("{message}."));
+    if args.insecure {
+        ctx.out.info(
+            "docker and podman need to be told too: see `regcred export docker-daemon` and `regcred export registries-conf`.",
+        );
+    } else {
+        ctx.out.info("docker and podman read CA certificates from certs.d: see `regcred tls install`.");
+    }
+    Ok(())
+}
+
+fn unset(args: TlsAddressArgs, ctx: &Context) -> Result<(), Failure> {
+    let address = parse_address(&args.address)?;
+    let lock = ctx.store.lock()?;
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    if !registries.unset_tls(&environment, address.as_str()) {
+        return Err(input_error!("{address} has no TLS setting in environment {environment:?}")
+            .hint("see them with: regcred tls show"));
+    }
+    ctx.store.save(&registries, &lock)?;
+    drop(lock);
+    ctx.out.info(format!(
+        "Removed the TLS setting of {address} in environment {environment}: it is verified against the system's CA certificates again."
+    ));
+    Ok(())
+}
+
+fn show(args: TlsShowArgs, ctx: &Context) -> Result<(), Failure> {
+    let address = args.address.as_deref().map(parse_address).transpose()?;
+    let registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let views: Vec<TlsView<'_>> = registries
+        .tls_in(&environment)
+        .filter(|t| address.as_ref().is_none_or(|a| a.as_str() == t.address))
+        .map(|setting| TlsView { setting, certificates: certificates(setting) })
+        .collect();
+    if let Some(address) = &address
+        && views.is_empty()
+    {
+        return Err(input_error!(
+            "{address} has no TLS setting in environment {environment:?}: it is verified against the system's CA certificates"
+        )
+        .hint(format!("pin what it presents with: regcred tls fetch {address}")));
+    }
+    ctx.out.tls_settings(&views, ctx.out.format(args.output), address.is_some());
+    Ok(())
+}
+
+fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
+    let address = parse_address(&args.address)?;
+    // Say what is wrong with the environment before connecting anywhere.
+    let environment = ctx.environment(&ctx.store.load()?)?;
+    let presented = registry::presented_chain(&address).map_err(|e| registry_failure(&e))?;
+    ctx.out.certificate_chain(&address, &presented.chain, ctx.out.format(args.output));
+    if presented.trusted_by_system {
+        ctx.out.info(format!(
+            "The system's CA certificates already trust {address}; nothing to pin. Check a credential with: regcred verify {address}"
+        ));
+        return Ok(());
+    }
+    // The topmost certificate presented: the self-signed certificate itself, or the CA
+    // (or intermediate) that issued the server's.
+    let Some(anchor) = presented.chain.last() else {
+        return Err(Failure::operational(format!("{address} presented no certificate")));
+    };
+    prompt::confirm(
+        &format!("Trust {} (SHA-256 {}) for {address} in environment {environment}?", anchor.subject, anchor.sha256),
+        args.yes,
+    )?;
+
+    let lock = ctx.store.lock()?;
+    let mut registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    registries.set_tls(setting(
+        &environment,
+        &address,
+        false,
+        Some(registry::to_pem(std::slice::from_ref(&anchor.der))),
+    ));
+    ctx.store.save(&registries, &lock)?;
+    drop(lock);
+    ctx.out.info(format!(
+        "Pinned {} (SHA-256 {}) as the CA of {address} in environment {environment}.\n\
+         Check a credential with: regcred verify {address}\n\
+         Let docker and podman trust it too with: regcred tls install --certs-dir /etc/docker/certs.d",
+        anchor.subject, anchor.sha256
+    ));
+    Ok(())
+}
+
+fn install(args: TlsInstallArgs, ctx: &Context) -> Result<(), Failure> {
+    let filters = args.registries.iter().map(|r| parse_address(r)).collect::<Result<Vec<_>, _>>()?;
+    let registries = ctx.store.load()?;
+    let environment = ctx.environment(&registries)?;
+    let chosen: Vec<&TlsSetting> = registries
+        .tls_in(&environment)
+        .filter(|t| t.ca_cert.is_some())
+        .filter(|t| filters.is_empty() || filters.iter().any(|f| f.as_str() == t.address))
+        .collect();
+    for filter in &filters {
+        if !chosen.iter().any(|t| t.address == filter.as_str()) {
+            ctx.out.warn(format!("{filter} has no trusted CA certificate in environment {environment}"));
+        }
+    }
+    if chosen.is_empty() {
+        ctx.out.warn(format!(
+            "no trusted CA certificates in environment {environment}; add them with `regcred tls fetch ADDRESS` or `regcred tls set ADDRESS --ca-cert FILE`"
+        ));
+        return Ok(());
+    }
+    create_public_dir(&args.certs_dir)?;
+    for setting in chosen {
+        let Some(pem) = &setting.ca_cert else { continue };
+        let dir = args.certs_dir.join(&setting.address);
+        create_public_dir(&dir)?;
+        let file = dir.join("ca.crt");
+        write_atomically_with_mode(&dir, &file, pem.as_bytes(), 0o644)?;
+        ctx.out.info(format!("Wrote {}", file.display()));
+    }
+    Ok(())
+}
+
+/// A directory other users (the docker daemon, rootless podman) can read: 0755.
+fn create_public_dir(dir: &Path) -> Result<(), Failure> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .map_err(|e| io_failure("cannot create the directory", dir, &e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
+        .map_err(|e| io_failure("cannot set permissions on", dir, &e))
+}

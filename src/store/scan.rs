@@ -1,0 +1,650 @@
+//! The fast path for `registries.toml`: a borrowing scanner for exactly the TOML that
+//! regcred itself writes, and a direct writer of that same text.
+//!
+//! The scanner accepts only: lines of `key = value` (bare keys; decimal integers, `true` /
+//! `false`, basic strings without escapes or control characters), the headers
+//! `[[environments]]` and `[[credentials]]`, and empty lines. Anything else — a comment,
+//! an escape, a literal string, an unknown key or section (a newer schema's `[[tls]]`), a
+//! duplicate or missing field, a timestamp it does not read itself — makes it answer `None`,
+//! and the caller parses the file with the `toml` crate instead, which gives the same value
+//! or the same error (with line and column) as before. So this module changes speed, never
+//! meaning: `tests::scanner_agrees_with_toml` checks that on random stores.
+//!
+//! Why: `toml` + serde takes ~27,000 instructions per credential (a 10,000-credential store
+//! took 270 M instructions to load, 85% of a `resolve`); this takes a few hundred.
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use super::{Credential, Environment, Registries};
+use crate::secrets::SecretStoreKind;
+
+/// Which credentials a command needs. Everything else is skipped before it is copied.
+pub struct Need<'a> {
+    /// Keep only this environment's credentials (`None`: the store's current environment).
+    pub environment: Option<&'a str>,
+    /// Keep a credential only when this says its address text may be wanted.
+    pub address: &'a dyn Fn(&str) -> bool,
+}
+
+/// Parses `text` if it is in the subset regcred writes; `None` means "ask the `toml` crate".
+/// With `need`, only the credentials it asks for are returned.
+pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
+    let mut top = Top::default();
+    let mut environments = Vec::new();
+    let mut credentials = Vec::new();
+    let mut section = Section::Top;
+    let mut env = EnvFields::default();
+    let mut cred = CredFields::default();
+    // The environment whose credentials `need` keeps, once the top-level keys are read.
+    let mut wanted: Option<&str> = need.and_then(|n| n.environment);
+
+    let mut lines = Lines { bytes: text.as_bytes(), text, at: 0 };
+    while let Some(line) = lines.next()? {
+        let (key, value) = match line {
+            Line::Header(header) => {
+                match section {
+                    Section::Top => {
+                        if wanted.is_none() && need.is_some() {
+                            wanted = Some(top.current_environment?);
+                        }
+                    }
+                    Section::Environment => environments.push(std::mem::take(&mut env).finish()?),
+                    Section::Credential => {
+                        if let Some(c) = std::mem::take(&mut cred).finish(need, wanted)? {
+                            credentials.push(c);
+                        }
+                    }
+                }
+                section = match header {
+                    "[[environments]]" => Section::Environment,
+                    "[[credentials]]" => Section::Credential,
+                    _ => return None,
+                };
+                continue;
+            }
+            Line::KeyValue(key, value) => (key, value),
+        };
+        match section {
+            Section::Top => top.set(key, value)?,
+            Section::Environment => env.set(key, value)?,
+            Section::Credential => cred.set(key, value)?,
+        }
+    }
+    match section {
+        Section::Top => {
+            if wanted.is_none() && need.is_some() {
+                top.current_environment?;
+            }
+        }
+        Section::Environment => environments.push(env.finish()?),
+        Section::Credential => {
+            if let Some(c) = cred.finish(need, wanted)? {
+                credentials.push(c);
+            }
+        }
+    }
+    Some(Registries {
+        version: u32::try_from(top.version?).ok()?,
+        store_id: top.store_id?.to_owned(),
+        current_environment: top.current_environment?.to_owned(),
+        next_id: top.next_id?,
+        next_sequence: top.next_sequence?,
+        environments,
+        credentials,
+        // A `[[tls]]` table is not in the subset this scanner reads: such stores go to `toml`.
+        tls: Vec::new(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Section {
+    Top,
+    Environment,
+    Credential,
+}
+
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Int(u64),
+    Bool(bool),
+    Str(&'a str),
+}
+
+enum Line<'a> {
+    /// `[[…]]` or any other line starting with `[`.
+    Header(&'a str),
+    KeyValue(&'a str, Value<'a>),
+}
+
+/// Bytes that end or spoil a basic string of the subset: the closing quote, a backslash
+/// (an escape) and control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
+
+/// Bytes of a bare key.
+static KEY: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
+
+/// One pass over the bytes, each looked at once: the file is mostly strings, and splitting
+/// lines first and then fields costs twice the reading.
+struct Lines<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Lines<'a> {
+    /// The next non-empty line; `Some(None)` at the end; `None` for anything outside the
+    /// subset. Only ever slices `text` next to ASCII bytes, so always on char boundaries.
+    fn next(&mut self) -> Option<Option<Line<'a>>> {
+        let b = self.bytes;
+        let mut i = self.at;
+        while i < b.len() && b[i] == b'\n' {
+            i += 1;
+        }
+        if i == b.len() {
+            self.at = i;
+            return Some(None);
+        }
+        let start = i;
+        if b[i] == b'[' {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            self.at = i;
+            return Some(Some(Line::Header(&self.text[start..i])));
+        }
+        while i < b.len() && KEY[usize::from(b[i])] {
+            i += 1;
+        }
+        if i == start || b.get(i..i + 3) != Some(b" = ") {
+            return None;
+        }
+        let key = &self.text[start..i];
+        i += 3;
+        let value_start = i;
+        let value = match b.get(i)? {
+            b'"' => {
+                i += 1;
+                // No escapes, no control characters (TOML forbids most of them bare).
+                while i < b.len() && !STRING_STOP[usize::from(b[i])] {
+                    i += 1;
+                }
+                if i == b.len() || b[i] != b'"' {
+                    return None;
+                }
+                i += 1;
+                Value::Str(&self.text[value_start + 1..i - 1])
+            }
+            _ => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                match &b[value_start..i] {
+                    b"true" => Value::Bool(true),
+                    b"false" => Value::Bool(false),
+                    b"0" => Value::Int(0),
+                    // Longer numbers may pass i64::MAX, where TOML itself stops; let it decide.
+                    digits @ [b'1'..=b'9', ..] if digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) => {
+                        Value::Int(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        if i < b.len() && b[i] != b'\n' {
+            return None;
+        }
+        self.at = i;
+        Some(Some(Line::KeyValue(key, value)))
+    }
+}
+
+/// Sets `slot` once; a second value for the same key is a duplicate, which `toml` reports.
+fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value?);
+    Some(())
+}
+
+fn int(value: Value<'_>) -> Option<u64> {
+    match value {
+        Value::Int(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn string(value: Value<'_>) -> Option<&str> {
+    match value {
+        Value::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn boolean(value: Value<'_>) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+#[derive(Default)]
+struct Top<'a> {
+    version: Option<u64>,
+    store_id: Option<&'a str>,
+    current_environment: Option<&'a str>,
+    next_id: Option<u64>,
+    next_sequence: Option<u64>,
+}
+
+impl<'a> Top<'a> {
+    fn set(&mut self, key: &str, value: Value<'a>) -> Option<()> {
+        match key {
+            "version" => once(&mut self.version, int(value)),
+            "store_id" => once(&mut self.store_id, string(value)),
+            "current_environment" => once(&mut self.current_environment, string(value)),
+            "next_id" => once(&mut self.next_id, int(value)),
+            "next_sequence" => once(&mut self.next_sequence, int(value)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct EnvFields<'a> {
+    name: Option<&'a str>,
+    created: Option<&'a str>,
+}
+
+impl<'a> EnvFields<'a> {
+    fn set(&mut self, key: &str, value: Value<'a>) -> Option<()> {
+        match key {
+            "name" => once(&mut self.name, string(value)),
+            "created" => once(&mut self.created, string(value)),
+            _ => None,
+        }
+    }
+
+    fn finish(self) -> Option<Environment> {
+        Some(Environment { name: self.name?.to_owned(), created: timestamp(self.created?)? })
+    }
+}
+
+#[derive(Default)]
+struct CredFields<'a> {
+    id: Option<u64>,
+    environment: Option<&'a str>,
+    name: Option<&'a str>,
+    address: Option<&'a str>,
+    username: Option<&'a str>,
+    email: Option<&'a str>,
+    active: Option<bool>,
+    sequence: Option<u64>,
+    secret_store: Option<&'a str>,
+    added: Option<&'a str>,
+    updated: Option<&'a str>,
+}
+
+impl<'a> CredFields<'a> {
+    fn set(&mut self, key: &str, value: Value<'a>) -> Option<()> {
+        match key {
+            "id" => once(&mut self.id, int(value)),
+            "environment" => once(&mut self.environment, string(value)),
+            "name" => once(&mut self.name, string(value)),
+            "address" => once(&mut self.address, string(value)),
+            "username" => once(&mut self.username, string(value)),
+            "email" => once(&mut self.email, string(value)),
+            "active" => once(&mut self.active, boolean(value)),
+            "sequence" => once(&mut self.sequence, int(value)),
+            "secret_store" => once(&mut self.secret_store, string(value)),
+            "added" => once(&mut self.added, string(value)),
+            "updated" => once(&mut self.updated, string(value)),
+            _ => None,
+        }
+    }
+
+    /// `Some(None)`: complete, but not needed. A skipped credential is still checked for
+    /// completeness so that the fast path never accepts a file `toml` + serde would refuse;
+    /// its timestamps and secret store, which only cost time, are checked by shape only when
+    /// they are in the form regcred writes, else the whole file goes to `toml`.
+    fn finish(self, need: Option<&Need<'_>>, wanted: Option<&str>) -> Option<Option<Credential>> {
+        let environment = self.environment?;
+        let address = self.address?;
+        let (username, id, active, sequence) = (self.username?, self.id?, self.active?, self.sequence?);
+        let secret_store: SecretStoreKind = self.secret_store?.parse().ok()?;
+        let keep = match need {
+            None => true,
+            Some(need) => wanted == Some(environment) && (need.address)(address),
+        };
+        if !keep {
+            if !(plain_timestamp(self.added?) && plain_timestamp(self.updated?)) {
+                return None;
+            }
+            return Some(None);
+        }
+        Some(Some(Credential {
+            id,
+            environment: environment.to_owned(),
+            name: self.name.map(str::to_owned),
+            address: address.to_owned(),
+            username: username.to_owned(),
+            email: self.email.map(str::to_owned),
+            active,
+            sequence,
+            secret_store,
+            added: timestamp(self.added?)?,
+            updated: timestamp(self.updated?)?,
+        }))
+    }
+}
+
+/// Whether `s` is a valid `YYYY-MM-DDTHH:MM:SSZ`, the only form regcred writes.
+fn plain_timestamp(s: &str) -> bool {
+    fast_timestamp(s).is_some()
+}
+
+/// An RFC 3339 timestamp: the form regcred writes by hand, any other through `time` (as the
+/// serde path does).
+fn timestamp(s: &str) -> Option<OffsetDateTime> {
+    fast_timestamp(s).or_else(|| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+}
+
+fn fast_timestamp(s: &str) -> Option<OffsetDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let year = i32::try_from(num(0..4)?).ok()?;
+    let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    let day = u8::try_from(num(8..10)?).ok()?;
+    let (hour, minute, second) =
+        (u8::try_from(num(11..13)?).ok()?, u8::try_from(num(14..16)?).ok()?, u8::try_from(num(17..19)?).ok()?);
+    // A leap second (`:60`) is left to `time`, whose RFC 3339 parser has its own rule for it.
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let time = Time::from_hms(hour, minute, second).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(UtcOffset::UTC))
+}
+
+/// Writes `registries` as `toml::to_string` does, when every string in it is plain (no
+/// quote, backslash or control character), both lists are non-empty and there are no TLS
+/// settings; else `None` and the caller uses `toml`. `tests::writer_agrees_with_toml` holds it to that.
+pub fn render(registries: &Registries) -> Option<String> {
+    fn plain(s: &str) -> bool {
+        !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f)
+    }
+    let Registries { version, store_id, current_environment, next_id, next_sequence, environments, credentials, tls } =
+        registries;
+    if !tls.is_empty()
+        || environments.is_empty()
+        || credentials.is_empty()
+        || !plain(store_id)
+        || !plain(current_environment)
+    {
+        return None;
+    }
+    if i64::try_from(*next_id).is_err() || i64::try_from(*next_sequence).is_err() {
+        return None;
+    }
+    use std::fmt::Write;
+    let mut out = String::with_capacity(200 + 90 * environments.len() + 260 * credentials.len());
+    let _ = write!(
+        out,
+        "version = {version}\nstore_id = \"{store_id}\"\ncurrent_environment = \"{current_environment}\"\nnext_id = {next_id}\nnext_sequence = {next_sequence}\n"
+    );
+    for e in environments {
+        if !plain(&e.name) {
+            return None;
+        }
+        let _ = write!(out, "\n[[environments]]\nname = \"{}\"\ncreated = \"{}\"\n", e.name, rfc3339(e.created)?);
+    }
+    for c in credentials {
+        let strings = [Some(&c.environment), c.name.as_ref(), Some(&c.address), Some(&c.username), c.email.as_ref()];
+        if !strings.into_iter().flatten().all(|s| plain(s))
+            || i64::try_from(c.id).is_err()
+            || i64::try_from(c.sequence).is_err()
+        {
+            return None;
+        }
+        let _ = write!(out, "\n[[credentials]]\nid = {}\nenvironment = \"{}\"\n", c.id, c.environment);
+        if let Some(name) = &c.name {
+            let _ = writeln!(out, "name = \"{name}\"");
+        }
+        let _ = writeln!(out, "address = \"{}\"\nusername = \"{}\"", c.address, c.username);
+        if let Some(email) = &c.email {
+            let _ = writeln!(out, "email = \"{email}\"");
+        }
+        let _ = writeln!(
+            out,
+            "active = {}\nsequence = {}\nsecret_store = \"{}\"\nadded = \"{}\"\nupdated = \"{}\"",
+            c.active,
+            c.sequence,
+            c.secret_store,
+            rfc3339(c.added)?,
+            rfc3339(c.updated)?
+        );
+    }
+    Some(out)
+}
+
+/// What `time::serde::rfc3339` writes, for the whole-second UTC times regcred keeps; other
+/// times go through `toml`.
+fn rfc3339(t: OffsetDateTime) -> Option<String> {
+    if t.offset() != UtcOffset::UTC || t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    // Digits by hand: `format!` with padding costs thousands of instructions per stamp.
+    fn digits(out: &mut String, n: u32, width: u32, after: char) {
+        for place in (0..width).rev() {
+            let digit = (n / 10u32.pow(place) % 10) as u8;
+            out.push(char::from(b'0' + digit));
+        }
+        out.push(after);
+    }
+    let (year, month, day) = t.to_calendar_date();
+    let (hour, minute, second) = t.to_hms();
+    let mut out = String::with_capacity(20);
+    digits(&mut out, u32::try_from(year).ok()?, 4, '-');
+    digits(&mut out, u32::from(u8::from(month)), 2, '-');
+    digits(&mut out, u32::from(day), 2, 'T');
+    digits(&mut out, u32::from(hour), 2, ':');
+    digits(&mut out, u32::from(minute), 2, ':');
+    digits(&mut out, u32::from(second), 2, 'Z');
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn time_strategy() -> impl Strategy<Value = OffsetDateTime> {
+        (0i64..4_102_444_800, prop::bool::weighted(0.1), -50_000i32..50_000).prop_map(|(secs, odd, offset)| {
+            let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            if odd {
+                t.to_offset(UtcOffset::from_whole_seconds(offset / 60 * 60).unwrap_or(UtcOffset::UTC))
+                    .replace_nanosecond(1234)
+                    .unwrap_or(t)
+            } else {
+                t
+            }
+        })
+    }
+
+    /// Mostly plain text like regcred writes, sometimes characters that need escapes.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => "[a-z0-9.:/_+@-]{0,20}",
+            1 => "[a-z\"\\\\'#= \t\u{e9}\u{1F600}\u{7f}\u{1}]{0,8}",
+        ]
+    }
+
+    fn credential() -> impl Strategy<Value = Credential> {
+        (
+            (0u64..(1 << 62), text(), prop::option::of(text()), text(), text(), prop::option::of(text())),
+            (any::<bool>(), 0u64..(1 << 62), any::<bool>(), time_strategy(), time_strategy()),
+        )
+            .prop_map(
+                |((id, environment, name, address, username, email), (active, sequence, file, added, updated))| {
+                    Credential {
+                        id,
+                        environment,
+                        name,
+                        address,
+                        username,
+                        email,
+                        active,
+                        sequence,
+                        secret_store: if file { SecretStoreKind::File } else { SecretStoreKind::Keyring },
+                        added,
+                        updated,
+                    }
+                },
+            )
+    }
+
+    fn registries() -> impl Strategy<Value = Registries> {
+        (
+            (0u32..3, text(), text(), 0u64..(1 << 62), 0u64..(1 << 62)),
+            prop::collection::vec((text(), time_strategy()), 0..4),
+            prop::collection::vec(credential(), 0..6),
+        )
+            .prop_map(
+                |((version, store_id, current_environment, next_id, next_sequence), envs, credentials)| Registries {
+                    version,
+                    store_id,
+                    current_environment,
+                    next_id,
+                    next_sequence,
+                    environments: envs.into_iter().map(|(name, created)| Environment { name, created }).collect(),
+                    credentials,
+                    tls: Vec::new(),
+                },
+            )
+    }
+
+    /// Everything, for comparison (the structs have no `PartialEq`; `Debug` shows all fields).
+    fn shown(r: &Registries) -> String {
+        format!("{r:?}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn scanner_agrees_with_toml(r in registries()) {
+            let text = toml::to_string(&r).unwrap();
+            let slow: Registries = toml::from_str(&text).unwrap();
+            if let Some(fast) = parse(&text, None) {
+                prop_assert_eq!(shown(&fast), shown(&slow));
+            }
+        }
+
+        #[test]
+        fn writer_agrees_with_toml(r in registries()) {
+            if let Some(fast) = render(&r) {
+                prop_assert_eq!(fast, toml::to_string(&r).unwrap());
+            }
+        }
+
+        #[test]
+        fn needed_credentials_are_the_filtered_full_load(r in registries(), pick in any::<u8>()) {
+            let text = toml::to_string(&r).unwrap();
+            // The first credential's environment, or (no `-e`) the store's current one.
+            let given = r.credentials.first().filter(|_| pick % 2 == 0).map(|c| c.environment.clone());
+            let env = given.clone().unwrap_or_else(|| r.current_environment.clone());
+            let want = |address: &str| address.len() % 3 != usize::from(pick % 3);
+            let need = Need { environment: given.as_deref(), address: &want };
+            if let (Some(all), Some(some)) = (parse(&text, None), parse(&text, Some(&need))) {
+                let expected: Vec<String> = all
+                    .credentials
+                    .iter()
+                    .filter(|c| c.environment == env && want(&c.address))
+                    .map(|c| format!("{c:?}"))
+                    .collect();
+                let got: Vec<String> = some.credentials.iter().map(|c| format!("{c:?}")).collect();
+                prop_assert_eq!(got, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn what_regcred_writes_takes_the_fast_path() {
+        let mut r = Registries::fresh();
+        let stamp = super::super::now();
+        for i in 1..=3 {
+            r.credentials.push(Credential {
+                id: i,
+                environment: "default".into(),
+                name: (i == 2).then(|| "hub-bob".into()),
+                address: format!("registry{i}.example.com:5000/team"),
+                username: "bob".into(),
+                email: (i == 3).then(|| "bob@example.com".into()),
+                active: i != 1,
+                sequence: i,
+                secret_store: SecretStoreKind::File,
+                added: stamp,
+                updated: stamp,
+            });
+        }
+        let text = render(&r).expect("plain store renders directly");
+        assert_eq!(text, toml::to_string(&r).unwrap());
+        let back = parse(&text, None).expect("own output scans");
+        assert_eq!(shown(&back), shown(&r));
+    }
+
+    #[test]
+    fn anything_unusual_goes_to_toml() {
+        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 1\nnext_sequence = 1\n";
+        assert!(parse(base, None).is_some());
+        for odd in [
+            "# a comment\n",
+            "[[tls]]\nhost = \"x\"\n",
+            "extra = 1\n",
+            "version = 2\n",
+            "[[environments]]\nname = \"a\\u0041\"\ncreated = \"2026-01-01T00:00:00Z\"\n",
+            "[[environments]]\nname = 'a'\ncreated = \"2026-01-01T00:00:00Z\"\n",
+            "[[environments]]\nname = \"a\"\n",
+            "[environments]\n",
+        ] {
+            assert!(parse(&format!("{base}{odd}"), None).is_none(), "{odd:?}");
+        }
+        assert!(parse(&base.replace("next_id = 1", "next_id = 99999999999999999999"), None).is_none());
+        assert!(parse(&base.replace(" = ", "="), None).is_none());
+        assert!(parse(&base.replace('\n', "\r\n"), None).is_none());
+    }
+
+    #[test]
+    fn timestamps_read_by_hand_equal_times_reading() {
+        for s in ["2026-11-23T10:00:00Z", "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z"] {
+            let slow = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+            assert_eq!(fast_timestamp(s), Some(slow));
+        }
+        for s in ["2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-23T24:00:00Z", "2026-11-23 10:00:00Z"] {
+            assert_eq!(fast_timestamp(s), None, "{s}");
+        }
+    }
+}

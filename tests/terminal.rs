@@ -1,0 +1,212 @@
+//! regcred in a real terminal (tmux): the password prompt does not echo, delete asks y/N,
+//! tables fit the window, colour marks status only on a terminal, `-q` keeps quiet.
+//! The screens are printed, so `cargo test terminal -- --nocapture` shows what a person sees.
+
+use crate::util::{TestEnv, Tmux, tool_available};
+
+const SHELL: &str = "bash --norc --noprofile";
+
+fn terminal(t: &TestEnv, width: u16, height: u16, extra: &[&str]) -> Tmux {
+    let tmux = Tmux::start(t, width, height, SHELL, &[&["PS1=$ "], extra].concat());
+    tmux.wait_for("$ ");
+    tmux
+}
+
+fn show(title: &str, screen: &str) {
+    eprintln!("--- {title} ---\n{}\n---", screen.trim_end());
+}
+
+#[test]
+fn password_prompt_does_not_echo() {
+    if !tool_available("password_prompt_does_not_echo", "tmux") {
+        return;
+    }
+    let t = TestEnv::new();
+    let tmux = terminal(&t, 80, 24, &[]);
+    tmux.line("regcred add registry.example.com:5000 -u alice");
+    tmux.wait_for("Password for alice @ registry.example.com:5000: ");
+    tmux.type_text("hunter2-secret");
+    tmux.press(&["Enter"]);
+    let screen = tmux.wait_for("Added credential 1");
+    show("password prompt", &screen);
+    assert!(!screen.contains("hunter2"), "the password was echoed:\n{screen}");
+    let stored = t.run(&["resolve", "registry.example.com:5000/app", "--show-secret", "-o", "json"]).ok();
+    assert_eq!(stored.json_lines()[0]["credential"]["password"], "hunter2-secret");
+}
+
+#[test]
+fn delete_asks_and_only_yes_deletes() {
+    if !tool_available("delete_asks_and_only_yes_deletes", "tmux") {
+        return;
+    }
+    let t = TestEnv::new();
+    t.add("quay.io", "alice", "pw");
+    let tmux = terminal(&t, 80, 24, &[]);
+    let mut screens = Vec::new();
+    for (i, (answer, confirmed)) in [("n", false), ("", false), ("nope", false), ("Y", true)].into_iter().enumerate() {
+        tmux.reset();
+        tmux.line(&format!("regcred delete quay.io; echo \"[status-{i}\"\"=$?]\""));
+        tmux.wait_for("Delete credential 1 (alice @ quay.io) and its secret? [y/N] ");
+        tmux.line(answer);
+        let marker = format!("[status-{i}=");
+        let screen = tmux.wait_for(&marker);
+        let code = screen.rsplit(&marker).next().and_then(|r| r.split(']').next()).unwrap_or("");
+        if confirmed {
+            assert_eq!(code, "0", "{screen}");
+            assert!(screen.contains("Deleted credential 1 (alice @ quay.io) and its secret."), "{screen}");
+        } else {
+            assert_eq!(code, "4", "answer {answer:?} must refuse with exit 4:\n{screen}");
+            assert!(screen.contains("error: not confirmed; nothing was changed"), "{screen}");
+            assert_eq!(t.list().len(), 1, "answer {answer:?} deleted the credential");
+        }
+        screens.push(screen);
+    }
+    show("delete confirmation, answered n", &screens[0]);
+    show("delete confirmation, answered Y", &screens[3]);
+    assert!(t.list().is_empty());
+}
+
+/// Credentials whose addresses and e-mails do not fit 80 columns side by side.
+fn wide_store() -> TestEnv {
+    let t = TestEnv::new();
+    t.add_with(
+        &[
+            "registry.internal.example-corporation.com:5000/platform",
+            "-u",
+            "ci-robot",
+            "--email",
+            "platform-team@example-corporation.com",
+        ],
+        "pw",
+    );
+    t.add_with(&["quay.io/myorg", "-u", "myorg+deploy", "--name", "quay-deploy"], "pw");
+    t.add_with(
+        &["registry.internal.example-corporation.com:5000/platform", "-u", "alice", "--email", "alice@example.com"],
+        "pw",
+    );
+    t.add("docker.io", "bob", "pw");
+    t.run(&["deactivate", "4"]).ok();
+    t
+}
+
+#[test]
+fn tables_fit_80_columns_and_use_the_width_of_wider_terminals() {
+    if !tool_available("tables_fit_80_columns_and_use_the_width_of_wider_terminals", "tmux") {
+        return;
+    }
+    let t = wide_store();
+    let narrow = terminal(&t, 80, 24, &[]);
+    let (screen, code) = narrow.run("regcred list");
+    show("regcred list at 80 columns", &screen);
+    assert_eq!(code, 0, "{screen}");
+    for line in screen.lines() {
+        assert!(line.trim_end().chars().count() <= 80, "line wider than 80 columns:\n{line}\nin:\n{screen}");
+    }
+    assert!(screen.contains("quay.io/myorg"), "{screen}");
+    assert!(screen.contains("overridden") && screen.contains("inactive"), "{screen}");
+
+    let (screen, _) = narrow.run("regcred");
+    show("regcred (overview) at 80 columns", &screen);
+    assert!(screen.contains("environment  default (current)"), "{screen}");
+    assert!(screen.contains("credentials  4 (2 active, 1 overridden, 1 inactive)"), "{screen}");
+
+    // On a wide terminal every credential is one line and addresses are whole.
+    let wide = terminal(&t, 200, 24, &[]);
+    let (screen, _) = wide.run("regcred list");
+    let rows: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(rows.len(), 5, "a header and four rows, unwrapped:\n{screen}");
+    assert!(screen.contains("registry.internal.example-corporation.com:5000/platform"), "{screen}");
+    assert!(screen.contains("platform-team@example-corporation.com"), "{screen}");
+}
+
+#[test]
+fn colour_marks_status_only_on_a_terminal() {
+    if !tool_available("colour_marks_status_only_on_a_terminal", "tmux") {
+        return;
+    }
+    let t = wide_store();
+    let tmux = terminal(&t, 120, 24, &[]);
+    let status_line = |screen: &str, word: &str| -> String {
+        screen.lines().find(|l| l.contains(word)).unwrap_or_else(|| panic!("no {word} row:\n{screen}")).to_owned()
+    };
+    // Whether the last SGR sequence before `word` (only blanks between) sets a colour
+    // rather than resetting it; tmux re-encodes colours, e.g. `\x1b[38;5;10m`.
+    let coloured = |line: &str, word: &str| -> bool {
+        let before = &line[..line.find(word).unwrap_or(0)];
+        let Some(start) = before.rfind("\x1b[") else { return false };
+        let Some(end) = before[start..].find('m') else { return false };
+        let sgr = &before[start + 2..start + end];
+        before[start + end + 1..].trim().is_empty() && !matches!(sgr, "" | "0" | "39" | "49")
+    };
+
+    tmux.run("regcred list");
+    let screen = tmux.screen(true);
+    for word in ["active", "overridden", "inactive"] {
+        let line = status_line(&screen, &format!(" {word} "));
+        assert!(coloured(&line, word), "{word} is not coloured on a terminal:\n{line:?}");
+    }
+
+    for (how, command) in [
+        ("NO_COLOR", "NO_COLOR=1 regcred list"),
+        ("--color never", "regcred --color never list"),
+        ("a pipe", "regcred list -o table | cat"),
+    ] {
+        tmux.run(command);
+        let screen = tmux.screen(true);
+        let table: String = screen.lines().filter(|l| l.contains("inactive") || l.contains("USERNAME")).collect();
+        assert!(!table.contains('\x1b'), "colour with {how}:\n{screen:?}");
+        assert!(table.contains("USERNAME"), "{screen}");
+    }
+
+    // --color always colours even a pipe.
+    tmux.run("regcred --color always list -o table | cat");
+    let line = status_line(&tmux.screen(true), " inactive");
+    assert!(coloured(&line, "inactive"), "--color always in a pipe:\n{line:?}");
+}
+
+#[test]
+fn quiet_prints_nothing_but_errors_on_a_terminal() {
+    if !tool_available("quiet_prints_nothing_but_errors_on_a_terminal", "tmux") {
+        return;
+    }
+    let t = TestEnv::new();
+    let tmux = terminal(&t, 80, 24, &[]);
+    for command in [
+        "echo pw | regcred -q add quay.io -u alice --password-stdin",
+        "regcred -q env create staging",
+        "regcred -q list",
+        "regcred -q deactivate 1",
+        "regcred -q delete 1 --yes",
+        "regcred -q",
+    ] {
+        let (screen, code) = tmux.run(command);
+        assert_eq!(code, 0, "{command}:\n{screen}");
+        assert!(screen.trim().is_empty(), "{command} printed:\n{screen}");
+    }
+    let (screen, code) = tmux.run("regcred -q show 7");
+    assert_eq!(code, 2);
+    assert!(screen.contains("error: no credential with id 7"), "{screen}");
+}
+
+#[test]
+fn tables_fit_the_columns_variable_without_a_terminal() {
+    let mut t = wide_store();
+    t.env("COLUMNS", "80");
+    let narrow = t.run(&["list", "-o", "table"]).ok().stdout;
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{narrow}");
+    assert!(narrow.contains("ADDED") && !narrow.contains("EMAIL"), "{narrow}");
+    let image = "registry.internal.example-corporation.com:5000/platform/very-long-service-name:2024.11.23-build.1234";
+    let resolved = t.run(&["resolve", "-o", "table", image, "nginx"]).code(3).stdout;
+    assert!(resolved.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{resolved}");
+
+    let mut t = wide_store();
+    t.env("COLUMNS", "200");
+    let wide = t.run(&["list", "-o", "table"]).ok().stdout;
+    assert_eq!(wide.lines().count(), 5, "one line per credential:\n{wide}");
+    let first = wide.lines().nth(1).unwrap_or_default();
+    assert!(
+        first.contains("registry.internal.example-corporation.com:5000/platform")
+            && first.contains("platform-team@example-corporation.com"),
+        "{wide}"
+    );
+}
