@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::Failure;
 use crate::secrets::Secret;
-use crate::store::{Credential, Need, now};
+use crate::store::{Credential, Need, NewCredential, now};
 
 /// What docker-credential-helpers print when there is nothing for a server; docker matches
 /// this text.
@@ -257,30 +257,22 @@ fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
     let mut existing: Vec<Credential> = registries.credentials.iter().filter(|c| same(c)).cloned().collect();
     existing.sort_by_key(|c| c.sequence);
     let kept = existing.pop();
-    let stamp = now();
-    let sequence = registries.next_sequence;
-    registries.next_sequence += 1;
     let credential = match &kept {
-        Some(old) => {
-            Credential { sequence, active: true, updated: stamp, secret_store: ctx.secret_store, ..old.clone() }
-        }
-        None => {
-            let (id, sequence) = (registries.next_id, sequence);
-            registries.next_id += 1;
-            Credential {
-                id,
-                environment: environment.clone(),
-                name: None,
-                address: whole.clone(),
-                username: request.username.clone(),
-                email: None,
-                active: true,
-                sequence,
-                secret_store: ctx.secret_store,
-                added: stamp,
-                updated: stamp,
-            }
-        }
+        Some(old) => Credential {
+            sequence: registries.next_sequence(),
+            active: true,
+            updated: now(),
+            secret_store: ctx.secret_store,
+            ..old.clone()
+        },
+        None => registries.new_credential(NewCredential {
+            environment: environment.clone(),
+            name: None,
+            address: whole.clone(),
+            username: request.username.clone(),
+            email: None,
+            secret_store: ctx.secret_store,
+        }),
     };
     let secrets = ctx.secrets(ctx.secret_store);
     let previous = match &kept {

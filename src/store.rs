@@ -196,6 +196,44 @@ impl Registries {
         self.next_sequence += 1;
         allocated
     }
+
+    /// Takes the next addition sequence alone: a credential that is added again (a repeated
+    /// `docker login`) keeps its id but becomes the most recently added.
+    pub fn next_sequence(&mut self) -> u64 {
+        self.next_sequence += 1;
+        self.next_sequence - 1
+    }
+
+    /// A new active credential with the next id and sequence, stamped now. It is not in the
+    /// store until the caller pushes it (after its secret is stored).
+    pub fn new_credential(&mut self, new: NewCredential) -> Credential {
+        let (id, sequence) = self.allocate();
+        let stamp = now();
+        Credential {
+            id,
+            environment: new.environment,
+            name: new.name,
+            address: new.address,
+            username: new.username,
+            email: new.email,
+            active: true,
+            sequence,
+            secret_store: new.secret_store,
+            added: stamp,
+            updated: stamp,
+        }
+    }
+}
+
+/// What a caller decides about a new credential; ids, order and timestamps are the store's.
+pub struct NewCredential {
+    pub environment: String,
+    pub name: Option<String>,
+    /// Canonical scope.
+    pub address: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub secret_store: SecretStoreKind,
 }
 
 impl Store {

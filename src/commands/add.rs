@@ -9,7 +9,7 @@ use crate::commands::{describe, tls, verify};
 use crate::context::{Context, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::prompt;
-use crate::store::{Credential, Registries, now};
+use crate::store::{NewCredential, Registries};
 
 pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     let scope = match &args.address {
@@ -54,21 +54,15 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     if let Some(setting) = &tls_change {
         registries.set_tls(setting.clone());
     }
-    let (id, sequence) = registries.allocate();
-    let stamp = now();
-    let credential = Credential {
-        id,
+    let credential = registries.new_credential(NewCredential {
         environment: environment.clone(),
         name: args.name.clone(),
         address,
         username: args.username.clone(),
         email,
-        active: true,
-        sequence,
         secret_store: ctx.secret_store,
-        added: stamp,
-        updated: stamp,
-    };
+    });
+    let id = credential.id;
     let secrets = ctx.secrets(ctx.secret_store);
     secrets.set(&secret_key(&registries.store_id, &credential), &secret).map_err(secret_failure)?;
     registries.credentials.push(credential);

@@ -13,7 +13,7 @@ use crate::cli::{ExportArgs, ExportFormat, HostConfigArgs, ManifestFormat};
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::secrets::Secret;
-use crate::store::{Credential, write_atomically, write_atomically_with_mode};
+use crate::store::{Credential, write_atomically_with_mode};
 
 /// docker's and kubectl's username for identity (refresh) tokens.
 const IDENTITY_TOKEN_USER: &str = "<token>";
@@ -33,7 +33,7 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                 }
                 auths.insert(scope.address().docker_config_key().to_owned(), docker_entry(c, secret, true));
             }
-            emit(ctx, &args, &pretty(&serde_json::json!({ "auths": auths })))
+            emit(ctx, args.output_file.as_deref(), &pretty(&serde_json::json!({ "auths": auths })), 0o600)
         }
         ExportFormat::AuthJson(args) => {
             let credentials = in_use(ctx, &args)?;
@@ -46,7 +46,7 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                 };
                 auths.insert(scope.to_string(), entry);
             }
-            emit(ctx, &args, &pretty(&serde_json::json!({ "auths": auths })))
+            emit(ctx, args.output_file.as_deref(), &pretty(&serde_json::json!({ "auths": auths })), 0o600)
         }
         ExportFormat::K8sSecret(args) => {
             check_secret_name(&args.name)?;
@@ -70,7 +70,7 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                 ManifestFormat::Yaml => secret_yaml(&args.name, args.namespace.as_deref(), &data),
                 ManifestFormat::Json => secret_json(&args.name, args.namespace.as_deref(), &data),
             };
-            emit(ctx, &args.export, &text)
+            emit(ctx, args.export.output_file.as_deref(), &text, 0o600)
         }
         ExportFormat::DockerDaemon(args) => {
             let addresses = insecure_registries(ctx, &args.target)?;
@@ -87,7 +87,7 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                     list.push(address.into());
                 }
             }
-            emit_public(ctx, &args.target, &pretty(&serde_json::Value::Object(daemon)))
+            emit(ctx, args.target.output_file.as_deref(), &pretty(&serde_json::Value::Object(daemon)), 0o644)
         }
         ExportFormat::RegistriesConf(args) => {
             #[derive(Serialize)]
@@ -108,7 +108,7 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                 "# containers-registries.conf(5) entries from `regcred export registries-conf`: the registries\n\
                  # marked insecure with `regcred tls set ADDRESS --insecure`. A drop-in for registries.conf.d/.\n\n{body}"
             );
-            emit_public(ctx, &args, &text)
+            emit(ctx, args.output_file.as_deref(), &text, 0o644)
         }
     }
 }
@@ -156,26 +156,6 @@ fn read_daemon_json(path: &std::path::Path) -> Result<serde_json::Map<String, se
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) => Err(input_error!("{} is not a JSON object", path.display())),
         Err(e) => Err(input_error!("cannot parse {}: {e}", path.display())),
-    }
-}
-
-/// Stdout, or a 0644 file written atomically: host configuration without secrets, which
-/// daemons and other users must be able to read.
-fn emit_public(ctx: &Context, args: &HostConfigArgs, text: &str) -> Result<(), Failure> {
-    match &args.output_file {
-        None => {
-            ctx.out.data(text);
-            Ok(())
-        }
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => std::path::PathBuf::from("."),
-            };
-            write_atomically_with_mode(&dir, path, text.as_bytes(), 0o644)?;
-            ctx.out.info(format!("Wrote {} (mode 0644).", path.display()));
-            Ok(())
-        }
     }
 }
 
@@ -310,21 +290,18 @@ fn secret_json(name: &str, namespace: Option<&str>, data: &str) -> Zeroizing<Str
     Zeroizing::new(text)
 }
 
-/// Stdout, or a 0600 file written atomically.
-fn emit(ctx: &Context, args: &ExportArgs, text: &str) -> Result<(), Failure> {
-    match &args.output_file {
-        None => {
-            ctx.out.data(text);
-            Ok(())
-        }
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => std::path::PathBuf::from("."),
-            };
-            write_atomically(&dir, path, text.as_bytes())?;
-            ctx.out.info(format!("Wrote {} (mode 0600).", path.display()));
-            Ok(())
-        }
-    }
+/// Stdout, or a file written atomically with `mode`: 0600 for what carries secrets, 0644 for
+/// host configuration that daemons and other users must read.
+fn emit(ctx: &Context, output_file: Option<&std::path::Path>, text: &str, mode: u32) -> Result<(), Failure> {
+    let Some(path) = output_file else {
+        ctx.out.data(text);
+        return Ok(());
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    write_atomically_with_mode(&dir, path, text.as_bytes(), mode)?;
+    ctx.out.info(format!("Wrote {} (mode {mode:04o}).", path.display()));
+    Ok(())
 }

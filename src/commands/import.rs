@@ -17,7 +17,7 @@ use crate::context::{Context, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
 use crate::output::ImportRow;
 use crate::secrets::Secret;
-use crate::store::{Credential, now};
+use crate::store::{Credential, NewCredential};
 
 /// One credential found in the file.
 struct Found {
@@ -153,21 +153,15 @@ fn import(
             rows.push(ImportRow::skipped(&address, &f.username, format!("already present as credential {id}")));
             continue;
         }
-        let (id, sequence) = registries.allocate();
-        let stamp = now();
-        let credential = Credential {
-            id,
+        let credential = registries.new_credential(NewCredential {
             environment: environment.clone(),
             name: None,
             address: address.clone(),
             username: f.username.clone(),
             email: f.email,
-            active: true,
-            sequence,
             secret_store: ctx.secret_store,
-            added: stamp,
-            updated: stamp,
-        };
+        });
+        let id = credential.id;
         rows.push(ImportRow::imported(&address, &f.username, if args.dry_run { None } else { Some(id) }));
         present.insert((address, f.username), id);
         kept.push(secret);
