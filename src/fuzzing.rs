@@ -128,8 +128,18 @@ fn mask_secret(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    let distinctive = literal.chars().count() >= 4 && literal != mask && text.matches(literal.as_str()).count() == 1;
-    distinctive.then(|| text.replacen(&literal, &mask, 1))
+    if literal.chars().count() < 4 || literal == mask || text.matches(literal.as_str()).count() != 1 {
+        return None;
+    }
+    // The whole token, not the start of a longer one (`-0.0` of `-0.0e13505`).
+    let at = text.find(literal.as_str())?;
+    let number_char = |c: char| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-');
+    let before = text[..at].chars().next_back();
+    let after = text[at + literal.len()..].chars().next();
+    if before.is_some_and(number_char) || after.is_some_and(number_char) {
+        return None;
+    }
+    Some(text.replacen(&literal, &mask, 1))
 }
 
 /// `registries.toml` and `secrets.toml` as a person may have edited them. A store that loads
