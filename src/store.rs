@@ -271,14 +271,7 @@ impl Store {
     pub fn lock(&self) -> Result<StoreLock, Failure> {
         self.ensure_dir()?;
         let path = self.lock_file();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| io_failure("cannot open the lock file", &path, &e))?;
+        let file = open_lock_file(&path).map_err(|e| io_failure("cannot open the lock file", &path, &e))?;
         file.lock().map_err(|e| io_failure("cannot lock", &path, &e))?;
         // Every writer of the config dir holds this lock from creating its temporary file
         // to renaming it, so any temporary file here now is a killed writer's; a leftover
@@ -297,14 +290,7 @@ impl Store {
             return Ok(None);
         }
         let path = self.lock_file();
-        let opened = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .or_else(|_| File::open(&path));
+        let opened = open_lock_file(&path).or_else(|_| File::open(&path));
         let file = match opened {
             Ok(file) => file,
             Err(_) => return Ok(None),
@@ -390,6 +376,11 @@ impl Store {
         };
         write_atomically(&self.dir, &path, text.as_bytes())
     }
+}
+
+/// Opens (creating it 0600 if needed) the lock file; its content is never used.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)
 }
 
 /// Writes `bytes` to `path` (mode 0600) so that a reader sees either the old or the new
