@@ -28,6 +28,8 @@
 //! - [`select`], [`select_chosen`] and [`statuses`]: the most specific matching scope wins,
 //!   and among equally specific ones the most recently added active credential.
 //! - [`validate_name`]: credential and environment names (lower-case DNS labels).
+//! - [`check_text`] and [`escape`]: characters that may not be stored in names, usernames
+//!   and e-mails (control, bidi, zero-width), and printing outside text safely.
 //!
 //! Every error is a typed enum whose message names the offending input and says what is
 //! wrong with it, often with the corrected form:
@@ -81,9 +83,11 @@ mod name;
 mod reference;
 mod scope;
 mod select;
+mod text;
 
 pub use address::{AddressError, DOCKER_HUB, DOCKER_HUB_CONFIG_KEY, HostError, RegistryAddress};
 pub use name::{NameError, validate_name};
 pub use reference::{PathError, Reference, ReferenceError};
 pub use scope::{Scope, ScopeError};
 pub use select::{Candidate, Selection, Status, Verdict, select, select_chosen, statuses};
+pub use text::{TextError, check_text, escape, unsafe_kind};

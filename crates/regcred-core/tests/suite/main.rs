@@ -7,3 +7,4 @@ mod props;
 mod reference;
 mod scope;
 mod select;
+mod text;
