@@ -14,8 +14,8 @@ use clap_complete::env::{EnvCompleter, Shells};
 use clap_complete::{CompleteEnv, Shell};
 
 use crate::cli::Cli;
+use crate::commands::view::status_word;
 use crate::context::EnvCredentials;
-use crate::output::status_word;
 use crate::store::{Registries, Store};
 
 /// The variable that turns a run of `regcred` into a completion request.

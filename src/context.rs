@@ -7,8 +7,8 @@ use regcred_core::{Candidate, Scope, Status};
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Failure, input_error};
-use crate::output::Output;
 use crate::secrets::{self, SecretError, SecretKey, SecretStore, SecretStoreKind};
+use crate::shell::Shell;
 use crate::store::{Credential, Registries, Store};
 
 pub struct Context {
@@ -16,7 +16,7 @@ pub struct Context {
     /// Where new secrets go.
     pub secret_store: SecretStoreKind,
     env_override: Option<String>,
-    pub out: Output,
+    pub out: Shell,
 }
 
 impl Context {
@@ -26,7 +26,7 @@ impl Context {
             store,
             secret_store: global.secret_store,
             env_override: global.env.clone().filter(|e| !e.is_empty()),
-            out: Output::new(global.color, global.quiet),
+            out: Shell::new(global.color, global.quiet),
         })
     }
 

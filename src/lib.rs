@@ -15,7 +15,9 @@ pub mod output;
 pub mod prompt;
 pub mod registry;
 pub mod secrets;
+pub mod shell;
 pub mod store;
+pub mod table;
 
 use clap::Parser;
 
@@ -26,7 +28,7 @@ pub fn main() -> std::process::ExitCode {
     match commands::run(cli) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(failure) => {
-            output::report(&failure);
+            shell::report(&failure);
             std::process::ExitCode::from(failure.code as u8)
         }
     }

@@ -74,7 +74,7 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     }
     drop(lock);
 
-    ctx.out.data(&format!("{id}\n"));
+    ctx.out.data(&format!("{id}\n"))?;
     ctx.out.info(format!(
         "Added credential {id} for {label} in environment {environment}; its secret is in {}.",
         secrets.location()

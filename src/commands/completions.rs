@@ -6,6 +6,5 @@ use crate::context::Context;
 use crate::exit::Failure;
 
 pub fn run(args: CompletionsArgs, ctx: &Context) -> Result<(), Failure> {
-    ctx.out.data(&String::from_utf8_lossy(&crate::complete::script(args.shell)));
-    Ok(())
+    ctx.out.data(&String::from_utf8_lossy(&crate::complete::script(args.shell)))
 }

@@ -9,8 +9,10 @@ use crate::cli::DoctorArgs;
 use crate::commands::describe;
 use crate::context::Context;
 use crate::exit::Failure;
-use crate::output::Finding;
 use crate::secrets::{SecretKey, SecretStoreKind};
+
+mod view;
+use view::Finding;
 
 pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
     let mut findings = Vec::new();
@@ -60,7 +62,7 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         }
         Err(failure) => {
             report(false, "store file", failure.message.clone());
-            ctx.out.findings(&findings, ctx.out.format(args.output));
+            view::print(&ctx.out, &findings, ctx.out.format(args.output))?;
             return Err(failure);
         }
     };
@@ -134,7 +136,7 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         ctx.store.save(&registries, lock)?;
     }
     drop(lock);
-    ctx.out.findings(&findings, ctx.out.format(args.output));
+    view::print(&ctx.out, &findings, ctx.out.format(args.output))?;
     let problems = findings.iter().filter(|f| !f.ok).count();
     if problems > 0 {
         return Err(Failure::operational(format!("{problems} problem(s) found"))

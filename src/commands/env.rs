@@ -6,10 +6,12 @@ use crate::cli::EnvCommand;
 use crate::commands::remove::delete_secret;
 use crate::context::{Context, did_you_mean, secret_failure};
 use crate::exit::{Failure, input_error};
-use crate::output::EnvironmentRow;
 use crate::prompt;
 use crate::secrets::SecretStoreKind;
 use crate::store::{Environment, Registries, now};
+
+mod view;
+use view::EnvironmentRow;
 
 pub fn run(command: EnvCommand, ctx: &Context) -> Result<(), Failure> {
     match command {
@@ -25,8 +27,7 @@ pub fn run(command: EnvCommand, ctx: &Context) -> Result<(), Failure> {
                     created: e.created,
                 })
                 .collect();
-            ctx.out.environments(&rows, ctx.out.format(output));
-            Ok(())
+            view::print(&ctx.out, &rows, ctx.out.format(output))
         }
         EnvCommand::Create(args) => {
             validate_name("environment name", &args.name).map_err(|e| input_error!("{e}"))?;

@@ -294,8 +294,7 @@ fn secret_json(name: &str, namespace: Option<&str>, data: &str) -> Zeroizing<Str
 /// host configuration that daemons and other users must read.
 fn emit(ctx: &Context, output_file: Option<&std::path::Path>, text: &str, mode: u32) -> Result<(), Failure> {
     let Some(path) = output_file else {
-        ctx.out.data(text);
-        return Ok(());
+        return ctx.out.data(text);
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

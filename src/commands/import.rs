@@ -15,9 +15,11 @@ use crate::cli::{ImportArgs, ImportSource};
 use crate::commands::add::check_username;
 use crate::context::{Context, secret_failure, secret_key};
 use crate::exit::{Failure, input_error};
-use crate::output::ImportRow;
 use crate::secrets::Secret;
 use crate::store::{Credential, NewCredential};
+
+mod view;
+use view::ImportRow;
 
 /// One credential found in the file.
 struct Found {
@@ -184,7 +186,7 @@ fn import(
         }
     }
     drop(lock);
-    ctx.out.import_report(&rows, ctx.out.format(args.output));
+    view::print(&ctx.out, &rows, ctx.out.format(args.output))?;
     let skipped = rows.len() - count;
     let verb = if args.dry_run { "Would import" } else { "Imported" };
     ctx.out.info(format!(

@@ -17,6 +17,7 @@ mod setup;
 mod tls;
 mod toggle;
 mod verify;
+pub(crate) mod view;
 
 use regcred_core::Scope;
 
@@ -33,7 +34,7 @@ use crate::store::{Credential, Registries};
 pub fn run(cli: Cli) -> Result<u8, Failure> {
     let ctx = Context::new(&cli.global)?;
     let done = |()| 0;
-    match cli.command {
+    let outcome = match cli.command {
         None => overview::run(&ctx).map(done),
         Some(Command::Add(args)) => add::run(args, &ctx).map(done),
         Some(Command::List(args)) => list::run(args, &ctx).map(done),
@@ -53,6 +54,11 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, &ctx)),
         Some(Command::GenerateAssets(args)) => generate_assets::run(args, &ctx).map(done),
         Some(Command::Completions(args)) => completions::run(args, &ctx).map(done),
+    };
+    // A reader that closed stdout (`| head -1`) has what it wanted: end quietly.
+    match outcome {
+        Err(_) if ctx.out.stdout_closed() => Ok(0),
+        outcome => outcome,
     }
 }
 

@@ -7,7 +7,7 @@ pub fn run(ctx: &Context) -> Result<(), Failure> {
     let registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     let statuses = EnvCredentials::new(&registries, &environment)?.statuses();
-    let count = |word: &str| statuses.iter().filter(|s| crate::output::status_word(**s) == word).count();
+    let count = |word: &str| statuses.iter().filter(|s| crate::commands::view::status_word(**s) == word).count();
     let text = format!(
         "regcred {} — container registry credentials\n\n\
          environment  {environment}{}\n\
@@ -28,6 +28,5 @@ pub fn run(ctx: &Context) -> Result<(), Failure> {
         ctx.store.file().display(),
         ctx.secret_store,
     );
-    ctx.out.data(&text);
-    Ok(())
+    ctx.out.data(&text)
 }

@@ -1,41 +1,56 @@
 //! `regcred resolve`: which credential a pull of each image would use, and why. Opens the
-//! secret store only under `--show-secret`.
+//! secret store only under `--show-secret`. A bad reference does not stop a batch: it is
+//! reported where it stood, the others are resolved, and the exit status is 2.
 
 use std::io::BufRead;
 
-use regcred_core::{Reference, RegistryAddress, Scope, Status};
+use regcred_core::{Reference, RegistryAddress, Scope, Status, Verdict};
+use serde::Serialize;
 
-use crate::cli::ResolveArgs;
+use crate::cli::{Format, ResolveArgs};
+use crate::commands::view::{CredentialJson, CredentialView, credential_label, json_line};
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{ExitCode, Failure, input_error};
-use crate::output::{CredentialView, Resolution};
 use crate::secrets::Secret;
+use crate::shell::{Lines, Shell};
 use crate::store::{Credential, Need};
+use crate::table::{self, Column, Give};
+
+/// The longest stdin line taken as an image reference.
+const MAX_LINE: usize = 4096;
+
+/// Where an image came from, for the error of a bad one.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// The N-th IMAGE argument.
+    Argument(usize),
+    /// Line N of stdin.
+    Line(usize),
+}
+
+/// One image as given, with its reference or why it has none.
+struct Input {
+    image: String,
+    origin: Origin,
+    parsed: Result<Reference, String>,
+}
 
 pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
-    let mut images = args.images.clone();
-    if args.stdin {
-        for (number, line) in std::io::stdin().lock().lines().enumerate() {
-            let line = line.map_err(|e| Failure::operational(format!("cannot read images from stdin: {e}")))?;
-            let image = line.trim();
-            if image.is_empty() || image.starts_with('#') {
-                continue;
-            }
-            if image.len() > 4096 {
-                return Err(input_error!("stdin line {}: image reference is longer than 4096 characters", number + 1));
-            }
-            images.push(image.to_owned());
-        }
-    }
-    let references = images
+    let mut inputs: Vec<Input> = args
+        .images
         .iter()
-        .map(|image| Reference::parse(image).map_err(|e| input_error!("invalid image reference {image:?}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+        .enumerate()
+        .map(|(n, image)| Input { image: image.clone(), origin: Origin::Argument(n + 1), parsed: parse(image) })
+        .collect();
+    if args.stdin {
+        inputs.extend(read_stdin()?);
+    }
+    let references: Vec<&Reference> = inputs.iter().filter_map(|i| i.parsed.as_ref().ok()).collect();
 
     // Only the credentials of the environment that may be on these registries are read;
     // the others can be neither chosen nor shown (a credential on another registry gets no
     // verdict in `--explain` and cannot override one on these).
-    let mut registries_wanted: Vec<&RegistryAddress> = references.iter().map(Reference::registry_address).collect();
+    let mut registries_wanted: Vec<&RegistryAddress> = references.iter().map(|r| r.registry_address()).collect();
     registries_wanted.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
     registries_wanted.dedup();
     let may_be_wanted = |text: &str| registries_wanted.iter().any(|a| Scope::may_have_address(text, a));
@@ -69,8 +84,16 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
     };
 
     let records = &env_credentials.records;
-    let mut results = Vec::with_capacity(references.len());
-    for (n, (reference, image)) in references.into_iter().zip(&images).enumerate() {
+    let mut entries = Vec::with_capacity(inputs.len());
+    let mut n = 0;
+    for input in &inputs {
+        let reference = match &input.parsed {
+            Ok(reference) => reference,
+            Err(error) => {
+                entries.push(Entry::Invalid { image: &input.image, origin: input.origin, error });
+                continue;
+            }
+        };
         let credential = chosen[n].map(|i| view(records, &statuses, i, secrets.get(n).and_then(Option::as_ref)));
         let candidates = explained[n].take().map(|verdicts| {
             verdicts
@@ -78,18 +101,67 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
                 .filter_map(|(id, verdict)| index_of(id).map(|i| (view(records, &statuses, i, None), verdict)))
                 .collect()
         });
-        results.push(Resolution { image, reference, environment: &environment, credential, candidates });
+        n += 1;
+        entries.push(Entry::Resolved(Resolution {
+            image: &input.image,
+            reference,
+            environment: &environment,
+            credential,
+            candidates,
+        }));
     }
-    let unresolved = results.iter().filter(|r| r.credential.is_none()).count();
-    ctx.out.resolutions(&results, ctx.out.format(args.output), args.show_secret);
+    print(&ctx.out, &entries, ctx.out.format(args.output), args.show_secret)?;
+
+    let invalid = inputs.len() - references.len();
+    let unresolved = entries.iter().filter(|e| matches!(e, Entry::Resolved(r) if r.credential.is_none())).count();
     if unresolved > 0 {
         ctx.out.info(format!(
             "{unresolved} of {} image(s) have no active credential in environment {environment}.",
-            results.len()
+            references.len()
         ));
-        return Ok(ExitCode::Unresolved as u8);
     }
-    Ok(0)
+    if invalid > 0 {
+        ctx.out.info(format!("{invalid} of {} image reference(s) are not valid.", inputs.len()));
+        return Ok(ExitCode::Input as u8);
+    }
+    Ok(if unresolved > 0 { ExitCode::Unresolved as u8 } else { 0 })
+}
+
+fn parse(image: &str) -> Result<Reference, String> {
+    Reference::parse(image).map_err(|e| format!("invalid image reference {image:?}: {e}"))
+}
+
+/// The images on stdin, one per line; blank lines and `#` comments are skipped. A line that
+/// is too long or not UTF-8 is a bad image like any other; only a failed read stops.
+fn read_stdin() -> Result<Vec<Input>, Failure> {
+    let mut inputs = Vec::new();
+    let mut stdin = std::io::stdin().lock();
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        let read = stdin
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| Failure::operational(format!("cannot read images from stdin: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        let origin = Origin::Line(number);
+        let line = String::from_utf8_lossy(&bytes);
+        let image = line.trim();
+        if image.is_empty() || image.starts_with('#') {
+            continue;
+        }
+        let parsed = if std::str::from_utf8(&bytes).is_err() {
+            Err("the line is not UTF-8 text".to_owned())
+        } else if image.len() > MAX_LINE {
+            Err(format!("image reference is longer than {MAX_LINE} characters"))
+        } else {
+            parse(image)
+        };
+        let image = if image.len() > MAX_LINE { image.chars().take(64).chain(['…']).collect() } else { image.into() };
+        inputs.push(Input { image, origin, parsed });
+    }
+    Ok(inputs)
 }
 
 /// The chosen credential is always `active` (a newer one with the same scope would have been
@@ -117,5 +189,239 @@ fn read_secret(ctx: &Context, store_id: &str, credential: &Credential) -> Result
             store.location()
         ))
         .hint("run `regcred doctor` to check the store, then re-enter it with `regcred edit`")),
+    }
+}
+
+/// One image of the batch, in input order.
+enum Entry<'a> {
+    Resolved(Resolution<'a>),
+    Invalid { image: &'a str, origin: Origin, error: &'a str },
+}
+
+/// What `resolve` found for one image.
+struct Resolution<'a> {
+    image: &'a str,
+    reference: &'a Reference,
+    environment: &'a str,
+    credential: Option<CredentialView<'a>>,
+    /// Present under `--explain`.
+    candidates: Option<Vec<(CredentialView<'a>, Verdict)>>,
+}
+
+/// JSON Lines in input order, a bad image as `{"image","line"|"argument","error"}` in its
+/// place; in a table or plain lines, the bad images are `error:` lines on stderr.
+fn print(shell: &Shell, entries: &[Entry<'_>], format: Format, show_secret: bool) -> Result<(), Failure> {
+    let results: Vec<&Resolution<'_>> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Resolved(r) => Some(r),
+            Entry::Invalid { .. } => None,
+        })
+        .collect();
+    if format != Format::Json {
+        for entry in entries {
+            if let Entry::Invalid { origin, error, .. } = entry {
+                // An argument is named by the quoted image in the message; a line by its number.
+                shell.error(&match origin {
+                    Origin::Argument(_) => input_error!("{error}"),
+                    Origin::Line(n) => input_error!("stdin line {n}: {error}"),
+                });
+            }
+        }
+    }
+    match format {
+        Format::Json => {
+            let mut text = String::new();
+            for entry in entries {
+                text.push_str(&match entry {
+                    Entry::Resolved(r) => json_line(&ResolutionJson::from(r))?,
+                    Entry::Invalid { image, origin, error } => json_line(&InvalidJson {
+                        image,
+                        line: match origin {
+                            Origin::Line(n) => Some(*n),
+                            Origin::Argument(_) => None,
+                        },
+                        argument: match origin {
+                            Origin::Argument(n) => Some(*n),
+                            Origin::Line(_) => None,
+                        },
+                        error,
+                    })?,
+                });
+            }
+            shell.data(&text)
+        }
+        Format::Plain => {
+            let text = table::plain(results.iter().map(|r| {
+                let mut fields = vec![r.image.to_owned(), r.reference.canonical()];
+                match &r.credential {
+                    Some(v) => {
+                        fields.extend([
+                            v.credential.id.to_string(),
+                            v.credential.address.clone(),
+                            v.credential.username.clone(),
+                        ]);
+                        if show_secret {
+                            fields.push(v.password.unwrap_or("").to_owned());
+                        }
+                    }
+                    None => fields.extend(["-".into(), "-".into(), "-".into()]),
+                }
+                fields
+            }));
+            shell.data(&text)?;
+            explanations(shell, &results)
+        }
+        Format::Table => {
+            if results.is_empty() {
+                return Ok(());
+            }
+            let column = |header, give, cell: &dyn Fn(&Resolution<'_>) -> String| {
+                Column::new(header, give, results.iter().map(|r| cell(r)))
+            };
+            let field = |f: fn(&CredentialView<'_>) -> String| {
+                move |r: &Resolution<'_>| r.credential.as_ref().map_or_else(|| "-".to_owned(), f)
+            };
+            let mut columns = vec![
+                column("IMAGE", Give::Wrap, &|r| r.image.to_owned()),
+                column("CREDENTIAL", Give::Truncate(16), &|r| {
+                    r.credential.as_ref().map_or_else(|| "none".to_owned(), |v| credential_label(v.credential))
+                })
+                .colors(results.iter().map(|r| r.credential.is_none().then_some(comfy_table::Color::Red))),
+                column("ADDRESS", Give::Wrap, &field(|v| v.credential.address.clone())),
+                column("USERNAME", Give::Truncate(12), &field(|v| v.credential.username.clone())),
+            ];
+            if show_secret {
+                columns.push(column("PASSWORD", Give::Never, &|r| {
+                    r.credential.as_ref().and_then(|v| v.password).unwrap_or("").to_owned()
+                }));
+            }
+            shell.data(&table::columns(columns, shell.table_style()))?;
+            explanations(shell, &results)
+        }
+    }
+}
+
+/// `--explain` in words, for the table and plain formats.
+fn explanations(shell: &Shell, results: &[&Resolution<'_>]) -> Result<(), Failure> {
+    let mut lines = Lines::new();
+    for r in results {
+        let Some(candidates) = &r.candidates else { continue };
+        let registry = r.reference.registry_address();
+        lines.blank();
+        lines.line(format!(
+            "{} → {} (registry {registry}, environment {})",
+            r.image,
+            r.reference.canonical(),
+            r.environment
+        ));
+        if candidates.is_empty() {
+            lines.line(format!(
+                "  no credential for {registry} in this environment; add one with: regcred add {registry} -u USER"
+            ));
+        }
+        for (view, verdict) in candidates {
+            let c = view.credential;
+            let mark = if *verdict == Verdict::Chosen { "✓" } else { "✗" };
+            lines.line(format!(
+                "  {mark} {} {} @ {}: {}",
+                c.id,
+                c.username,
+                c.address,
+                verdict_words(*verdict, r.reference)
+            ));
+        }
+    }
+    if lines.is_empty() { Ok(()) } else { shell.data(lines.as_str()) }
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Chosen => "chosen",
+        Verdict::Inactive => "inactive",
+        Verdict::Overridden { .. } => "overridden",
+        Verdict::LessSpecific { .. } => "less_specific",
+        Verdict::ScopeMismatch => "scope_mismatch",
+    }
+}
+
+fn verdict_words(verdict: Verdict, reference: &Reference) -> String {
+    match verdict {
+        Verdict::Chosen => "chosen: the most specific scope, most recently added among those".into(),
+        Verdict::Inactive => "not used: deactivated".into(),
+        Verdict::Overridden { by } => {
+            format!("not used: overridden by credential {by}, added later for the same address")
+        }
+        Verdict::LessSpecific { than } => format!("not used: credential {than} has a more specific scope"),
+        Verdict::ScopeMismatch => format!("not used: its scope does not cover {}", reference.repository()),
+    }
+}
+
+#[derive(Serialize)]
+struct InvalidJson<'a> {
+    image: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    argument: Option<usize>,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct ReferenceJson<'a> {
+    registry: &'a str,
+    repository: &'a str,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+    canonical: String,
+}
+
+#[derive(Serialize)]
+struct CandidateJson<'a> {
+    #[serde(flatten)]
+    credential: CredentialJson<'a>,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ResolutionJson<'a> {
+    image: &'a str,
+    reference: ReferenceJson<'a>,
+    environment: &'a str,
+    credential: Option<CredentialJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidates: Option<Vec<CandidateJson<'a>>>,
+}
+
+impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
+    fn from(r: &'a Resolution<'a>) -> Self {
+        let reference = r.reference;
+        ResolutionJson {
+            image: r.image,
+            reference: ReferenceJson {
+                registry: reference.registry(),
+                repository: reference.repository(),
+                tag: reference.tag(),
+                digest: reference.digest(),
+                canonical: reference.canonical(),
+            },
+            environment: r.environment,
+            credential: r.credential.as_ref().map(CredentialJson::from),
+            candidates: r.candidates.as_ref().map(|list| {
+                list.iter()
+                    .map(|(view, verdict)| CandidateJson {
+                        credential: CredentialJson::from(view),
+                        reason: verdict_word(*verdict),
+                        by: match verdict {
+                            Verdict::Overridden { by } => Some(*by),
+                            Verdict::LessSpecific { than } => Some(*than),
+                            _ => None,
+                        },
+                    })
+                    .collect()
+            }),
+        }
     }
 }

@@ -135,11 +135,9 @@ fn finish(
         ctx.out.info(format!("{} already sends {who} to regcred; nothing to change.", path.display()));
         return Ok(());
     }
-    let mut text = String::new();
-    for change in &changes {
-        text.push_str(&format!("{change}\n"));
-    }
-    ctx.out.data(&text);
+    let mut lines = crate::shell::Lines::new();
+    changes.iter().for_each(|change| lines.line(change));
+    ctx.out.data(lines.as_str())?;
     if args.dry_run {
         ctx.out.info(format!("Dry run: {} was not changed.", path.display()));
         return Ok(());

@@ -12,10 +12,12 @@ use crate::cli::{TlsAddressArgs, TlsCommand, TlsFetchArgs, TlsInstallArgs, TlsSe
 use crate::commands::verify::registry_failure;
 use crate::context::Context;
 use crate::exit::{Failure, input_error};
-use crate::output::TlsView;
 use crate::prompt;
 use crate::registry::{self, CertificateInfo};
 use crate::store::{TlsSetting, io_failure, now, write_atomically_with_mode};
+
+mod view;
+use view::TlsView;
 
 pub fn run(command: TlsCommand, ctx: &Context) -> Result<(), Failure> {
     match command {
@@ -129,7 +131,7 @@ fn show(args: TlsShowArgs, ctx: &Context) -> Result<(), Failure> {
         )
         .hint(format!("pin what it presents with: regcred tls fetch {address}")));
     }
-    ctx.out.tls_settings(&views, ctx.out.format(args.output), address.is_some());
+    view::print_settings(&ctx.out, &views, ctx.out.format(args.output), address.is_some())?;
     Ok(())
 }
 
@@ -138,7 +140,7 @@ fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
     // Say what is wrong with the environment before connecting anywhere.
     let environment = ctx.environment(&ctx.store.load()?)?;
     let presented = registry::presented_chain(&address).map_err(|e| registry_failure(&e))?;
-    ctx.out.certificate_chain(&address, &presented.chain, ctx.out.format(args.output));
+    view::print_chain(&ctx.out, address.as_str(), &presented.chain, ctx.out.format(args.output))?;
     if presented.trusted_by_system {
         ctx.out.info(format!(
             "The system's CA certificates already trust {address}; nothing to pin. Check a credential with: regcred verify {address}"

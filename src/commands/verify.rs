@@ -5,13 +5,16 @@
 use regcred_core::{Reference, RegistryAddress, Scope};
 
 use crate::cli::VerifyArgs;
+use crate::commands::view::CredentialView;
 use crate::commands::{describe, select};
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{ExitCode, Failure, input_error};
-use crate::output::{CredentialView, Verification};
 use crate::registry::{self, Check, Login, RegistryError, Report, Trust, Trusts, Verdict};
 use crate::secrets::Secret;
 use crate::store::{Credential, Registries, TlsSetting};
+
+mod view;
+use view::Verification;
 
 pub fn run(args: VerifyArgs, ctx: &Context) -> Result<(), Failure> {
     let registries = ctx.store.load()?;
@@ -51,7 +54,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<(), Failure> {
         trust: trust_word(&trusts.get(address.as_str())),
         outcome: &outcome,
     };
-    ctx.out.verification(&view, ctx.out.format(args.output));
+    view::print(&ctx.out, &view, ctx.out.format(args.output))?;
     match outcome {
         Ok(report) => match report.verdict {
             Verdict::Valid | Verdict::NotRequired => Ok(()),
@@ -81,7 +84,7 @@ pub fn check_before_storing(
     })?;
     match &report.verdict {
         Verdict::Valid => {
-            ctx.out.info(format!("Verified: {address} accepts {username}: {}.", crate::output::how_words(&report)));
+            ctx.out.info(format!("Verified: {address} accepts {username}: {}.", view::how_words(&report)));
         }
         Verdict::NotRequired => ctx.out.warn(format!(
             "{address} asks for no credential ({} answered without one), so {username}'s could not be checked",
