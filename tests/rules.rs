@@ -321,10 +321,10 @@ fn list_formats() {
 }
 
 #[test]
-fn quiet_prints_nothing_but_errors() {
+fn quiet_prints_data_and_errors_only() {
     let t = TestEnv::new();
     let run = t.run_with_stdin(&["-q", "add", "quay.io", "-u", "a", "--password-stdin"], "pw\n").ok();
-    assert_eq!(run.stdout, "");
+    assert_eq!(run.stdout, "1\n", "stdout is data, never silenced");
     assert_eq!(run.stderr, "");
     let run = t.run(&["-q", "show", "nope"]).code(2);
     assert!(run.stderr.starts_with("error:"));

@@ -1,0 +1,240 @@
+//! What regcred prints and where: stdout is data and `-q` never touches it, a failed write
+//! is an error and a closed pipe a quiet exit, a bad image does not stop a `resolve` batch,
+//! values from outside are escaped, and tables give way only by the README's rule.
+
+use std::fs::File;
+use std::io::Read;
+use std::process::Stdio;
+
+use crate::util::{TestEnv, regcred_bin};
+
+#[test]
+fn quiet_silences_messages_but_never_data() {
+    let t = TestEnv::new();
+    let added = t.run_with_stdin(&["add", "quay.io", "-u", "alice", "-q", "--password-stdin"], "pw\n").ok();
+    assert_eq!(added.stdout, "1\n", "id=$(regcred add … -q) must get the id");
+    assert_eq!(added.stderr, "");
+    let secret = t.run(&["-q", "export", "k8s-secret", "--name", "pull"]).ok();
+    assert!(secret.stdout.contains("kind: Secret") && secret.stdout.contains(".dockerconfigjson"), "{secret:?}");
+    assert_eq!(secret.stderr, "");
+    let listed = t.run(&["-q", "list", "-o", "json"]).ok();
+    assert_eq!(listed.json()[0]["username"], "alice");
+    // Messages and warnings go; errors stay.
+    let warned = t.run(&["-q", "export", "docker-config", "--registry", "ghcr.io"]).ok();
+    assert_eq!(warned.stderr, "", "a warning under -q");
+    t.run(&["-q", "show", "9"]).code(2).stderr_has("error: no credential with id 9");
+}
+
+#[test]
+fn a_failed_write_to_stdout_is_an_error() {
+    let t = TestEnv::new();
+    t.add("quay.io", "alice", "pw");
+    for args in [
+        &["export", "docker-config"][..],
+        &["list", "-o", "json"],
+        &["resolve", "quay.io/app"],
+        &["add", "ghcr.io", "-u", "bob", "--password-stdin"],
+    ] {
+        let full = File::options().write(true).open("/dev/full").expect("/dev/full");
+        let mut child = t
+            .command(&regcred_bin(), args)
+            .stdin(Stdio::piped())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start regcred");
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(b"pw\n");
+        }
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?} > /dev/full: {stderr}");
+        assert!(stderr.contains("error: cannot write to stdout"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let t = TestEnv::new();
+    // Enough rows that the output cannot fit the pipe buffer of a reader that went away.
+    let images: String = (0..20_000).map(|n| format!("quay.io/team/app-{n}\n")).collect();
+    let mut child = t
+        .command(&regcred_bin(), &["resolve", "--stdin", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start regcred");
+    // Like `| head -c 100`: read a little, then close the pipe.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let writer = {
+        let mut stdin = child.stdin.take().expect("stdin");
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(images.as_bytes());
+        })
+    };
+    let mut head = [0u8; 100];
+    stdout.read_exact(&mut head).expect("the first bytes");
+    drop(stdout);
+    let _ = writer.join();
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "a closed pipe is not an error:\n{stderr}");
+}
+
+#[test]
+fn one_bad_image_does_not_stop_a_resolve_batch() {
+    let t = TestEnv::new();
+    t.add("quay.io", "alice", "pw");
+    let run = t.run_with_stdin(&["resolve", "--stdin", "-o", "json"], "nginx\nNGINX\n\nquay.io/x\nbad image\n").code(2);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines[0]["image"], "nginx");
+    assert!(lines[0]["credential"].is_null());
+    assert_eq!(lines[1]["image"], "NGINX");
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"].as_str().unwrap_or_default().contains("lowercase"), "{}", lines[1]);
+    assert_eq!(lines[2]["credential"]["username"], "alice");
+    assert_eq!(lines[3]["line"], 5);
+    assert!(lines[3].get("reference").is_none());
+
+    // Images as arguments: the same, with their position.
+    let run = t.run(&["resolve", "quay.io/x", "Bad", "-o", "json"]).code(2);
+    let lines = run.json_lines();
+    assert_eq!(lines[0]["credential"]["username"], "alice");
+    assert_eq!(lines[1]["argument"], 2);
+
+    // Table and plain: the good ones on stdout, each bad one on stderr with its line.
+    for format in ["plain", "table"] {
+        let run = t.run_with_stdin(&["resolve", "--stdin", "-o", format], "quay.io/x\nNGINX\nquay.io/y\n").code(2);
+        assert!(run.stdout.contains("quay.io/x") && run.stdout.contains("quay.io/y"), "{run:?}");
+        assert!(!run.stdout.contains("NGINX"), "{run:?}");
+        assert!(run.stderr.contains("error: stdin line 2: invalid image reference \"NGINX\""), "{run:?}");
+    }
+    // 2 wins over 3: an unresolved image and a bad one.
+    let run = t.run_with_stdin(&["resolve", "--stdin", "-o", "plain"], "ghcr.io/a\nNGINX\n").code(2);
+    assert!(run.stdout.starts_with("ghcr.io/a\t"), "{run:?}");
+}
+
+/// Values a hostile `docker-config` import can bring: they must never reach a terminal raw.
+#[test]
+fn values_from_outside_are_escaped_in_every_format() {
+    let mut t = TestEnv::new();
+    let secret = "pw\tforged\nrow";
+    t.env("PW", secret);
+    t.run(&["add", "quay.io", "-u", "alice", "--password-env", "PW"]).ok();
+    let plain = t.run(&["resolve", "quay.io/app", "--show-secret", "-o", "plain"]).ok();
+    assert_eq!(plain.stdout.lines().count(), 1, "{plain:?}");
+    assert_eq!(plain.stdout.trim_end().split('\t').next_back(), Some(r"pw\tforged\nrow"), "{plain:?}");
+    let json = t.run(&["resolve", "quay.io/app", "--show-secret", "-o", "json"]).ok();
+    assert_eq!(json.json_lines()[0]["credential"]["password"], secret);
+
+    // A hostile environment name echoed in an error: one line, escaped.
+    let mut t = TestEnv::new();
+    t.env("REGCRED_ENV", "x\u{1b}[2J\nhint: run rm -rf ~\u{202e}");
+    let run = t.run(&["list"]).code(2);
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{202e}'), "{run:?}");
+    assert!(!run.stderr.lines().any(|l| l.starts_with("hint: run rm")), "a forged line:\n{}", run.stderr);
+    assert!(run.stderr.contains(r"\x1b[2J\nhint: run rm -rf ~\u{202e}"), "{}", run.stderr);
+}
+
+/// The README's example store (README "List and show") plus the names a first-time operator
+/// tripped over.
+fn readme_store() -> TestEnv {
+    let t = TestEnv::new();
+    t.add_with(&["registry.example.com:5000", "-u", "alice", "--email", "alice@example.com"], "pw");
+    t.add("registry.example.com:5000", "bob", "pw");
+    t.add_with(&["docker.io", "-u", "carol", "--name", "hub-carol"], "pw");
+    t.add("quay.io/myorg", "myorg+robot", "pw");
+    t.add("localhost:5443/team", "alice", "pw");
+    t
+}
+
+/// Whether `shown` is `value` as the rule allows: whole, or cut with `…` (names), or broken
+/// after a `.`, `/` or `:` (addresses, images).
+fn shown_by_the_rule(value: &str, pieces: &[&str]) -> bool {
+    let joined: String = pieces.concat();
+    if joined == value {
+        return pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(['.', '/', ':']));
+    }
+    pieces.len() == 1 && pieces[0].ends_with('…') && value.starts_with(pieces[0].trim_end_matches('…'))
+}
+
+#[test]
+fn tables_cut_no_value_except_by_the_rule_at_every_width() {
+    let mut t = readme_store();
+    let values = t.run(&["list", "-o", "json"]).ok().json();
+    let credentials = values.as_array().cloned().unwrap_or_default();
+    for width in 40..=120 {
+        t.env("COLUMNS", &width.to_string());
+        let table = t.run(&["list", "-o", "table"]).ok().stdout;
+        let rows = rows_by_id(&table);
+        assert_eq!(rows.len(), credentials.len(), "at {width} columns:\n{table}");
+        let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+        for (c, cells) in credentials.iter().zip(&rows) {
+            for (column, key) in
+                [("NAME", "name"), ("ADDRESS", "address"), ("USERNAME", "username"), ("EMAIL", "email")]
+            {
+                let Some(index) = header.iter().position(|h| *h == column) else { continue };
+                let value = c[key].as_str().unwrap_or("-");
+                let pieces: Vec<&str> = cells
+                    .iter()
+                    .filter_map(|line| line.get(index).map(String::as_str))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                assert!(
+                    shown_by_the_rule(value, &pieces),
+                    "{column} {value:?} shown as {pieces:?} at {width} columns:\n{table}"
+                );
+            }
+            let added = c["added"].as_str().unwrap_or_default();
+            let index = header.iter().position(|h| *h == "ADDED").expect("ADDED");
+            let date = cells[0].get(index).map(String::as_str).unwrap_or_default();
+            let (day, time) = (&added[..10], &added[11..16]);
+            assert!(date == day || date == format!("{day} {time}"), "ADDED {date:?} at {width} columns:\n{table}");
+        }
+        // Where the rule can make the table fit, it does: from 57 columns (ID 2, NAME cut to
+        // 6, `localhost:` 10, USERNAME 8, STATUS 10, the date 10, and their padding).
+        if width >= 57 {
+            assert!(table.lines().all(|l| l.chars().count() <= width), "wider than {width} columns:\n{table}");
+        }
+    }
+}
+
+/// The table's rows as cells per line, grouped by credential (a row continues on the lines
+/// whose first column, the ID, is empty). Cells are found by the header's column starts.
+fn rows_by_id(table: &str) -> Vec<Vec<Vec<String>>> {
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    let starts: Vec<usize> = header
+        .char_indices()
+        .filter(|&(i, c)| c != ' ' && (i == 0 || header[..i].ends_with(' ')))
+        .map(|(i, _)| header[..i].chars().count())
+        .collect();
+    let mut rows: Vec<Vec<Vec<String>>> = Vec::new();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        let cells: Vec<String> = starts
+            .iter()
+            .enumerate()
+            .map(|(n, &start)| {
+                let end = starts.get(n + 1).copied().unwrap_or(chars.len()).min(chars.len());
+                chars
+                    .get(start.min(end)..end)
+                    .map(|s| s.iter().collect::<String>().trim().to_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        if cells[0].is_empty() {
+            if let Some(row) = rows.last_mut() {
+                row.push(cells);
+            }
+        } else {
+            rows.push(vec![cells]);
+        }
+    }
+    rows
+}
