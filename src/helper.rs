@@ -86,10 +86,7 @@ pub fn main() -> std::process::ExitCode {
 /// reads them.
 pub fn run(action: Action, ctx: &Context) -> u8 {
     let outcome = match action {
-        Action::Version => {
-            respond(&format!("docker-credential-regcred (regcred) {}\n", env!("CARGO_PKG_VERSION")));
-            Ok(())
-        }
+        Action::Version => respond(&format!("docker-credential-regcred (regcred) {}\n", env!("CARGO_PKG_VERSION"))),
         Action::List => list(ctx),
         Action::Get => read_input().and_then(|input| get(ctx, &input)),
         Action::Erase => read_input().and_then(|input| erase(ctx, &input)),
@@ -101,14 +98,22 @@ pub fn run(action: Action, ctx: &Context) -> u8 {
     }
 }
 
+/// The message on stdout, one line and escaped (it may quote what the client sent); on
+/// stderr when stdout cannot be written.
 fn fail(message: &str) -> u8 {
-    respond(&format!("{message}\n"));
+    if respond(&format!("{}\n", regcred_core::escape(message))).is_err() {
+        crate::shell::report(&Failure::operational(message));
+    }
     1
 }
 
-fn respond(text: &str) {
+/// A failed write is an error: the client must not take a cut answer for a whole one.
+fn respond(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::operational(format!("cannot write to stdout: {e}")))
 }
 
 fn read_input() -> Result<Zeroizing<String>, Failure> {
@@ -201,9 +206,8 @@ fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
         })?;
     let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
     let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());
-    respond(&json);
-    respond("\n");
-    Ok(())
+    respond(&json)?;
+    respond("\n")
 }
 
 fn list(ctx: &Context) -> Result<(), Failure> {
@@ -216,8 +220,7 @@ fn list(ctx: &Context) -> Result<(), Failure> {
             listing.insert(scope.address().docker_config_key().to_owned(), c.username.clone().into());
         }
     }
-    respond(&format!("{}\n", serde_json::Value::Object(listing)));
-    Ok(())
+    respond(&format!("{}\n", serde_json::Value::Object(listing)))
 }
 
 fn erase(ctx: &Context, input: &str) -> Result<(), Failure> {

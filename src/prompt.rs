@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 
+use regcred_core::escape;
 use zeroize::Zeroizing;
 
 use crate::cli::PasswordArgs;
@@ -31,7 +32,7 @@ pub fn password(args: &PasswordArgs, label: &str) -> Result<Secret, Failure> {
             }
         }
     } else if std::io::stdin().is_terminal() {
-        let typed = rpassword::prompt_password(format!("Password for {label}: "))
+        let typed = rpassword::prompt_password(format!("Password for {}: ", escape(label)))
             .map_err(|e| Failure::operational(format!("cannot read the password from the terminal: {e}")))?;
         Zeroizing::new(typed)
     } else {
@@ -85,7 +86,8 @@ pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
             .hint("add --yes to confirm"));
     }
     let mut stderr = std::io::stderr();
-    let _ = write!(stderr, "{question} [y/N] ");
+    // The question names a credential: escaped like every message.
+    let _ = write!(stderr, "{} [y/N] ", escape(question));
     let _ = stderr.flush();
     let mut answer = String::new();
     std::io::stdin()

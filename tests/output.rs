@@ -8,6 +8,10 @@ use std::process::Stdio;
 
 use crate::util::{TestEnv, regcred_bin};
 
+fn helper_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_docker-credential-regcred"))
+}
+
 #[test]
 fn quiet_silences_messages_but_never_data() {
     let t = TestEnv::new();
@@ -29,15 +33,18 @@ fn quiet_silences_messages_but_never_data() {
 fn a_failed_write_to_stdout_is_an_error() {
     let t = TestEnv::new();
     t.add("quay.io", "alice", "pw");
-    for args in [
-        &["export", "docker-config"][..],
-        &["list", "-o", "json"],
-        &["resolve", "quay.io/app"],
-        &["add", "ghcr.io", "-u", "bob", "--password-stdin"],
-    ] {
+    let cases = [
+        (regcred_bin(), &["export", "docker-config"][..], "cannot write to stdout"),
+        (regcred_bin(), &["list", "-o", "json"], "cannot write to stdout"),
+        (regcred_bin(), &["resolve", "quay.io/app"], "cannot write to stdout"),
+        (regcred_bin(), &["add", "ghcr.io", "-u", "bob", "--password-stdin"], "credential 2 was added, but"),
+        (helper_bin(), &["list"], "cannot write to stdout"),
+        (helper_bin(), &["get"], "cannot write to stdout"),
+    ];
+    for (bin, args, message) in cases {
         let full = File::options().write(true).open("/dev/full").expect("/dev/full");
         let mut child = t
-            .command(&regcred_bin(), args)
+            .command(&bin, args)
             .stdin(Stdio::piped())
             .stdout(full)
             .stderr(Stdio::piped())
@@ -45,12 +52,12 @@ fn a_failed_write_to_stdout_is_an_error() {
             .expect("start regcred");
         if let Some(mut stdin) = child.stdin.take() {
             use std::io::Write;
-            let _ = stdin.write_all(b"pw\n");
+            let _ = stdin.write_all(if args == ["get"] { b"quay.io\n" } else { b"pw\n" });
         }
         let output = child.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?} > /dev/full: {stderr}");
-        assert!(stderr.contains("error: cannot write to stdout"), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("error: {message}")), "{args:?}: {stderr}");
     }
 }
 

@@ -74,7 +74,10 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     }
     drop(lock);
 
-    ctx.out.data(&format!("{id}\n"))?;
+    // Said plainly, so that nobody adds it again to get its id.
+    ctx.out
+        .data(&format!("{id}\n"))
+        .map_err(|f| Failure { message: format!("credential {id} was added, but {}", f.message), ..f })?;
     ctx.out.info(format!(
         "Added credential {id} for {label} in environment {environment}; its secret is in {}.",
         secrets.location()
