@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
-    /// Print nothing but errors
+    /// Silence messages on stderr (errors stay); data on stdout is never silenced
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -123,7 +123,7 @@ pub enum Command {
     #[command(
         visible_alias = "ls",
         after_help = "On a terminal narrower than the table, ADDED shows the date only, EMAIL is left out, names are \
-        cut and long addresses wrap; `regcred show`, -o plain and -o json always have every field.\n\n\
+        cut with … and long addresses wrap after a '.', '/' or ':'; `regcred show`, -o plain and -o json always have every field.\n\n\
         EXAMPLES:\n  regcred list\n  regcred list --all-envs -o json"
     )]
     List(ListArgs),
@@ -152,11 +152,11 @@ pub enum Command {
     Delete(DeleteArgs),
 
     /// Say which credential a pull of each image would use, and why
-    #[command(
-        after_help = "Exit status 3 means at least one image has no credential (the output is still printed).\n\n\
+    #[command(after_help = "Exit status 3 means at least one image has no credential (the output is still printed).\n\
+        A bad reference does not stop the others: it is an {\"image\",\"line\",\"error\"} object in -o json \
+        (\"argument\" for an IMAGE argument), else an error line on stderr, and the exit status is 2.\n\n\
         EXAMPLES:\n  regcred resolve nginx\n  regcred resolve quay.io/myorg/app:1.2 --explain\n  \
-        regcred resolve -o json --stdin < images.txt"
-    )]
+        regcred resolve -o json --stdin < images.txt")]
     Resolve(ResolveArgs),
 
     /// Check a credential against its registry, as `docker login` does, without the daemon
