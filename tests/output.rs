@@ -148,6 +148,33 @@ fn values_from_outside_are_escaped_in_every_format() {
     assert!(run.stderr.contains(r"\x1b[2J\nhint: run rm -rf ~\u{202e}"), "{}", run.stderr);
 }
 
+/// An imported file is outside text: its keys and usernames reach the report escaped, in
+/// the table and in `-o plain`, and cannot forge a row.
+#[test]
+fn an_import_report_escapes_the_keys_and_usernames_it_quotes() {
+    let mut t = TestEnv::new();
+    t.env("COLUMNS", "200");
+    let auth = |user: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:pw"))
+    };
+    let config = serde_json::json!({"auths": {
+        "evil\u{1b}[2J\nimported\tquay.io\u{202e}": {"auth": auth("bob")},
+        "ghcr.io": {"auth": auth("eve\u{1b}]8;;x\u{7}\tcredential 9")},
+    }});
+    let path = t.root().join("config.json");
+    std::fs::write(&path, config.to_string()).expect("write config.json");
+    let path = path.to_str().expect("UTF-8 path");
+    for format in ["plain", "table"] {
+        let run = t.run(&["import", "docker-config", path, "--dry-run", "--no-helpers", "-o", format]).ok();
+        let out = format!("{}{}", run.stdout, run.stderr);
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}') && !out.contains('\u{7}'), "{format}: {out:?}");
+        assert_eq!(run.stdout.lines().filter(|l| l.contains("evil")).count(), 1, "{format}: {}", run.stdout);
+        assert!(run.stdout.contains(r"evil\x1b[2J\nimported\tquay.io\u{202e}"), "{format}: {}", run.stdout);
+        assert!(!run.stdout.lines().any(|l| l.starts_with("imported\tquay.io")), "a forged row: {}", run.stdout);
+    }
+}
+
 /// The README's example store (README "List and show") plus the names a first-time operator
 /// tripped over.
 fn readme_store() -> TestEnv {

@@ -1,32 +1,41 @@
 //! `regcred` with no command: where am I, what do I have, what can I do.
 
+use crate::commands::view::status_word;
 use crate::context::{Context, EnvCredentials};
 use crate::exit::Failure;
+use crate::shell::Lines;
 
 pub fn run(ctx: &Context) -> Result<(), Failure> {
     let registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     let statuses = EnvCredentials::new(&registries, &environment)?.statuses();
-    let count = |word: &str| statuses.iter().filter(|s| crate::commands::view::status_word(**s) == word).count();
-    let text = format!(
-        "regcred {} — container registry credentials\n\n\
-         environment  {environment}{}\n\
-         credentials  {} ({} active, {} overridden, {} inactive)\n\
-         store        {}\n\
-         new secrets  {}\n\n\
-         regcred add [ADDRESS] -u USER     add a credential (prompts for the password)\n\
-         regcred list                      list credentials and their status\n\
-         regcred resolve IMAGE --explain   which credential a pull would use, and why\n\
-         regcred env list                  environments\n\
-         regcred --help                    every command\n",
-        env!("CARGO_PKG_VERSION"),
-        if environment == registries.current_environment { " (current)" } else { " (from -e/REGCRED_ENV)" },
+    let count = |word: &str| statuses.iter().filter(|s| status_word(**s) == word).count();
+    let mut lines = Lines::new();
+    lines.line(format!("regcred {} — container registry credentials", env!("CARGO_PKG_VERSION")));
+    lines.blank();
+    lines.line(format!(
+        "environment  {environment}{}",
+        if environment == registries.current_environment { " (current)" } else { " (from -e/REGCRED_ENV)" }
+    ));
+    lines.line(format!(
+        "credentials  {} ({} active, {} overridden, {} inactive)",
         statuses.len(),
         count("active"),
         count("overridden"),
-        count("inactive"),
-        ctx.store.file().display(),
-        ctx.secret_store,
-    );
-    ctx.out.data(&text)
+        count("inactive")
+    ));
+    // The path came from --config-dir or the environment: escaped like any value.
+    lines.line(format!("store        {}", ctx.store.file().display()));
+    lines.line(format!("new secrets  {}", ctx.secret_store));
+    lines.blank();
+    for (command, what) in [
+        ("regcred add [ADDRESS] -u USER", "add a credential (prompts for the password)"),
+        ("regcred list", "list credentials and their status"),
+        ("regcred resolve IMAGE --explain", "which credential a pull would use, and why"),
+        ("regcred env list", "environments"),
+        ("regcred --help", "every command"),
+    ] {
+        lines.line(format!("{command:<34}{what}"));
+    }
+    ctx.out.data(lines.as_str())
 }
