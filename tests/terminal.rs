@@ -1,5 +1,6 @@
 //! regcred in a real terminal (tmux): the password prompt does not echo, delete asks y/N,
-//! tables fit the window, colour marks status only on a terminal, `-q` silences messages.
+//! tables fit the window (and `$COLUMNS`, at every width cutting values only by the README's
+//! rule), colour marks status only on a terminal, `-q` silences messages.
 //! The screens are printed, so `cargo test terminal -- --nocapture` shows what a person sees.
 
 use crate::util::{TestEnv, Tmux, tool_available};
@@ -211,4 +212,102 @@ fn tables_fit_the_columns_variable_without_a_terminal() {
             && first.contains("platform-team@example-corporation.com"),
         "{wide}"
     );
+}
+
+/// The README's example store (README "List and show") plus the names a first-time operator
+/// tripped over.
+fn readme_store() -> TestEnv {
+    let t = TestEnv::new();
+    t.add_with(&["registry.example.com:5000", "-u", "alice", "--email", "alice@example.com"], "pw");
+    t.add("registry.example.com:5000", "bob", "pw");
+    t.add_with(&["docker.io", "-u", "carol", "--name", "hub-carol"], "pw");
+    t.add("quay.io/myorg", "myorg+robot", "pw");
+    t.add("localhost:5443/team", "alice", "pw");
+    t
+}
+
+/// Whether `shown` is `value` as the rule allows: whole, or cut with `…` (names), or broken
+/// after a `.`, `/` or `:` (addresses, images).
+fn shown_by_the_rule(value: &str, pieces: &[&str]) -> bool {
+    let joined: String = pieces.concat();
+    if joined == value {
+        return pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(['.', '/', ':']));
+    }
+    pieces.len() == 1 && pieces[0].ends_with('…') && value.starts_with(pieces[0].trim_end_matches('…'))
+}
+
+#[test]
+fn tables_cut_no_value_except_by_the_rule_at_every_width() {
+    let mut t = readme_store();
+    let values = t.run(&["list", "-o", "json"]).ok().json();
+    let credentials = values.as_array().cloned().unwrap_or_default();
+    for width in 40..=120 {
+        t.env("COLUMNS", &width.to_string());
+        let table = t.run(&["list", "-o", "table"]).ok().stdout;
+        let rows = rows_by_id(&table);
+        assert_eq!(rows.len(), credentials.len(), "at {width} columns:\n{table}");
+        let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+        for (c, cells) in credentials.iter().zip(&rows) {
+            for (column, key) in
+                [("NAME", "name"), ("ADDRESS", "address"), ("USERNAME", "username"), ("EMAIL", "email")]
+            {
+                let Some(index) = header.iter().position(|h| *h == column) else { continue };
+                let value = c[key].as_str().unwrap_or("-");
+                let pieces: Vec<&str> = cells
+                    .iter()
+                    .filter_map(|line| line.get(index).map(String::as_str))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                assert!(
+                    shown_by_the_rule(value, &pieces),
+                    "{column} {value:?} shown as {pieces:?} at {width} columns:\n{table}"
+                );
+            }
+            let added = c["added"].as_str().unwrap_or_default();
+            let index = header.iter().position(|h| *h == "ADDED").expect("ADDED");
+            let date = cells[0].get(index).map(String::as_str).unwrap_or_default();
+            let (day, time) = (&added[..10], &added[11..16]);
+            assert!(date == day || date == format!("{day} {time}"), "ADDED {date:?} at {width} columns:\n{table}");
+        }
+        // Where the rule can make the table fit, it does: from 57 columns (ID 2, NAME cut to
+        // 6, `localhost:` 10, USERNAME 8, STATUS 10, the date 10, and their padding).
+        if width >= 57 {
+            assert!(table.lines().all(|l| l.chars().count() <= width), "wider than {width} columns:\n{table}");
+        }
+    }
+}
+
+/// The table's rows as cells per line, grouped by credential (a row continues on the lines
+/// whose first column, the ID, is empty). Cells are found by the header's column starts.
+fn rows_by_id(table: &str) -> Vec<Vec<Vec<String>>> {
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    let starts: Vec<usize> = header
+        .char_indices()
+        .filter(|&(i, c)| c != ' ' && (i == 0 || header[..i].ends_with(' ')))
+        .map(|(i, _)| header[..i].chars().count())
+        .collect();
+    let mut rows: Vec<Vec<Vec<String>>> = Vec::new();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        let cells: Vec<String> = starts
+            .iter()
+            .enumerate()
+            .map(|(n, &start)| {
+                let end = starts.get(n + 1).copied().unwrap_or(chars.len()).min(chars.len());
+                chars
+                    .get(start.min(end)..end)
+                    .map(|s| s.iter().collect::<String>().trim().to_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        if cells[0].is_empty() {
+            if let Some(row) = rows.last_mut() {
+                row.push(cells);
+            }
+        } else {
+            rows.push(vec![cells]);
+        }
+    }
+    rows
 }
