@@ -92,14 +92,14 @@ impl Shell {
     /// silences it. Escaped whole: a message is one line.
     pub fn info(&self, message: impl Display) {
         if !self.quiet {
-            self.stderr_line("", &message);
+            stderr_line("", &message);
         }
     }
 
     /// `warning: …` on stderr; `-q` silences it.
     pub fn warn(&self, message: impl Display) {
         if !self.quiet {
-            self.stderr_line("warning: ", &message);
+            stderr_line("warning: ", &message);
         }
     }
 
@@ -132,10 +132,6 @@ impl Shell {
     /// `✓`/`✗`, green/red when this shell colours.
     pub fn mark(&self, ok: bool) -> String {
         if ok { self.paint("✓", Color::Green) } else { self.paint("✗", Color::Red) }
-    }
-
-    fn stderr_line(&self, prefix: &str, message: &dyn Display) {
-        stderr_line(prefix, message);
     }
 }
 
