@@ -168,12 +168,13 @@ fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
     ));
     ctx.store.save(&registries, &lock)?;
     drop(lock);
+    // One line per message: the shell escapes a newline inside one.
     ctx.out.info(format!(
-        "Pinned {} (SHA-256 {}) as the CA of {address} in environment {environment}.\n\
-         Check a credential with: regcred verify {address}\n\
-         Let docker and podman trust it too with: regcred tls install --certs-dir /etc/docker/certs.d",
+        "Pinned {} (SHA-256 {}) as the CA of {address} in environment {environment}.",
         anchor.subject, anchor.sha256
     ));
+    ctx.out.info(format!("Check a credential with: regcred verify {address}"));
+    ctx.out.info("Let docker and podman trust it too with: regcred tls install --certs-dir /etc/docker/certs.d");
     Ok(())
 }
 
