@@ -246,6 +246,7 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
     let hex_name = "a".repeat(64);
     let long_tag = format!("nginx:{}", "t".repeat(129));
     let long_env = "e".repeat(64);
+    let long_line = format!("nginx\n{}\n", "a".repeat(5000));
     let pw = "pw\n";
     let add_args = |address: &str| ["add", address, "-u", "a", "--password-stdin"].map(str::to_owned).to_vec();
     let with = |area, input, args: Vec<String>, stdin, code, needle| {
@@ -387,6 +388,23 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("reference", "empty", &["resolve", ""], "", 2, "empty"),
         case("reference", "registry port out of range", &["resolve", "localhost:99999/app"], "", 2, "out of range"),
         case("reference", "bad line on --stdin", &["resolve", "--stdin"], "nginx\nBad Image\n", 2, "Bad Image"),
+        case(
+            "reference",
+            "line not UTF-8 on --stdin",
+            &["resolve", "--stdin"],
+            "",
+            2,
+            "stdin line 2: the line is not UTF-8",
+        )
+        .stdin_bytes(b"nginx\n\xff\xfe\n".to_vec()),
+        case(
+            "reference",
+            "line over 4096 characters on --stdin",
+            &["resolve", "--stdin"],
+            &long_line,
+            2,
+            "longer than 4096",
+        ),
         // Environments.
         case("environment", "upper case", &["env", "create", "Staging"], "", 2, "Staging"),
         case("environment", "empty", &["env", "create", ""], "", 2, "empty"),
