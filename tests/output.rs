@@ -146,6 +146,16 @@ fn values_from_outside_are_escaped_in_every_format() {
     assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{202e}'), "{run:?}");
     assert!(!run.stderr.lines().any(|l| l.starts_with("hint: run rm")), "a forged line:\n{}", run.stderr);
     assert!(run.stderr.contains(r"\x1b[2J\nhint: run rm -rf ~\u{202e}"), "{}", run.stderr);
+
+    // A path in an I/O error: the config dir under a regular file cannot be created.
+    let t = TestEnv::new();
+    let file = t.root().join("a-file");
+    std::fs::write(&file, "").expect("write a file");
+    let dir = file.join("evil\u{1b}[2J\nhint: forged");
+    let run = t.run(&["--config-dir", dir.to_str().expect("UTF-8"), "env", "create", "x"]).code(1);
+    assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
+    assert!(!run.stderr.lines().any(|l| l.starts_with("hint: forged")), "a forged line:\n{}", run.stderr);
+    assert!(run.stderr.contains(r"evil\x1b[2J\nhint: forged"), "{}", run.stderr);
 }
 
 /// An imported file is outside text: its keys and usernames reach the report escaped, in
