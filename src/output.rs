@@ -4,9 +4,6 @@
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use regcred_core::{Reference, Status, Verdict};
@@ -108,7 +105,6 @@ impl Output {
             ColorChoice::Never => false,
             ColorChoice::Auto => stdout_tty && !no_color,
         };
-        QUIET.store(quiet, Ordering::Relaxed);
         Output { color, quiet, stdout_tty }
     }
 
@@ -847,27 +843,6 @@ fn wrap(text: &str, width: usize) -> String {
         lines.push(line);
     }
     lines.join("\n")
-}
-
-/// `-q` of this process, for the warnings of code that has no `Output` (store, secrets).
-static QUIET: AtomicBool = AtomicBool::new(false);
-
-/// Warns that a file holding credentials can be read by other users: once per file and
-/// process, however often it is read.
-pub fn warn_readable_by_others(path: &Path, mode: u32) {
-    static WARNED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-    if QUIET.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut warned = WARNED.lock().unwrap_or_else(PoisonError::into_inner);
-    if warned.iter().any(|p| p == path) {
-        return;
-    }
-    warned.push(path.to_owned());
-    eprintln!(
-        "warning: {0} is readable by other users (mode {mode:04o}); make it private with: chmod 600 {0}",
-        path.display()
-    );
 }
 
 /// Prints a failure as `error:` and `hint:` lines on stderr.
