@@ -225,7 +225,7 @@ struct OtherVariable {
     text: &'static str,
 }
 
-const OTHER_VARIABLES: [OtherVariable; 7] = [
+const OTHER_VARIABLES: [OtherVariable; 8] = [
     OtherVariable {
         name: "NO_COLOR",
         pages: None,
@@ -256,6 +256,13 @@ const OTHER_VARIABLES: [OtherVariable; 7] = [
         pages: Some(&["import", "import auth-json", "setup", "setup podman"]),
         text: "Without REGISTRY_AUTH_FILE, the containers auth.json is $XDG_RUNTIME_DIR/containers/auth.json, \
                else ~/.config/containers/auth.json.",
+    },
+    OtherVariable {
+        name: "REGCRED_TIMEOUT",
+        pages: None,
+        text: "How many seconds to wait for another regcred holding the store's lock, or for the Secret Service \
+               to answer (default 30). After a second regcred says on stderr what it waits for; when the time is \
+               up it gives up with exit status 1.",
     },
     OtherVariable {
         name: crate::complete::VAR,

@@ -150,7 +150,7 @@ impl Lookup {
     /// The store, read without a lock (a completion may see a write half a second late, but
     /// never a torn file: writes are atomic renames).
     fn registries(&self) -> Option<Registries> {
-        let store = Store::locate(self.config_dir.clone()).ok()?;
+        let store = Store::locate(self.config_dir.clone(), Default::default(), Default::default()).ok()?;
         store.load().ok()
     }
 

@@ -1,121 +1,74 @@
-//! What every command needs: the store, the chosen secret store, the environment choice and
-//! the output settings. Built once in `main` from the global options.
+//! What every command needs: the vault (the store, where new secrets go, the environment
+//! choice) and the output settings. Built once in `main` from the global options.
 
+use std::ops::Deref;
 use std::path::PathBuf;
-
-use regcred_core::{Candidate, Scope, Status};
+use std::time::Duration;
 
 use crate::cli::GlobalArgs;
-use crate::exit::{Failure, input_error};
-use crate::secrets::{self, SecretError, SecretKey, SecretStore, SecretStoreKind};
+use crate::exit::Failure;
 use crate::shell::Shell;
-use crate::store::{Credential, Registries, Store};
+use crate::vault::store::Store;
+use crate::vault::{Patience, Vault, Warnings};
+
+pub use crate::vault::EnvCredentials;
 
 pub struct Context {
-    pub store: Store,
-    /// Where new secrets go.
-    pub secret_store: SecretStoreKind,
-    env_override: Option<String>,
+    pub vault: Vault,
     pub out: Shell,
 }
 
 impl Context {
     pub fn new(global: &GlobalArgs) -> Result<Self, Failure> {
-        let store = Store::locate(global.config_dir.clone().filter(|p| p != &PathBuf::new()))?;
+        let patience = patience(global.quiet)?;
+        let explicit = global.config_dir.clone().filter(|p| p != &PathBuf::new());
+        let store = Store::locate(explicit, Warnings::default(), patience)?;
         Ok(Context {
-            store,
-            secret_store: global.secret_store,
-            env_override: global.env.clone().filter(|e| !e.is_empty()),
+            vault: Vault::new(store, global.secret_store, global.env.clone()),
             out: Shell::new(global.color, global.quiet),
         })
     }
 
-    /// `-e`/`$REGCRED_ENV`, if given.
-    pub fn env_override(&self) -> Option<&str> {
-        self.env_override.as_deref()
-    }
-
-    /// The environment to work in: `-e`/`$REGCRED_ENV`, else the store's current one. It
-    /// must exist.
-    pub fn environment(&self, registries: &Registries) -> Result<String, Failure> {
-        let name = self.env_override.clone().unwrap_or_else(|| registries.current_environment.clone());
-        if registries.environment(&name).is_none() {
-            let names = registries.environments.iter().map(|e| e.name.as_str());
-            return Err(input_error!("environment {name:?} does not exist").maybe_hint(
-                did_you_mean(&name, names).or_else(|| Some(format!("create it with: regcred env create {name}"))),
-            ));
+    /// Prints what the vault had to say beside its results.
+    pub fn say_warnings(&self) {
+        for warning in self.vault.take_warnings() {
+            self.out.warn(warning);
         }
-        Ok(name)
-    }
-
-    /// The secret store a credential's secret lives in.
-    pub fn secrets(&self, kind: SecretStoreKind) -> Box<dyn SecretStore> {
-        secrets::open(kind, self.store.dir())
     }
 }
 
-/// The keyring/file key of a credential's secret.
-pub fn secret_key<'a>(store_id: &'a str, credential: &'a Credential) -> SecretKey<'a> {
-    SecretKey {
-        store_id,
-        id: credential.id,
-        environment: &credential.environment,
-        address: &credential.address,
-        username: &credential.username,
+/// A command's context is the vault plus the output: `ctx.store`, `ctx.environment(…)`
+/// and `ctx.secrets(…)` are the vault's.
+impl Deref for Context {
+    type Target = Vault;
+
+    fn deref(&self) -> &Vault {
+        &self.vault
     }
 }
 
-pub fn secret_failure(error: SecretError) -> Failure {
-    let hint = error.hint();
-    Failure::operational(error.to_string()).maybe_hint(hint)
-}
-
-/// "did you mean …?" for a mistyped name, when one is close enough.
-pub fn did_you_mean<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
-    known
-        .map(|k| (strsim::jaro_winkler(typed, k), k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| format!("did you mean {k:?}?"))
-}
-
-/// The credentials of one environment with their parsed scopes, ready for the selection
-/// rule.
-pub struct EnvCredentials<'a> {
-    pub records: Vec<&'a Credential>,
-    pub scopes: Vec<Scope>,
-}
-
-impl<'a> EnvCredentials<'a> {
-    pub fn new(registries: &'a Registries, environment: &str) -> Result<Self, Failure> {
-        let records: Vec<&Credential> =
-            registries.credentials.iter().filter(|c| c.environment == environment).collect();
-        let scopes = records
-            .iter()
-            .map(|c| {
-                Scope::parse(&c.address).map_err(|e| {
-                    Failure::operational(format!("credential {} in the store has a bad address: {e}", c.id))
-                        .hint("fix registries.toml by hand or delete the credential")
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(EnvCredentials { records, scopes })
-    }
-
-    pub fn candidates(&self) -> Vec<Candidate<'_>> {
-        self.records
-            .iter()
-            .zip(&self.scopes)
-            .map(|(c, scope)| Candidate { id: c.id, scope, sequence: c.sequence, active: c.active })
-            .collect()
-    }
-
-    pub fn statuses(&self) -> Vec<Status> {
-        regcred_core::statuses(&self.candidates())
-    }
-
-    pub fn status_of(&self, id: u64) -> Option<Status> {
-        let index = self.records.iter().position(|c| c.id == id)?;
-        self.statuses().get(index).copied()
-    }
+/// `REGCRED_TIMEOUT` (seconds, default 30): how long to wait for the store's lock or the
+/// Secret Service; what is awaited is said on stderr after a second.
+fn patience(quiet: bool) -> Result<Patience, Failure> {
+    let timeout = match std::env::var("REGCRED_TIMEOUT") {
+        Err(_) => Patience::DEFAULT_TIMEOUT,
+        Ok(text) if text.trim().is_empty() => Patience::DEFAULT_TIMEOUT,
+        Ok(text) => match text.trim().parse::<f64>() {
+            Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Duration::from_secs_f64(secs),
+            _ => {
+                return Err(Failure::input(format!(
+                    "REGCRED_TIMEOUT={:?} is not a number of seconds",
+                    regcred_core::escape(&text)
+                ))
+                .hint("give it as seconds, e.g. REGCRED_TIMEOUT=30"));
+            }
+        },
+    };
+    // Said while waiting, before any result: the shell that replaces output.rs should
+    // own this line.
+    Ok(Patience::new(timeout, move |what| {
+        if !quiet {
+            eprintln!("{what}…");
+        }
+    }))
 }

@@ -1,6 +1,13 @@
-//! Exit codes (PRODUCT.md §4) and the error type that carries one to `main`.
+//! Exit codes (PRODUCT.md §4) and the error type that carries one to `main`. The one
+//! place where the vault's typed errors become an exit code and a hint.
 
 use std::fmt;
+
+use crate::vault;
+use crate::vault::clients::ClientFileError;
+use crate::vault::fs::FsError;
+use crate::vault::secrets::SecretError;
+use crate::vault::store::StoreError;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +66,55 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+impl From<vault::Error> for Failure {
+    fn from(error: vault::Error) -> Failure {
+        let code = if error.is_input() { ExitCode::Input } else { ExitCode::Operational };
+        let hint = error.hint();
+        Failure::new(code, error.to_string()).maybe_hint(hint)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        vault::Error::from(error).into()
+    }
+}
+
+impl From<SecretError> for Failure {
+    fn from(error: SecretError) -> Failure {
+        vault::Error::from(error).into()
+    }
+}
+
+impl From<FsError> for Failure {
+    fn from(error: FsError) -> Failure {
+        vault::Error::from(error).into()
+    }
+}
+
+impl From<ClientFileError> for Failure {
+    fn from(error: ClientFileError) -> Failure {
+        let hint = error.hint();
+        Failure::operational(error.to_string()).maybe_hint(hint)
+    }
+}
+
+/// A command that composed several steps with `anyhow` context: the exit code and hint
+/// come from the typed error underneath, the message from the whole chain.
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        let message = format!("{error:#}");
+        let failure = match error.downcast::<vault::Error>() {
+            Ok(typed) => Failure::from(typed),
+            Err(error) => match error.downcast::<Failure>() {
+                Ok(failure) => failure,
+                Err(_) => Failure::operational(String::new()),
+            },
+        };
+        Failure { message, ..failure }
+    }
+}
 
 /// Shorthand for returning an input error.
 macro_rules! input_error {

@@ -168,7 +168,7 @@ pub fn store_file(data: &[u8]) {
         // A save writes what `toml` renders; when it renders, it must load back the same.
         if let Ok(saved) = toml::to_string(&registries) {
             let back = crate::store::parse(&saved, std::path::Path::new("registries.toml"), None)
-                .unwrap_or_else(|f| panic!("a saved store does not load: {}\n{saved}", f.message));
+                .unwrap_or_else(|f| panic!("a saved store does not load: {f}\n{saved}"));
             assert_eq!(toml::to_string(&back).ok().as_deref(), Some(saved.as_str()), "save is not stable");
         }
     }

@@ -10,10 +10,11 @@ use regcred_core::{RegistryAddress, Scope};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::Failure;
 use crate::secrets::Secret;
-use crate::store::{Credential, Need, NewCredential, now};
+use crate::store::Need;
+use crate::vault::{self, check_username};
 
 /// What docker-credential-helpers print when there is nothing for a server; docker matches
 /// this text.
@@ -92,6 +93,8 @@ pub fn run(action: Action, ctx: &Context) -> u8 {
         Action::Erase => read_input().and_then(|input| erase(ctx, &input)),
         Action::Store => read_input().and_then(|input| store(ctx, &input)),
     };
+    // The vault's warnings go to stderr; stdout is docker's.
+    ctx.say_warnings();
     match outcome {
         Ok(()) => 0,
         Err(failure) => fail(&failure.message),
@@ -151,7 +154,7 @@ pub(crate) fn parse_store_request(input: &str) -> Result<(StoreRequest, Registry
         ))
     })?;
     let (_, address) = parse_server(&request.server_url)?;
-    crate::commands::check_username(&request.username)?;
+    check_username(&request.username)?;
     if request.secret.is_empty() {
         return Err(Failure::input("the secret is empty"));
     }
@@ -175,35 +178,14 @@ pub(crate) fn json_error_words(error: &serde_json::Error) -> String {
     }
 }
 
-/// The credential a docker pull from this host would use: the newest active credential for
-/// the whole registry. Scoped credentials apply to some repositories only and docker does
-/// not say which repository it wants, so they are never handed out here.
-fn in_use<'a>(credentials: &EnvCredentials<'a>, address: &RegistryAddress) -> Option<&'a Credential> {
-    credentials
-        .records
-        .iter()
-        .zip(&credentials.scopes)
-        .filter(|(c, scope)| c.active && scope.path().is_none() && scope.address() == address)
-        .max_by_key(|(c, _)| c.sequence)
-        .map(|(c, _)| *c)
-}
-
 fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let (server, address) = parse_server(input)?;
     let may_be_wanted = |text: &str| Scope::may_have_address(text, &address);
     let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
-    let credential = in_use(&credentials, &address).ok_or_else(|| Failure::input(NOT_FOUND))?;
-    let store = ctx.secrets(credential.secret_store);
-    let secret =
-        store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
-            Failure::operational(format!(
-                "the secret of regcred credential {} is missing from {}; run `regcred doctor`",
-                credential.id,
-                store.location()
-            ))
-        })?;
+    let credential = credentials.in_use_for_docker(&address).ok_or(vault::Error::NotFound)?;
+    let secret = ctx.secret_of(&registries.store_id, credential)?;
     let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
     let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());
     respond(&json)?;
@@ -216,7 +198,9 @@ fn list(ctx: &Context) -> Result<(), Failure> {
     let credentials = EnvCredentials::new(&registries, &environment)?;
     let mut listing = serde_json::Map::new();
     for (c, scope) in credentials.records.iter().zip(&credentials.scopes) {
-        if scope.path().is_none() && in_use(&credentials, scope.address()).is_some_and(|chosen| chosen.id == c.id) {
+        if scope.path().is_none()
+            && credentials.in_use_for_docker(scope.address()).is_some_and(|chosen| chosen.id == c.id)
+        {
             listing.insert(scope.address().docker_config_key().to_owned(), c.username.clone().into());
         }
     }
@@ -225,84 +209,13 @@ fn list(ctx: &Context) -> Result<(), Failure> {
 
 fn erase(ctx: &Context, input: &str) -> Result<(), Failure> {
     let (_, address) = parse_server(input)?;
-    let whole = Scope::from_address(address).to_string();
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    let (removed, kept): (Vec<Credential>, Vec<Credential>) = std::mem::take(&mut registries.credentials)
-        .into_iter()
-        .partition(|c| c.environment == environment && c.address == whole);
-    registries.credentials = kept;
-    if removed.is_empty() {
-        return Err(Failure::input(NOT_FOUND));
-    }
-    for c in &removed {
-        ctx.secrets(c.secret_store).check().map_err(secret_failure)?;
-    }
-    ctx.store.save(&registries, &lock)?;
-    for c in &removed {
-        crate::commands::delete_secret(ctx, &registries.store_id, c)?;
-    }
-    Ok(())
+    Ok(ctx.erase_login(&address)?)
 }
 
 fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
     let (request, address) = parse_store_request(input)?;
     let secret = Secret::new(request.secret.to_string());
-    let whole = Scope::from_address(address).to_string();
-
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    // A repeated `docker login` replaces the same address + username rather than piling
-    // up history: it keeps its id and name and becomes the most recently added again.
-    let same = |c: &Credential| c.environment == environment && c.address == whole && c.username == request.username;
-    let mut existing: Vec<Credential> = registries.credentials.iter().filter(|c| same(c)).cloned().collect();
-    existing.sort_by_key(|c| c.sequence);
-    let kept = existing.pop();
-    let credential = match &kept {
-        Some(old) => Credential {
-            sequence: registries.next_sequence(),
-            active: true,
-            updated: now(),
-            secret_store: ctx.secret_store,
-            ..old.clone()
-        },
-        None => registries.new_credential(NewCredential {
-            environment: environment.clone(),
-            name: None,
-            address: whole.clone(),
-            username: request.username.clone(),
-            email: None,
-            secret_store: ctx.secret_store,
-        }),
-    };
-    let secrets = ctx.secrets(ctx.secret_store);
-    let previous = match &kept {
-        Some(old) if old.secret_store == ctx.secret_store => {
-            secrets.get(&secret_key(&registries.store_id, old)).map_err(secret_failure)?
-        }
-        _ => None,
-    };
-    secrets.set(&secret_key(&registries.store_id, &credential), &secret).map_err(secret_failure)?;
-    registries.credentials.retain(|c| !same(c));
-    registries.credentials.push(credential.clone());
-    if let Err(failure) = ctx.store.save(&registries, &lock) {
-        match previous {
-            Some(old_secret) => {
-                let _ = secrets.set(&secret_key(&registries.store_id, &credential), &old_secret);
-            }
-            None => {
-                let _ = secrets.delete(&secret_key(&registries.store_id, &credential));
-            }
-        }
-        return Err(failure);
-    }
-    // Duplicates from before, and a replaced secret kept in the other store, go last.
-    for old in existing.iter().chain(kept.iter().filter(|old| old.secret_store != ctx.secret_store)) {
-        let _ = ctx.secrets(old.secret_store).delete(&secret_key(&registries.store_id, old));
-    }
-    Ok(())
+    Ok(ctx.store_login(&address, &request.username, &secret)?)
 }
 
 #[cfg(test)]

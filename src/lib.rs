@@ -3,21 +3,27 @@
 
 pub mod assets;
 pub mod cli;
-pub mod commands;
-pub mod complete;
-pub mod context;
-pub mod exit;
+pub(crate) mod commands;
+pub(crate) mod complete;
+pub(crate) mod context;
+pub(crate) mod exit;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod helper;
-pub mod output;
-pub mod prompt;
-pub mod registry;
-pub mod secrets;
-pub mod shell;
-pub mod store;
-pub mod table;
+pub(crate) mod prompt;
+pub(crate) mod registry;
+pub(crate) mod shell;
+pub(crate) mod table;
+pub(crate) mod vault;
+
+/// The vault's files under their old paths, for the code above the vault.
+pub(crate) use vault::{secrets, store};
+
+/// What the integration tests may use of the vault: reading a store and its secrets the
+/// way regcred does, and playing a writer.
+#[doc(hidden)]
+pub use vault::testing;
 
 use clap::Parser;
 

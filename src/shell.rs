@@ -32,7 +32,6 @@ impl Shell {
             ColorChoice::Never => false,
             ColorChoice::Auto => stdout_tty && !no_color,
         };
-        crate::output::set_quiet(quiet);
         Shell { color, quiet, stdout_tty, stdout_closed: AtomicBool::new(false) }
     }
 

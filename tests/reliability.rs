@@ -11,8 +11,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use regcred::secrets::{SecretKey, SecretStoreKind};
-use regcred::store::Store;
+use regcred::testing::{SecretKey, SecretStoreKind};
 
 use crate::util::{TestEnv, regcred_bin};
 
@@ -64,10 +63,10 @@ struct State {
 
 impl State {
     fn read(t: &TestEnv, kind: SecretStoreKind) -> State {
-        let registries = Store::new(t.config_dir())
+        let registries = regcred::testing::store(&t.config_dir())
             .load()
-            .unwrap_or_else(|f| panic!("the store does not load: {} ({:?})", f.message, f.hint));
-        let secrets = regcred::secrets::open(kind, &t.config_dir());
+            .unwrap_or_else(|e| panic!("the store does not load: {e} ({:?})", e.hint()));
+        let secrets = regcred::testing::secrets(kind, &t.config_dir());
         let ids = secrets.ids(&registries.store_id).unwrap_or_else(|e| panic!("secret store unreadable: {e}"));
         let mut found = BTreeMap::new();
         for id in ids {

@@ -139,12 +139,11 @@ fn temporary_files_of_a_killed_writer_are_removed_by_the_next_write() {
 fn doctor_waits_for_a_write_under_way_instead_of_reporting_it_half_done() {
     let t = TestEnv::new();
     t.add("quay.io", "first", "pw-first");
-    let store = regcred::store::Store::new(t.config_dir());
-    let lock = store.lock().unwrap();
-    let mut registries = store.load().unwrap();
+    let store = regcred::testing::store(&t.config_dir());
+    let mut registries = store.transaction().unwrap();
     let (id, sequence) = registries.allocate();
-    let stamp = regcred::store::now();
-    let credential = regcred::store::Credential {
+    let stamp = regcred::testing::now();
+    let credential = regcred::testing::Credential {
         id,
         environment: "default".into(),
         name: None,
@@ -153,19 +152,19 @@ fn doctor_waits_for_a_write_under_way_instead_of_reporting_it_half_done() {
         email: None,
         active: true,
         sequence,
-        secret_store: regcred::secrets::SecretStoreKind::File,
+        secret_store: regcred::testing::SecretStoreKind::File,
         added: stamp,
         updated: stamp,
     };
-    let key = regcred::secrets::SecretKey {
+    let key = regcred::testing::SecretKey {
         store_id: &registries.store_id,
         id,
         environment: "default",
         address: "ghcr.io",
         username: "second",
     };
-    let secrets = regcred::secrets::open(regcred::secrets::SecretStoreKind::File, &t.config_dir());
-    secrets.set(&key, &regcred::secrets::Secret::new("pw-second".into())).unwrap();
+    let secrets = regcred::testing::secrets(regcred::testing::SecretStoreKind::File, &t.config_dir());
+    secrets.set(&key, &regcred::testing::Secret::new("pw-second".into())).unwrap();
     let doctor = t
         .command(&crate::util::regcred_bin(), &["doctor", "-o", "plain"])
         .stdout(std::process::Stdio::piped())
@@ -174,8 +173,7 @@ fn doctor_waits_for_a_write_under_way_instead_of_reporting_it_half_done() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     registries.credentials.push(credential);
-    store.save(&registries, &lock).unwrap();
-    drop(lock);
+    registries.commit().unwrap();
     let out = doctor.wait_with_output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "doctor reported the write under way as a problem:\n{stdout}{stderr}");

@@ -1,155 +1,74 @@
-//! `regcred add`: secret first, metadata second, and the secret undone if the metadata
-//! cannot be written. With `--verify` the registry is asked first, and a rejected
-//! credential is never stored.
+//! `regcred add`: asks for the password, then hands the new credential to the vault, which
+//! writes the secret first and the metadata second. With `--verify` the registry is asked
+//! first, and a rejected credential is never stored.
 
-use regcred_core::{RegistryAddress, Scope, validate_name};
+use regcred_core::{RegistryAddress, Scope};
 
 use crate::cli::AddArgs;
 use crate::commands::{describe, tls, verify};
-use crate::context::{Context, secret_failure, secret_key};
+use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::prompt;
-use crate::store::{NewCredential, Registries};
+use crate::vault::{AddRequest, NewTls};
 
 pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     let scope = match &args.address {
         Some(address) => Scope::parse(address).map_err(|e| input_error!("{e}"))?,
         None => Scope::from_address(RegistryAddress::docker_hub()),
     };
-    let address = scope.to_string();
-    check_username(&args.username)?;
-    let email = check_email(args.email.as_deref())?;
-    if let Some(name) = &args.name {
-        validate_name("credential name", name).map_err(|e| input_error!("{e}"))?;
-    }
-    let label = format!("{} @ {address}", args.username);
+    let mut request = AddRequest {
+        name: args.name.clone(),
+        address: scope.to_string(),
+        username: args.username.clone(),
+        email: args.email.clone(),
+        tls: None,
+    };
+    request.validate()?;
     let ca_cert = args.ca_cert.as_deref().map(tls::read_ca_file).transpose()?;
+    request.tls = (args.insecure || ca_cert.is_some()).then(|| NewTls {
+        address: scope.address().to_string(),
+        insecure: args.insecure,
+        ca_cert: ca_cert.clone(),
+    });
+    let label = format!("{} @ {}", args.username, request.address);
 
     let prompting = !args.password.password_stdin && args.password.password_env.is_none();
     if prompting {
         // Say what is wrong before asking for a password that would be thrown away.
-        let registries = ctx.store.load()?;
-        let environment = ctx.environment(&registries)?;
-        check_name_free(&registries, &environment, args.name.as_deref())?;
+        ctx.check_add(&request)?;
     }
     let secret = prompt::password(&args.password, &label)?;
 
     if args.verify {
         // Asked without holding the lock: the registry may take seconds to answer.
+        let environment = ctx.check_add(&request)?;
         let registries = ctx.store.load()?;
-        let environment = ctx.environment(&registries)?;
-        check_name_free(&registries, &environment, args.name.as_deref())?;
         let mut trusts = verify::trusts(&registries, &environment)?;
-        if let Some(setting) = tls_setting(&args, &environment, scope.address(), &ca_cert) {
+        if request.tls.is_some() {
+            let setting = tls::setting(&environment, scope.address(), args.insecure, ca_cert.clone());
             trusts.insert(setting.address.clone(), verify::trust_of(&setting)?);
         }
-        verify::check_before_storing(ctx, &trusts, scope.address(), &args.username, &secret)?;
+        verify::check_before_storing(ctx, &trusts, scope.address(), &args.username, &secret, "nothing was stored")?;
     }
 
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    check_name_free(&registries, &environment, args.name.as_deref())?;
-    let tls_change = tls_setting(&args, &environment, scope.address(), &ca_cert);
-    if let Some(setting) = &tls_change {
-        registries.set_tls(setting.clone());
-    }
-    let credential = registries.new_credential(NewCredential {
-        environment: environment.clone(),
-        name: args.name.clone(),
-        address,
-        username: args.username.clone(),
-        email,
-        secret_store: ctx.secret_store,
-    });
-    let id = credential.id;
-    let secrets = ctx.secrets(ctx.secret_store);
-    secrets.set(&secret_key(&registries.store_id, &credential), &secret).map_err(secret_failure)?;
-    registries.credentials.push(credential);
-    if let Err(failure) = ctx.store.save(&registries, &lock) {
-        if let Some(credential) = registries.credentials.pop() {
-            let _ = secrets.delete(&secret_key(&registries.store_id, &credential));
-        }
-        return Err(failure);
-    }
-    drop(lock);
-
+    let added = ctx.add(request, &secret)?;
+    let id = added.credential.id;
     // Said plainly, so that nobody adds it again to get its id.
     ctx.out
         .data(&format!("{id}\n"))
         .map_err(|f| Failure { message: format!("credential {id} was added, but {}", f.message), ..f })?;
     ctx.out.info(format!(
-        "Added credential {id} for {label} in environment {environment}; its secret is in {}.",
-        secrets.location()
+        "Added credential {id} for {label} in environment {}; its secret is in {}.",
+        added.environment, added.location
     ));
-    if let Some(setting) = &tls_change {
+    if let Some(setting) = &added.tls {
         ctx.out.info(format!("{}.", tls::describe_setting(setting)));
     }
-    // The newest credential for an address overrides every other active one with exactly
-    // that address (rule 5); comparing the canonical text spares parsing every scope.
-    let added = registries.credential(id).map(|c| c.address.as_str()).unwrap_or_default();
-    for record in registries.credentials_in(&environment).filter(|c| c.id != id && c.active && c.address == added) {
+    for record in &added.overridden {
         ctx.out.info(format!(
             "Credential {} is now overridden: {id} was added later for the same address.",
             describe(record)
         ));
     }
     Ok(())
-}
-
-/// The TLS setting `--insecure` or `--ca-cert` asks for, if any.
-fn tls_setting(
-    args: &AddArgs,
-    environment: &str,
-    address: &regcred_core::RegistryAddress,
-    ca_cert: &Option<String>,
-) -> Option<crate::store::TlsSetting> {
-    (args.insecure || ca_cert.is_some()).then(|| tls::setting(environment, address, args.insecure, ca_cert.clone()))
-}
-
-fn check_name_free(registries: &Registries, environment: &str, name: Option<&str>) -> Result<(), Failure> {
-    let Some(name) = name else { return Ok(()) };
-    match registries.credentials_in(environment).find(|c| c.name.as_deref() == Some(name)) {
-        Some(taken) => Err(input_error!(
-            "the name {name:?} is already used by credential {} in environment {environment:?}",
-            taken.id
-        )
-        .hint("choose another name, or rename the other one with: regcred edit ID --name NEW")),
-        None => Ok(()),
-    }
-}
-
-/// A username must be usable in HTTP Basic authentication.
-pub fn check_username(username: &str) -> Result<(), Failure> {
-    if username.is_empty() {
-        return Err(input_error!("the username is empty").hint("give it with -u USER"));
-    }
-    if username.contains(':') {
-        return Err(input_error!(
-            "the username {username:?} contains ':', which registries cannot accept (HTTP Basic authentication)"
-        ));
-    }
-    if username.chars().any(char::is_control) || username.trim() != username {
-        return Err(input_error!("the username {username:?} has spaces at its ends or control characters"));
-    }
-    Ok(())
-}
-
-/// An empty e-mail means none; anything else must look like an address.
-pub fn check_email(email: Option<&str>) -> Result<Option<String>, Failure> {
-    match email {
-        None | Some("") => Ok(None),
-        Some(e)
-            if e.contains('@')
-                && !e.starts_with('@')
-                && !e.ends_with('@')
-                && !e.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            Ok(Some(e.to_owned()))
-        }
-        Some(e) => {
-            Err(input_error!("{e:?} is not an e-mail address")
-                .hint("use the form name@example.com, or leave --email out"))
-        }
-    }
 }

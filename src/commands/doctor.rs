@@ -1,8 +1,6 @@
 //! `regcred doctor`: the store parses, permissions are tight, the secret stores answer, and
 //! metadata and secrets agree. `--fix` repairs what it safely can.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::cli::DoctorArgs;
@@ -10,6 +8,7 @@ use crate::commands::describe;
 use crate::context::Context;
 use crate::exit::Failure;
 use crate::secrets::{SecretKey, SecretStoreKind};
+use crate::vault::fs::{ModeCheck, check_mode};
 
 mod view;
 use view::Finding;
@@ -27,20 +26,27 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
             format!("{} does not exist yet; it is created by the first change", ctx.store.dir().display()),
         );
     } else {
-        check_mode(&mut report, ctx.store.dir(), 0o700, args.fix);
-        if store_file.exists() {
-            check_mode(&mut report, &store_file, 0o600, args.fix);
-        }
-        let secrets_file = ctx.store.dir().join("secrets.toml");
-        if secrets_file.exists() {
-            check_mode(&mut report, &secrets_file, 0o600, args.fix);
+        mode(&mut report, ctx.store.dir(), 0o700, true, args.fix);
+        for file in ctx.store.private_files() {
+            mode(&mut report, &file, 0o600, false, args.fix);
         }
     }
 
     // Holding the lock keeps other regcred processes from changing what is being compared
-    // (shared when only looking); taking it exclusively also removes leftover temporary files.
-    let lock = if args.fix { Some(ctx.store.lock()?) } else { None };
-    let _shared = if args.fix { None } else { ctx.store.lock_shared()? };
+    // (shared when only looking); taking it exclusively also removes leftover temporary
+    // files. With --fix, the transaction saves what doctor removed, under that lock.
+    let mut tx = None;
+    let mut _shared = None;
+    let loaded = if args.fix {
+        ctx.store.transaction().map(|t| {
+            let registries = (*t).clone();
+            tx = Some(t);
+            registries
+        })
+    } else {
+        _shared = ctx.store.lock_shared()?;
+        ctx.store.load()
+    };
     for leftover in ctx.store.leftovers() {
         report(
             false,
@@ -51,7 +57,7 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
             ),
         );
     }
-    let mut registries = match ctx.store.load() {
+    let registries = match loaded {
         Ok(registries) => {
             report(
                 true,
@@ -60,7 +66,8 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
             );
             registries
         }
-        Err(failure) => {
+        Err(error) => {
+            let failure = Failure::from(error);
             report(false, "store file", failure.message.clone());
             view::print(&ctx.out, &findings, ctx.out.format(args.output))?;
             return Err(failure);
@@ -129,13 +136,12 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         }
     }
 
-    if let Some(lock) = &lock
+    if let Some(mut tx) = tx
         && !remove_ids.is_empty()
     {
-        registries.credentials.retain(|c| !remove_ids.contains(&c.id));
-        ctx.store.save(&registries, lock)?;
+        tx.credentials.retain(|c| !remove_ids.contains(&c.id));
+        tx.commit()?;
     }
-    drop(lock);
     view::print(&ctx.out, &findings, ctx.out.format(args.output))?;
     let problems = findings.iter().filter(|f| !f.ok).count();
     if problems > 0 {
@@ -145,18 +151,20 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
     Ok(())
 }
 
-fn check_mode(report: &mut impl FnMut(bool, &str, String), path: &Path, wanted: u32, fix: bool) {
-    let Ok(meta) = fs::metadata(path) else { return };
-    let mode = meta.permissions().mode() & 0o777;
+/// Reports (and with `fix`, repairs) the mode of one file or directory of the store.
+fn mode(report: &mut impl FnMut(bool, &str, String), path: &Path, wanted: u32, dir: bool, fix: bool) {
+    let shown = path.display();
     let check = "permissions";
-    if mode == wanted {
-        report(true, check, format!("{} is {wanted:04o}", path.display()));
-    } else if fix {
-        match fs::set_permissions(path, fs::Permissions::from_mode(wanted)) {
-            Ok(()) => report(true, check, format!("{} was {mode:04o}, now {wanted:04o}", path.display())),
-            Err(e) => report(false, check, format!("{} is {mode:04o}, cannot change it: {e}", path.display())),
+    match check_mode(path, wanted, dir, fix) {
+        None => {}
+        Some(ModeCheck::Right) => report(true, check, format!("{shown} is {wanted:04o}")),
+        Some(ModeCheck::Wrong { mode }) => {
+            report(false, check, format!("{shown} is {mode:04o}, should be {wanted:04o}"))
         }
-    } else {
-        report(false, check, format!("{} is {mode:04o}, should be {wanted:04o}", path.display()));
+        Some(ModeCheck::Fixed { was }) => report(true, check, format!("{shown} was {was:04o}, now {wanted:04o}")),
+        Some(ModeCheck::Unchangeable { mode, why }) => {
+            report(false, check, format!("{shown} is {mode:04o}, cannot change it: {why}"))
+        }
+        Some(ModeCheck::Refused { why }) => report(false, check, format!("{shown} {why}")),
     }
 }

@@ -10,10 +10,11 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::cli::{ExportArgs, ExportFormat, HostConfigArgs, ManifestFormat};
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::{Failure, input_error};
 use crate::secrets::Secret;
-use crate::store::{Credential, write_atomically_with_mode};
+use crate::store::Credential;
+use crate::vault::fs::{FsError, PrivateFile};
 
 /// docker's and kubectl's username for identity (refresh) tokens.
 const IDENTITY_TOKEN_USER: &str = "<token>";
@@ -147,7 +148,7 @@ fn read_daemon_json(path: &std::path::Path) -> Result<serde_json::Map<String, se
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::Map::new()),
-        Err(e) => return Err(crate::store::io_failure("cannot read", path, &e)),
+        Err(e) => return Err(FsError::io("cannot read", path, e).into()),
     };
     if text.trim().is_empty() {
         return Ok(serde_json::Map::new());
@@ -187,16 +188,7 @@ fn in_use(ctx: &Context, args: &ExportArgs) -> Result<Vec<(Credential, Scope, Se
     chosen
         .into_iter()
         .map(|(c, scope)| {
-            let store = ctx.secrets(c.secret_store);
-            let secret =
-                store.get(&secret_key(&registries.store_id, &c)).map_err(secret_failure)?.ok_or_else(|| {
-                    Failure::operational(format!(
-                        "the secret of credential {} is missing from {}",
-                        c.id,
-                        store.location()
-                    ))
-                    .hint("run `regcred doctor`")
-                })?;
+            let secret = ctx.secret_of(&registries.store_id, &c)?;
             Ok((c, scope, secret))
         })
         .collect()
@@ -296,11 +288,11 @@ fn emit(ctx: &Context, output_file: Option<&std::path::Path>, text: &str, mode: 
     let Some(path) = output_file else {
         return ctx.out.data(text);
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    write_atomically_with_mode(&dir, path, text.as_bytes(), mode)?;
+    let file = if mode == 0o600 { PrivateFile::new(path) } else { PrivateFile::public(path) };
+    // A temporary file of an earlier export of this file that was killed mid-write holds
+    // secrets; it goes now (only names that are exactly this file's temporary names).
+    file.sweep();
+    file.replace(text.as_bytes())?;
     ctx.out.info(format!("Wrote {} (mode {mode:04o}).", path.display()));
     Ok(())
 }

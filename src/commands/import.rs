@@ -1,8 +1,9 @@
 //! `regcred import`: credentials from docker's config.json or the containers auth.json,
-//! including those held by other credential helpers. One lock, one save, whatever the count.
+//! including those held by other credential helpers, handed to the vault in one call (one
+//! lock, one save, whatever the count).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use base64::Engine;
@@ -12,23 +13,14 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::cli::{ImportArgs, ImportSource};
-use crate::commands::add::check_username;
-use crate::context::{Context, secret_failure, secret_key};
+use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::secrets::Secret;
-use crate::store::{Credential, NewCredential};
+use crate::vault::ImportItem as Found;
+use crate::vault::clients::{auth_json_path, docker_config_path};
 
 mod view;
 use view::ImportRow;
-
-/// One credential found in the file.
-struct Found {
-    key: String,
-    scope: Result<Scope, String>,
-    username: String,
-    email: Option<String>,
-    secret: Result<Secret, String>,
-}
 
 #[derive(Deserialize, Default)]
 struct ConfigFile {
@@ -122,86 +114,23 @@ fn import(
     mut rows: Vec<ImportRow>,
     path: &Path,
 ) -> Result<(), Failure> {
-    let lock = if args.dry_run { None } else { Some(ctx.store.lock()?) };
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    let secrets = ctx.secrets(ctx.secret_store);
-    let mut added: Vec<Credential> = Vec::new();
-    // (address, username) → id of what the environment already holds, and what this import adds.
-    let mut present: std::collections::HashMap<(String, String), u64> =
-        registries.credentials_in(&environment).map(|c| ((c.address.clone(), c.username.clone()), c.id)).collect();
-    let mut kept: Vec<Secret> = Vec::new();
-    for f in found {
-        let scope = match f.scope {
-            Ok(scope) => scope,
-            Err(why) => {
-                rows.push(ImportRow::skipped(&f.key, &f.username, why));
-                continue;
-            }
-        };
-        let address = scope.to_string();
-        let secret = match (f.secret, check_username(&f.username)) {
-            (Err(why), _) => {
-                rows.push(ImportRow::skipped(&address, &f.username, why));
-                continue;
-            }
-            (_, Err(failure)) => {
-                rows.push(ImportRow::skipped(&address, &f.username, failure.message));
-                continue;
-            }
-            (Ok(secret), Ok(())) => secret,
-        };
-        if let Some(id) = present.get(&(address.clone(), f.username.clone())) {
-            rows.push(ImportRow::skipped(&address, &f.username, format!("already present as credential {id}")));
-            continue;
-        }
-        let credential = registries.new_credential(NewCredential {
-            environment: environment.clone(),
-            name: None,
-            address: address.clone(),
-            username: f.username.clone(),
-            email: f.email,
-            secret_store: ctx.secret_store,
+    let outcome = ctx.import(found, args.dry_run)?;
+    for (address, username, result) in &outcome.items {
+        rows.push(match result {
+            Ok(id) => ImportRow::imported(address, username, *id),
+            Err(why) => ImportRow::skipped(address, username, why.clone()),
         });
-        let id = credential.id;
-        rows.push(ImportRow::imported(&address, &f.username, if args.dry_run { None } else { Some(id) }));
-        present.insert((address, f.username), id);
-        kept.push(secret);
-        added.push(credential);
     }
-    let count = added.len();
-    if let Some(lock) = &lock {
-        // Secrets first, all at once; metadata second (and the secrets undone if it fails).
-        let items: Vec<_> =
-            added.iter().zip(&kept).map(|(c, secret)| (secret_key(&registries.store_id, c), secret)).collect();
-        if let Err(e) = secrets.set_many(&items) {
-            undo(ctx, &registries.store_id, &added);
-            return Err(secret_failure(e));
-        }
-        drop(items);
-        registries.credentials.extend(added.iter().cloned());
-        if let Err(failure) = ctx.store.save(&registries, lock) {
-            undo(ctx, &registries.store_id, &added);
-            return Err(failure);
-        }
-    }
-    drop(lock);
     view::print(&ctx.out, &rows, ctx.out.format(args.output))?;
+    let count = outcome.imported;
     let skipped = rows.len() - count;
     let verb = if args.dry_run { "Would import" } else { "Imported" };
     ctx.out.info(format!(
-        "{verb} {count} credential(s) from {} into environment {environment}; skipped {skipped}.",
-        path.display()
+        "{verb} {count} credential(s) from {} into environment {}; skipped {skipped}.",
+        path.display(),
+        outcome.environment
     ));
     Ok(())
-}
-
-/// Removes the secrets of an import that could not be completed.
-fn undo(ctx: &Context, store_id: &str, added: &[Credential]) {
-    let secrets = ctx.secrets(ctx.secret_store);
-    for c in added {
-        let _ = secrets.delete(&secret_key(store_id, c));
-    }
 }
 
 fn from_auths(key: &str, value: &serde_json::Value) -> Found {
@@ -326,26 +255,6 @@ fn call(program: &str, action: &str, input: &str) -> Result<Zeroizing<String>, S
         return Err(format!("{program} {action} failed: {}", stdout.trim()));
     }
     Ok(stdout)
-}
-
-/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-pub fn docker_config_path() -> Option<PathBuf> {
-    match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
-        Some(dir) => Some(PathBuf::from(dir).join("config.json")),
-        None => dirs::home_dir().map(|home| home.join(".docker").join("config.json")),
-    }
-}
-
-/// Where podman, skopeo and buildah keep credentials: `$REGISTRY_AUTH_FILE`, else
-/// `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`.
-pub fn auth_json_path() -> Option<PathBuf> {
-    if let Some(file) = std::env::var_os("REGISTRY_AUTH_FILE").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(file));
-    }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir).join("containers").join("auth.json"));
-    }
-    dirs::home_dir().map(|home| home.join(".config").join("containers").join("auth.json"))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, ResolveArgs};
 use crate::commands::view::{CredentialJson, CredentialView, credential_label, json_line};
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::secrets::Secret;
 use crate::shell::{Lines, Shell};
@@ -180,16 +180,7 @@ fn view<'a>(
 }
 
 fn read_secret(ctx: &Context, store_id: &str, credential: &Credential) -> Result<Secret, Failure> {
-    let store = ctx.secrets(credential.secret_store);
-    match store.get(&secret_key(store_id, credential)).map_err(secret_failure)? {
-        Some(secret) => Ok(secret),
-        None => Err(Failure::operational(format!(
-            "the secret of credential {} is missing from {}",
-            credential.id,
-            store.location()
-        ))
-        .hint("run `regcred doctor` to check the store, then re-enter it with `regcred edit`")),
-    }
+    Ok(ctx.secret_of(store_id, credential)?)
 }
 
 /// One image of the batch, in input order.

@@ -2,15 +2,14 @@
 //! `docker-credential-regcred`, keeping every other key, with a backup and a word on what
 //! changed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use regcred_core::RegistryAddress;
 
 use crate::cli::{SetupArgs, SetupTarget};
-use crate::commands::import::{auth_json_path, docker_config_path};
 use crate::context::{Context, EnvCredentials};
 use crate::exit::{Failure, input_error};
-use crate::store::{io_failure, write_atomically};
+use crate::vault::clients::{auth_json_path, docker_config_path, read_json, write_with_backup};
 
 /// The name docker and containers/image turn into `docker-credential-regcred`.
 const HELPER: &str = "regcred";
@@ -81,29 +80,6 @@ fn environment_registries(ctx: &Context) -> Result<Vec<RegistryAddress>, Failure
     Ok(out)
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if text.trim().is_empty() => Ok(serde_json::json!({})),
-        Ok(text) => {
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                Failure::operational(format!(
-                    "cannot parse {}: line {}, column {}: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                ))
-                .hint("fix the file first; regcred does not rewrite a file it cannot read")
-            })?;
-            if !value.is_object() {
-                return Err(Failure::operational(format!("{} is not a JSON object", path.display())));
-            }
-            Ok(value)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::json!({})),
-        Err(e) => Err(io_failure("cannot read", path, &e)),
-    }
-}
-
 /// Sets `section…[key] = "regcred"`, noting the change.
 fn set(config: &mut serde_json::Value, section: &[&str], key: &str, changes: &mut Vec<String>) {
     let mut node = config;
@@ -142,20 +118,11 @@ fn finish(
         ctx.out.info(format!("Dry run: {} was not changed.", path.display()));
         return Ok(());
     }
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir).map_err(|e| io_failure("cannot create", &dir, &e))?;
-    if path.exists() {
-        let backup = PathBuf::from(format!("{}.regcred-backup", path.display()));
-        std::fs::copy(path, &backup).map_err(|e| io_failure("cannot back up to", &backup, &e))?;
-        ctx.out.info(format!("Backed up the old file to {}.", backup.display()));
-    }
     let mut json = serde_json::to_string_pretty(config).unwrap_or_default();
     json.push('\n');
-    write_atomically(&dir, path, json.as_bytes())?;
+    if let Some(backup) = write_with_backup(path, &json)? {
+        ctx.out.info(format!("Backed up the old file to {}.", backup.display()));
+    }
     ctx.out.info(format!(
         "Updated {}: {who} will ask docker-credential-regcred (keep it on PATH beside regcred).",
         path.display()

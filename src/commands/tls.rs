@@ -14,7 +14,8 @@ use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::prompt;
 use crate::registry::{self, CertificateInfo};
-use crate::store::{TlsSetting, io_failure, now, write_atomically_with_mode};
+use crate::store::{TlsSetting, now};
+use crate::vault::fs::{FsError, PrivateFile};
 
 mod view;
 use view::TlsView;
@@ -78,14 +79,12 @@ fn certificates(setting: &TlsSetting) -> Vec<CertificateInfo> {
 fn set(args: TlsSetArgs, ctx: &Context) -> Result<(), Failure> {
     let address = parse_address(&args.address)?;
     let ca_cert = args.ca_cert.as_deref().map(read_ca_file).transpose()?;
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
+    let mut tx = ctx.store.transaction()?;
+    let environment = ctx.environment(&tx)?;
     let setting = setting(&environment, &address, args.insecure, ca_cert);
     let message = describe_setting(&setting);
-    registries.set_tls(setting);
-    ctx.store.save(&registries, &lock)?;
-    drop(lock);
+    tx.set_tls(setting);
+    tx.commit()?;
     ctx.out.info(format!("{message}."));
     if args.insecure {
         ctx.out.info(
@@ -99,15 +98,13 @@ fn set(args: TlsSetArgs, ctx: &Context) -> Result<(), Failure> {
 
 fn unset(args: TlsAddressArgs, ctx: &Context) -> Result<(), Failure> {
     let address = parse_address(&args.address)?;
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    if !registries.unset_tls(&environment, address.as_str()) {
+    let mut tx = ctx.store.transaction()?;
+    let environment = ctx.environment(&tx)?;
+    if !tx.unset_tls(&environment, address.as_str()) {
         return Err(input_error!("{address} has no TLS setting in environment {environment:?}")
             .hint("see them with: regcred tls show"));
     }
-    ctx.store.save(&registries, &lock)?;
-    drop(lock);
+    tx.commit()?;
     ctx.out.info(format!(
         "Removed the TLS setting of {address} in environment {environment}: it is verified against the system's CA certificates again."
     ));
@@ -157,17 +154,10 @@ fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
         args.yes,
     )?;
 
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    registries.set_tls(setting(
-        &environment,
-        &address,
-        false,
-        Some(registry::to_pem(std::slice::from_ref(&anchor.der))),
-    ));
-    ctx.store.save(&registries, &lock)?;
-    drop(lock);
+    let mut tx = ctx.store.transaction()?;
+    let environment = ctx.environment(&tx)?;
+    tx.set_tls(setting(&environment, &address, false, Some(registry::to_pem(std::slice::from_ref(&anchor.der)))));
+    tx.commit()?;
     // One line per message: the shell escapes a newline inside one.
     ctx.out.info(format!(
         "Pinned {} (SHA-256 {}) as the CA of {address} in environment {environment}.",
@@ -204,7 +194,7 @@ fn install(args: TlsInstallArgs, ctx: &Context) -> Result<(), Failure> {
         let dir = args.certs_dir.join(&setting.address);
         create_public_dir(&dir)?;
         let file = dir.join("ca.crt");
-        write_atomically_with_mode(&dir, &file, pem.as_bytes(), 0o644)?;
+        PrivateFile::public(&file).replace(pem.as_bytes())?;
         ctx.out.info(format!("Wrote {}", file.display()));
     }
     Ok(())
@@ -219,7 +209,7 @@ fn create_public_dir(dir: &Path) -> Result<(), Failure> {
         .recursive(true)
         .mode(0o755)
         .create(dir)
-        .map_err(|e| io_failure("cannot create the directory", dir, &e))?;
+        .map_err(|e| FsError::io("cannot create the directory", dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
-        .map_err(|e| io_failure("cannot set permissions on", dir, &e))
+        .map_err(|e| FsError::io("cannot set permissions on", dir, e).into())
 }

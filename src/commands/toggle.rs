@@ -3,27 +3,16 @@
 use regcred_core::Status;
 
 use crate::cli::SelectorArgs;
-use crate::commands::{describe, select};
+use crate::commands::describe;
 use crate::context::{Context, EnvCredentials};
 use crate::exit::Failure;
-use crate::store::now;
 
 pub fn run(args: SelectorArgs, ctx: &Context, active: bool) -> Result<(), Failure> {
-    let lock = ctx.store.lock()?;
-    let mut registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    let id = select(&registries, &environment, &args.selector)?.id;
-    let before = EnvCredentials::new(&registries, &environment)?.statuses();
-    let Some(credential) = registries.credential_mut(id) else { return Ok(()) };
-    let changed = credential.active != active;
-    if changed {
-        credential.active = active;
-        credential.updated = now();
-        ctx.store.save(&registries, &lock)?;
-    }
-    drop(lock);
+    let toggled = ctx.set_active(&args.selector, active)?;
+    let (registries, environment, id, changed, before) =
+        (&toggled.registries, &toggled.environment, toggled.id, toggled.changed, &toggled.before);
 
-    let env_credentials = EnvCredentials::new(&registries, &environment)?;
+    let env_credentials = EnvCredentials::new(registries, environment)?;
     let after = env_credentials.statuses();
     let this = env_credentials.records.iter().position(|c| c.id == id).map(|i| (env_credentials.records[i], after[i]));
     let Some((credential, status)) = this else { return Ok(()) };
@@ -41,7 +30,7 @@ pub fn run(args: SelectorArgs, ctx: &Context, active: bool) -> Result<(), Failur
         (false, true, _) => {
             ctx.out.info(format!("Deactivated credential {what}; its secret is kept."));
             // Whoever this one was overriding takes over.
-            for ((record, old), new) in env_credentials.records.iter().zip(&before).zip(&after) {
+            for ((record, old), new) in env_credentials.records.iter().zip(before).zip(&after) {
                 if *old == (Status::Overridden { by: id }) && *new == Status::Active {
                     ctx.out.info(format!("Credential {} is used for {} again.", describe(record), record.address));
                 }

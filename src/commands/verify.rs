@@ -7,7 +7,7 @@ use regcred_core::{Reference, RegistryAddress, Scope};
 use crate::cli::VerifyArgs;
 use crate::commands::view::CredentialView;
 use crate::commands::{describe, select};
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::registry::{self, Check, Login, RegistryError, Report, Trust, Trusts, Verdict};
 use crate::secrets::Secret;
@@ -21,16 +21,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<(), Failure> {
     let environment = ctx.environment(&registries)?;
     let (credential, reference) = target(&registries, &environment, &args.target)?;
     let address = registry_address(credential)?;
-    let store = ctx.secrets(credential.secret_store);
-    let secret =
-        store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
-            Failure::operational(format!(
-                "the secret of credential {} is missing from {}",
-                credential.id,
-                store.location()
-            ))
-            .hint("run `regcred doctor`, then re-enter it with `regcred edit`")
-        })?;
+    let secret = ctx.secret_of(&registries.store_id, credential)?;
     let trusts = trusts(&registries, &environment)?;
     let reference_part = reference.as_ref().map(|r| r.digest().or(r.tag()).unwrap_or("latest"));
     let check = Check {
@@ -76,11 +67,12 @@ pub fn check_before_storing(
     address: &RegistryAddress,
     username: &str,
     secret: &Secret,
+    consequence: &str,
 ) -> Result<Report, Failure> {
     let check = Check { address, image: None, login: Login { username, secret } };
     let report = registry::verify(&check, trusts).map_err(|e| {
         let failure = registry_failure(&e);
-        Failure { message: format!("{}; nothing was stored", failure.message), ..failure }
+        Failure { message: format!("{}; {consequence}", failure.message), ..failure }
     })?;
     match &report.verdict {
         Verdict::Valid => {
@@ -92,7 +84,7 @@ pub fn check_before_storing(
         )),
         Verdict::Rejected(why) => {
             let failure = rejected(address, username, why);
-            return Err(Failure { message: format!("{}; nothing was stored", failure.message), ..failure });
+            return Err(Failure { message: format!("{}; {consequence}", failure.message), ..failure });
         }
     }
     Ok(report)
@@ -184,7 +176,7 @@ fn target<'a>(
             && (input.contains('.') || input.contains(':') || input.eq_ignore_ascii_case("localhost")));
     match selected {
         Ok(credential) => return Ok((credential, None)),
-        Err(failure) if plainly_a_selector => return Err(failure),
+        Err(failure) if plainly_a_selector => return Err(failure.into()),
         Err(_) => {}
     }
     let reference = Reference::parse(input).map_err(|e| {

@@ -1,0 +1,606 @@
+//! Private files: every file regcred writes goes through [`PrivateFile`], which refuses
+//! links, FIFOs and other users' files on the open descriptor, sets modes on the
+//! descriptor, replaces atomically (temporary file in the same directory, fsync, rename,
+//! fsync of the directory, as cargo-util's `paths::write_atomic` does) and knows the exact
+//! names of its temporary files, so a sweep never deletes anything else.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+/// Random characters in a temporary file's name (`.NAME.XXXXXX.tmp`).
+const TEMP_RANDOM: usize = 6;
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Why a private file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// "cannot read", "cannot create a temporary file for", …
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is {}; regcred refuses to use it", path.display(), kind.words())]
+    NotAFile { path: PathBuf, kind: NotAFile },
+    #[error("{} is read-only (mode {mode:04o}); regcred leaves it unchanged", path.display())]
+    ReadOnly { path: PathBuf, mode: u32 },
+    #[error("{} is writable by other users (mode {mode:04o}); refusing to use it", path.display())]
+    WritableByOthers { path: PathBuf, mode: u32 },
+    #[error("{} belongs to another user (uid {owner}, not {user}); refusing to use it", path.display())]
+    NotOwned { path: PathBuf, owner: u32, user: u32 },
+    #[error("{} already exists; regcred does not overwrite it", path.display())]
+    Exists { path: PathBuf },
+}
+
+/// What stands where a regular file belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAFile {
+    Symlink { target: String },
+    Directory,
+    Other,
+}
+
+impl NotAFile {
+    /// A short word for the kind, without the link's target.
+    pub fn word(&self) -> &'static str {
+        match self {
+            NotAFile::Symlink { .. } => "a symbolic link",
+            NotAFile::Directory => "a directory",
+            NotAFile::Other => "not a regular file",
+        }
+    }
+
+    fn words(&self) -> String {
+        match self {
+            NotAFile::Symlink { target } => format!("a symbolic link (to {target})"),
+            other => other.word().to_owned(),
+        }
+    }
+}
+
+impl FsError {
+    /// The `hint:` for the user, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FsError::Io { .. } => None,
+            FsError::NotAFile { path, kind: NotAFile::Symlink { .. } } => Some(format!(
+                "regcred replaces its files atomically and would replace the link; put the file itself at {} instead",
+                path.display()
+            )),
+            FsError::NotAFile { path, kind: NotAFile::Directory } => {
+                Some(format!("move the directory {} out of the way", path.display()))
+            }
+            FsError::NotAFile { path, .. } | FsError::Exists { path } => {
+                Some(format!("move {} out of the way", path.display()))
+            }
+            FsError::ReadOnly { path, .. } => Some(format!("to allow changes again: chmod 600 {}", path.display())),
+            FsError::WritableByOthers { path, .. } => {
+                Some(format!("check the file's content, then run: chmod 600 {}", path.display()))
+            }
+            FsError::NotOwned { path, .. } => Some(format!(
+                "another user may have planted it; check it, then remove it or give it to yourself (chown) at {}",
+                path.display()
+            )),
+        }
+    }
+
+    pub fn io(action: &'static str, path: &Path, source: io::Error) -> FsError {
+        FsError::Io { action, path: path.to_owned(), source }
+    }
+}
+
+/// What a private file held when read.
+pub struct Contents {
+    /// Wiped when dropped: the file may hold secrets.
+    pub bytes: Zeroizing<Vec<u8>>,
+    /// Permission bits (`0o7777`); `0o600` where there are none.
+    pub mode: u32,
+}
+
+/// One file regcred owns: read with checks on the open descriptor, replaced atomically.
+#[derive(Debug, Clone)]
+pub struct PrivateFile {
+    path: PathBuf,
+    mode: u32,
+}
+
+impl PrivateFile {
+    /// A file only its owner may read and write (0600).
+    pub fn new(path: impl Into<PathBuf>) -> PrivateFile {
+        PrivateFile { path: path.into(), mode: 0o600 }
+    }
+
+    /// A file other programs must read (0644: a CA certificate, a registries.conf drop-in);
+    /// never for anything secret.
+    pub fn public(path: impl Into<PathBuf>) -> PrivateFile {
+        PrivateFile { path: path.into(), mode: 0o644 }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory the file lives in (`.` for a bare name).
+    pub fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// Reads the file; `None` when it does not exist. Refused: a link (never followed), a
+    /// FIFO or device (opened without blocking, then checked on the descriptor), another
+    /// user's file, and a file others may write.
+    pub fn read(&self) -> Result<Option<Contents>, FsError> {
+        let mut file = match open_no_follow(&self.path, false) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.refusal_or(e, "cannot read")),
+        };
+        let metadata = file.metadata().map_err(|e| FsError::io("cannot read", &self.path, e))?;
+        check_regular(&self.path, &metadata)?;
+        check_owner(&self.path, &metadata)?;
+        let mode = mode_of(&metadata);
+        if mode & 0o022 != 0 {
+            return Err(FsError::WritableByOthers { path: self.path.clone(), mode });
+        }
+        // Sized up front so the buffer holding every secret is never reallocated (and the
+        // old copy left behind unwiped).
+        let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+        file.read_to_end(&mut bytes).map_err(|e| FsError::io("cannot read", &self.path, e))?;
+        Ok(Some(Contents { bytes, mode }))
+    }
+
+    /// Checks that the file may be replaced: absent, or a regular file of ours that its
+    /// owner did not make read-only. Returns the owner a replacement must keep.
+    fn check_replaceable(&self) -> Result<Owner, FsError> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(metadata) => {
+                check_regular(&self.path, &metadata)?;
+                check_owner(&self.path, &metadata)?;
+                let mode = mode_of(&metadata);
+                if mode & 0o200 == 0 {
+                    return Err(FsError::ReadOnly { path: self.path.clone(), mode });
+                }
+                Ok(Owner::of(&metadata))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let dir = self.dir();
+                Ok(fs::metadata(&dir).map(|m| Owner::of(&m)).unwrap_or_default())
+            }
+            Err(e) => Err(FsError::io("cannot read", &self.path, e)),
+        }
+    }
+
+    /// Replaces the file so that a reader sees either the old or the new content, never a
+    /// torn file: a temporary file made with `O_EXCL` in the same directory, its mode set
+    /// on the descriptor, fsync, rename, fsync of the directory. When root writes into a
+    /// user's directory, the file keeps that user as its owner.
+    pub fn replace(&self, bytes: &[u8]) -> Result<(), FsError> {
+        let owner = self.check_replaceable()?;
+        let dir = self.dir();
+        let fail = |action: &'static str| move |e: io::Error| FsError::io(action, &self.path, e);
+        let prefix = temp_prefix(&self.name());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(TEMP_SUFFIX).rand_bytes(TEMP_RANDOM);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(self.mode));
+        }
+        let mut temp = builder.tempfile_in(&dir).map_err(fail("cannot create a temporary file for"))?;
+        set_mode(temp.as_file(), self.mode).map_err(fail("cannot set permissions for"))?;
+        owner.give(temp.as_file()).map_err(fail("cannot keep the owner of"))?;
+        temp.write_all(bytes).map_err(fail("cannot write"))?;
+        temp.as_file().sync_all().map_err(fail("cannot flush"))?;
+        temp.persist(&self.path).map_err(|e| FsError::io("cannot replace", &self.path, e.error))?;
+        sync_dir(&dir);
+        Ok(())
+    }
+
+    /// Writes a new file that must not exist yet (`O_CREAT|O_EXCL|O_NOFOLLOW`): whatever
+    /// stands at the path (a file, a planted link or FIFO) is left alone and reported.
+    pub fn create_new(&self, bytes: &[u8]) -> Result<(), FsError> {
+        let owner = self.check_dir_owner()?;
+        let file = create_exclusive(&self.path, self.mode).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                FsError::Exists { path: self.path.clone() }
+            } else {
+                FsError::io("cannot create", &self.path, e)
+            }
+        })?;
+        let fail = |action: &'static str| move |e: io::Error| FsError::io(action, &self.path, e);
+        set_mode(&file, self.mode).map_err(fail("cannot set permissions for"))?;
+        owner.give(&file).map_err(fail("cannot keep the owner of"))?;
+        let mut file = file;
+        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            let _ = fs::remove_file(&self.path);
+            return Err(FsError::io("cannot write", &self.path, e));
+        }
+        sync_dir(&self.dir());
+        Ok(())
+    }
+
+    fn check_dir_owner(&self) -> Result<Owner, FsError> {
+        let dir = self.dir();
+        Ok(fs::metadata(&dir).map(|m| Owner::of(&m)).unwrap_or_default())
+    }
+
+    /// An error from opening with `O_NOFOLLOW`: say what stands there rather than errno.
+    fn refusal_or(&self, error: io::Error, action: &'static str) -> FsError {
+        match fs::symlink_metadata(&self.path) {
+            Ok(metadata) if !metadata.is_file() => match not_a_file(&self.path, &metadata) {
+                Some(kind) => FsError::NotAFile { path: self.path.clone(), kind },
+                None => FsError::io(action, &self.path, error),
+            },
+            _ => FsError::io(action, &self.path, error),
+        }
+    }
+
+    /// Temporary files a writer of this file left when it was killed mid-write.
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        leftovers_in(&self.dir(), &[self.name().as_str()], &[])
+    }
+
+    /// Removes [`leftovers`](Self::leftovers); only sound where no writer can be under way.
+    pub fn sweep(&self) {
+        for leftover in self.leftovers() {
+            let _ = fs::remove_file(leftover);
+        }
+    }
+}
+
+/// `.NAME.`: the start of the temporary files replacing NAME.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.")
+}
+
+/// Whether `candidate` is exactly a temporary file name of one of `names`
+/// (`.NAME.XXXXXX.tmp`, X alphanumeric), or exactly one of the older `legacy` patterns
+/// (prefix, six alphanumerics, suffix).
+fn is_temp_name(candidate: &str, names: &[&str], legacy: &[(&str, &str)]) -> bool {
+    let random = |s: &str| s.len() == TEMP_RANDOM && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let ours = names.iter().any(|name| {
+        candidate.strip_prefix(&temp_prefix(name)).and_then(|rest| rest.strip_suffix(TEMP_SUFFIX)).is_some_and(random)
+    });
+    ours || legacy.iter().any(|(prefix, suffix)| {
+        candidate.strip_prefix(prefix).and_then(|rest| rest.strip_suffix(suffix)).is_some_and(random)
+    })
+}
+
+/// Regular files in `dir` named exactly as the temporary files of `names` (or of the
+/// `legacy` patterns), sorted.
+pub fn leftovers_in(dir: &Path, names: &[&str], legacy: &[(&str, &str)]) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            is_temp_name(&name.to_string_lossy(), names, legacy) && entry.file_type().is_ok_and(|t| t.is_file())
+        })
+        .map(|entry| entry.path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// The owner a file written by root into a user's directory keeps.
+#[derive(Debug, Clone, Copy, Default)]
+struct Owner {
+    #[cfg(unix)]
+    ids: Option<(u32, u32)>,
+}
+
+impl Owner {
+    #[cfg(unix)]
+    fn of(metadata: &fs::Metadata) -> Owner {
+        use std::os::unix::fs::MetadataExt;
+        Owner { ids: Some((metadata.uid(), metadata.gid())) }
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &fs::Metadata) -> Owner {
+        Owner {}
+    }
+
+    /// Only root can give a file away, and only root needs to: anyone else creates files
+    /// as themselves in their own directory.
+    #[cfg(unix)]
+    fn give(&self, file: &File) -> io::Result<()> {
+        match self.ids {
+            Some((uid, gid)) if effective_uid() == 0 && uid != 0 => {
+                std::os::unix::fs::fchown(file, Some(uid), Some(gid))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn give(&self, _: &File) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The user this process acts as.
+#[cfg(unix)]
+pub fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Opens without following a final symbolic link and without blocking on a FIFO; the
+/// caller checks the type on the descriptor.
+pub fn open_no_follow(path: &Path, write: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(write);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32);
+    }
+    options.open(path)
+}
+
+/// `O_CREAT|O_EXCL|O_NOFOLLOW` with `mode` (the umask may narrow it; the caller sets it on
+/// the descriptor).
+fn create_exclusive(path: &Path, mode: u32) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode).custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
+/// Opens (creating it with `mode` if needed) a file that must be a regular file of ours,
+/// checked on the descriptor: a planted link is never followed, a FIFO never blocks.
+pub fn open_or_create_ours(path: &Path, mode: u32) -> Result<File, FsError> {
+    let file = match create_exclusive(path, mode) {
+        Ok(file) => {
+            set_mode(&file, mode).map_err(|e| FsError::io("cannot set permissions for", path, e))?;
+            file
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            open_no_follow(path, true).map_err(|e| PrivateFile::new(path).refusal_or(e, "cannot open"))?
+        }
+        Err(e) => {
+            return Err(match fs::symlink_metadata(path) {
+                Ok(metadata) if !metadata.is_file() => match not_a_file(path, &metadata) {
+                    Some(kind) => FsError::NotAFile { path: path.to_owned(), kind },
+                    None => FsError::io("cannot open", path, e),
+                },
+                _ => FsError::io("cannot open", path, e),
+            });
+        }
+    };
+    let metadata = file.metadata().map_err(|e| FsError::io("cannot open", path, e))?;
+    check_regular(path, &metadata)?;
+    check_owner(path, &metadata)?;
+    let mode = mode_of(&metadata);
+    if mode & 0o022 != 0 {
+        return Err(FsError::WritableByOthers { path: path.to_owned(), mode });
+    }
+    Ok(file)
+}
+
+/// Sets the mode on the open descriptor (`fchmod`): never through a path an attacker could
+/// swap for a link in between.
+pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, mode);
+        Ok(())
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Makes the rename itself durable; not every platform can open a directory.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Refuses anything that is not a plain file where a file of ours belongs.
+pub fn check_regular(path: &Path, metadata: &fs::Metadata) -> Result<(), FsError> {
+    match not_a_file(path, metadata) {
+        None => Ok(()),
+        Some(kind) => Err(FsError::NotAFile { path: path.to_owned(), kind }),
+    }
+}
+
+fn not_a_file(path: &Path, metadata: &fs::Metadata) -> Option<NotAFile> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        None
+    } else if kind.is_symlink() {
+        let target = fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+        Some(NotAFile::Symlink { target })
+    } else if kind.is_dir() {
+        Some(NotAFile::Directory)
+    } else {
+        Some(NotAFile::Other)
+    }
+}
+
+/// Refuses a file or directory that belongs to another user (as ssh does); root may use
+/// anyone's, and keeps their ownership when writing.
+pub fn check_owner(path: &Path, metadata: &fs::Metadata) -> Result<(), FsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let user = effective_uid();
+        if user != 0 && metadata.uid() != user {
+            return Err(FsError::NotOwned { path: path.to_owned(), owner: metadata.uid(), user });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, metadata);
+    Ok(())
+}
+
+/// Permission bits; Windows has none (the file lives in the user's profile).
+pub fn mode_of(metadata: &fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        0o600
+    }
+}
+
+/// What `doctor` found about the mode of a file or directory of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeCheck {
+    /// Exactly the mode wanted.
+    Right,
+    /// Another mode; not asked to fix it.
+    Wrong { mode: u32 },
+    /// Was `was`, now the mode wanted.
+    Fixed { was: u32 },
+    /// Another mode that could not be changed.
+    Unchangeable { mode: u32, why: String },
+    /// Left alone whatever its mode: a link (never followed), a shared sticky directory,
+    /// another user's.
+    Refused { why: String },
+}
+
+/// Checks (and with `fix`, sets) the mode of `path`, a directory when `dir`. Never follows
+/// a link, never strips a sticky bit, never changes another user's file; the mode is set
+/// on a descriptor opened without following links, after checking it is what was looked
+/// at. `None` when nothing is there.
+pub fn check_mode(path: &Path, wanted: u32, dir: bool, fix: bool) -> Option<ModeCheck> {
+    let metadata = fs::symlink_metadata(path).ok()?;
+    if metadata.file_type().is_symlink() {
+        return Some(ModeCheck::Refused { why: "is a symbolic link; doctor does not follow it".into() });
+    }
+    let mode = mode_of(&metadata);
+    if mode & 0o1000 != 0 {
+        return Some(ModeCheck::Refused {
+            why: format!("is a shared directory (mode {mode:04o}, sticky); doctor leaves it as it is"),
+        });
+    }
+    if let Err(e) = check_owner(path, &metadata) {
+        return Some(ModeCheck::Refused { why: e.to_string() });
+    }
+    if mode & 0o777 == wanted {
+        return Some(ModeCheck::Right);
+    }
+    if !fix {
+        return Some(ModeCheck::Wrong { mode });
+    }
+    Some(match set_mode_no_follow(path, &metadata, wanted, dir) {
+        Ok(()) => ModeCheck::Fixed { was: mode },
+        Err(e) => ModeCheck::Unchangeable { mode, why: e.to_string() },
+    })
+}
+
+#[cfg(unix)]
+fn set_mode_no_follow(path: &Path, seen: &fs::Metadata, wanted: u32, dir: bool) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::unix::fs::MetadataExt;
+    let kind = if dir { OFlags::DIRECTORY } else { OFlags::NONBLOCK };
+    let handle = rustix::fs::open(path, kind | OFlags::NOFOLLOW | OFlags::RDONLY, Mode::empty())?;
+    let stat = rustix::fs::fstat(&handle)?;
+    if stat.st_ino as u64 != seen.ino() || stat.st_dev as u64 != seen.dev() {
+        return Err(io::Error::other("it was replaced while doctor looked at it"));
+    }
+    rustix::fs::fchmod(&handle, Mode::from_raw_mode(wanted))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_mode_no_follow(_: &Path, _: &fs::Metadata, _: u32, _: bool) -> io::Result<()> {
+    Ok(())
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `bytes`.
+pub fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        let text = b"version = 1\nstore_id = \n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 12), (2, 1));
+        assert_eq!(line_column(text, 23), (2, 12));
+    }
+
+    #[test]
+    fn only_the_exact_temporary_names_are_leftovers() {
+        let names = ["secrets.toml"];
+        let legacy = [(".regcred-", ".tmp")];
+        assert!(is_temp_name(".secrets.toml.Ab3dEf.tmp", &names, &legacy));
+        assert!(is_temp_name(".regcred-Gh5iJk.tmp", &names, &legacy));
+        for other in [
+            ".secrets.toml.bak-2024",
+            ".secrets.toml.Ab3dEf",
+            ".secrets.toml.Ab3dEfg.tmp",
+            ".secrets.toml.Ab-dEf.tmp",
+            ".secrets.toml.Ab3dEf.tmp.old",
+            "secrets.toml.Ab3dEf.tmp",
+            ".regcred-Gh5iJk.tmp~",
+            ".registries.toml.Ab3dEf.tmp",
+        ] {
+            assert!(!is_temp_name(other, &names, &legacy), "{other}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn replace_sets_the_mode_exactly_and_create_new_never_overwrites() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = PrivateFile::new(dir.path().join("f"));
+        file.replace(b"one").unwrap();
+        assert_eq!(fs::metadata(file.path()).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert_eq!(file.read().unwrap().unwrap().bytes.as_slice(), b"one");
+        let err = file.create_new(b"two").unwrap_err();
+        assert!(matches!(err, FsError::Exists { .. }), "{err:?}");
+        assert_eq!(fs::read(file.path()).unwrap(), b"one");
+        assert!(file.leftovers().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        rustix::fs::mknodat(rustix::fs::CWD, &path, rustix::fs::FileType::Fifo, 0o600.into(), 0).unwrap();
+        let err = PrivateFile::new(&path).read().err().unwrap();
+        assert!(matches!(err, FsError::NotAFile { kind: NotAFile::Other, .. }), "{err:?}");
+        let err = PrivateFile::new(&path).create_new(b"x").unwrap_err();
+        assert!(matches!(err, FsError::Exists { .. }), "{err:?}");
+    }
+}

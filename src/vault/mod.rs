@@ -1,0 +1,361 @@
+//! The vault: the floor under every command and the credential helper. It alone writes
+//! files and talks to secret stores. Its operations ([`Vault::add`], [`Vault::edit`],
+//! [`Vault::set_active`], [`Vault::remove`], [`Vault::remove_env`], [`Vault::import`],
+//! [`Vault::secret_of`], the helper's `store` and `erase`) own the write ordering (secret
+//! first, metadata second, and the secret undone when the metadata cannot be written), the
+//! rules for names, usernames and e-mails, and the "secret missing" error, once.
+//!
+//! The vault never prints: what it has to say beside its result (a file others can read)
+//! is collected in [`Warnings`] for the command to print, and a wait is announced through
+//! the [`Patience`] the command gave it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use regcred_core::{Candidate, RegistryAddress, Scope, Status, check_text, validate_name};
+
+pub mod clients;
+pub mod fs;
+pub mod secrets;
+pub mod store;
+
+mod error;
+mod ops;
+
+pub use error::Error;
+pub use ops::{AddRequest, Changes, ImportItem, NewTls};
+use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
+use store::{Credential, Registries, Store};
+
+/// Every file the config dir holds that regcred replaces atomically: their temporary
+/// files (and only theirs) are swept when a writer was killed.
+pub(crate) const CONFIG_FILES: [&str; 2] = [store::STORE_FILE, secrets::FILE_NAME];
+/// The temporary names older versions used (prefix, six alphanumerics, suffix), swept too.
+pub(crate) const LEGACY_TEMP_NAMES: [(&str, &str); 2] = [(".regcred-", ".tmp"), (".secrets.toml.", "")];
+
+/// Something the vault has to say beside its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A file holding credentials that other users can read.
+    ReadableByOthers { path: std::path::PathBuf, mode: u32 },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::ReadableByOthers { path, mode } => write!(
+                f,
+                "{0} is readable by other users (mode {mode:04o}); make it private with: chmod 600 {0}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The warnings of one process, each said once however often its file is read. Clones
+/// share the list.
+#[derive(Clone, Default)]
+pub struct Warnings(Arc<Mutex<Vec<(Warning, bool)>>>);
+
+impl Warnings {
+    pub fn push(&self, warning: Warning) {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !list.iter().any(|(w, _)| *w == warning) {
+            list.push((warning, false));
+        }
+    }
+
+    /// The warnings not taken before.
+    pub fn take(&self) -> Vec<Warning> {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        list.iter_mut()
+            .filter(|(_, taken)| !*taken)
+            .map(|(w, taken)| {
+                *taken = true;
+                w.clone()
+            })
+            .collect()
+    }
+}
+
+/// How long the vault waits for another process (the store's lock, the Secret Service)
+/// and how it says what it waits for.
+#[derive(Clone)]
+pub struct Patience {
+    /// Give up after this long (`REGCRED_TIMEOUT`, default 30 s).
+    pub timeout: Duration,
+    /// Say what is awaited after this long.
+    pub announce_after: Duration,
+    announce: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl Patience {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    pub fn new(timeout: Duration, announce: impl Fn(&str) + Send + Sync + 'static) -> Patience {
+        Patience { timeout, announce_after: Duration::from_secs(1), announce: Arc::new(announce) }
+    }
+
+    /// Says (through the command's function) what is awaited.
+    pub fn announce(&self, what: &str) {
+        (self.announce)(what);
+    }
+}
+
+impl Default for Patience {
+    fn default() -> Patience {
+        Patience::new(Patience::DEFAULT_TIMEOUT, |_| {})
+    }
+}
+
+/// The store, where new secrets go, and which environment is meant: what every operation
+/// needs.
+pub struct Vault {
+    pub store: Store,
+    /// Where new secrets go.
+    pub secret_store: SecretStoreKind,
+    env_override: Option<String>,
+}
+
+impl Vault {
+    pub fn new(store: Store, secret_store: SecretStoreKind, env_override: Option<String>) -> Vault {
+        Vault { store, secret_store, env_override: env_override.filter(|e| !e.is_empty()) }
+    }
+
+    /// `-e`/`$REGCRED_ENV`, if given.
+    pub fn env_override(&self) -> Option<&str> {
+        self.env_override.as_deref()
+    }
+
+    /// The warnings collected so far that were not taken yet.
+    pub fn take_warnings(&self) -> Vec<Warning> {
+        self.store.warnings().take()
+    }
+
+    /// The environment to work in: `-e`/`$REGCRED_ENV`, else the store's current one. It
+    /// must exist.
+    pub fn environment(&self, registries: &Registries) -> Result<String, Error> {
+        let name = self.env_override.clone().unwrap_or_else(|| registries.current_environment.clone());
+        if registries.environment(&name).is_none() {
+            let names = registries.environments.iter().map(|e| e.name.as_str());
+            return Err(Error::invalid(
+                format!("environment {name:?} does not exist"),
+                did_you_mean(&name, names).or_else(|| Some(format!("create it with: regcred env create {name}"))),
+            ));
+        }
+        Ok(name)
+    }
+
+    /// The secret store a credential's secret lives in.
+    pub fn secrets(&self, kind: SecretStoreKind) -> Box<dyn SecretStore> {
+        secrets::open(kind, &self.store)
+    }
+
+    /// The secret of a credential, from wherever it lives. A secret that should be there
+    /// and is not is an error, never an empty password.
+    pub fn secret_of(&self, store_id: &str, credential: &Credential) -> Result<Secret, Error> {
+        let store = self.secrets(credential.secret_store);
+        store
+            .get(&secret_key(store_id, credential))?
+            .ok_or_else(|| Error::SecretMissing { id: credential.id, location: store.location() })
+    }
+}
+
+/// The keyring/file key of a credential's secret.
+pub fn secret_key<'a>(store_id: &'a str, credential: &'a Credential) -> SecretKey<'a> {
+    SecretKey {
+        store_id,
+        id: credential.id,
+        environment: &credential.environment,
+        address: &credential.address,
+        username: &credential.username,
+    }
+}
+
+/// "did you mean …?" for a mistyped name, when one is close enough.
+pub fn did_you_mean<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
+    known
+        .map(|k| (strsim::jaro_winkler(typed, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!("did you mean {k:?}?"))
+}
+
+/// Finds the credential a SELECTOR means in `environment`: an id, a name, or an address
+/// (the most recently added credential for exactly that address).
+pub fn select<'a>(registries: &'a Registries, environment: &'a str, selector: &str) -> Result<&'a Credential, Error> {
+    let selector = selector.trim();
+    if let Ok(id) = selector.parse::<u64>() {
+        return match registries.credential(id) {
+            Some(c) if c.environment == environment => Ok(c),
+            Some(c) => Err(Error::invalid(
+                format!("credential {id} is in environment {:?}, not {environment:?}", c.environment),
+                Some(format!("add -e {} to work in that environment", c.environment)),
+            )),
+            None => Err(Error::invalid(
+                format!("no credential with id {id} in environment {environment:?}"),
+                Some("see the ids with: regcred list".into()),
+            )),
+        };
+    }
+    let mut in_env = registries.credentials_in(environment);
+    if let Some(c) = in_env.find(|c| c.name.as_deref() == Some(selector)) {
+        return Ok(c);
+    }
+    let unknown = || {
+        let known: Vec<&str> = registries
+            .credentials_in(environment)
+            .flat_map(|c| c.name.as_deref().into_iter().chain(std::iter::once(c.address.as_str())))
+            .collect();
+        Error::invalid(
+            format!("no credential {selector:?} in environment {environment:?}"),
+            did_you_mean(selector, known.into_iter())
+                .or_else(|| Some("a selector is an id, a name or an address; see them with: regcred list".into())),
+        )
+    };
+    let Ok(scope) = Scope::parse(selector) else { return Err(unknown()) };
+    let scope = scope.to_string();
+    registries.credentials_in(environment).filter(|c| c.address == scope).max_by_key(|c| c.sequence).ok_or_else(unknown)
+}
+
+/// The credentials of one environment with their parsed scopes, ready for the selection
+/// rule.
+pub struct EnvCredentials<'a> {
+    pub records: Vec<&'a Credential>,
+    pub scopes: Vec<Scope>,
+}
+
+impl<'a> EnvCredentials<'a> {
+    pub fn new(registries: &'a Registries, environment: &str) -> Result<Self, Error> {
+        let records: Vec<&Credential> =
+            registries.credentials.iter().filter(|c| c.environment == environment).collect();
+        let scopes = records
+            .iter()
+            .map(|c| {
+                Scope::parse(&c.address)
+                    .map_err(|e| Error::Store(store::StoreError::BadAddress { id: c.id, error: e.to_string() }))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(EnvCredentials { records, scopes })
+    }
+
+    pub fn candidates(&self) -> Vec<Candidate<'_>> {
+        self.records
+            .iter()
+            .zip(&self.scopes)
+            .map(|(c, scope)| Candidate { id: c.id, scope, sequence: c.sequence, active: c.active })
+            .collect()
+    }
+
+    pub fn statuses(&self) -> Vec<Status> {
+        regcred_core::statuses(&self.candidates())
+    }
+
+    pub fn status_of(&self, id: u64) -> Option<Status> {
+        let index = self.records.iter().position(|c| c.id == id)?;
+        self.statuses().get(index).copied()
+    }
+
+    /// The credential a docker pull from this host would use: the newest active credential
+    /// for the whole registry. Scoped credentials apply to some repositories only and docker
+    /// does not say which repository it wants, so they are never handed out to it.
+    pub fn in_use_for_docker(&self, address: &RegistryAddress) -> Option<&'a Credential> {
+        self.records
+            .iter()
+            .zip(&self.scopes)
+            .filter(|(c, scope)| c.active && scope.path().is_none() && scope.address() == address)
+            .max_by_key(|(c, _)| c.sequence)
+            .map(|(c, _)| *c)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules for what is stored
+// ---------------------------------------------------------------------------------------
+
+/// A username must be usable in HTTP Basic authentication, and never hold a character that
+/// could forge or hide what is printed.
+pub fn check_username(username: &str) -> Result<(), Error> {
+    if username.is_empty() {
+        return Err(Error::invalid("the username is empty", Some("give it with -u USER".into())));
+    }
+    if username.contains(':') {
+        return Err(Error::invalid(
+            format!(
+                "the username {username:?} contains ':', which registries cannot accept (HTTP Basic authentication)"
+            ),
+            None,
+        ));
+    }
+    if username.chars().any(char::is_control) || username.trim() != username {
+        return Err(Error::invalid(
+            format!("the username {username:?} has spaces at its ends or control characters"),
+            None,
+        ));
+    }
+    check_text("username", username).map_err(|e| Error::invalid(e.to_string(), None))
+}
+
+/// An empty e-mail means none; anything else must look like an address.
+pub fn check_email(email: Option<&str>) -> Result<Option<String>, Error> {
+    match email {
+        None | Some("") => Ok(None),
+        Some(e)
+            if e.contains('@')
+                && !e.starts_with('@')
+                && !e.ends_with('@')
+                && !e.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            check_text("e-mail", e).map_err(|err| Error::invalid(err.to_string(), None))?;
+            Ok(Some(e.to_owned()))
+        }
+        Some(e) => Err(Error::invalid(
+            format!("{e:?} is not an e-mail address"),
+            Some("use the form name@example.com, or leave --email out".into()),
+        )),
+    }
+}
+
+/// A credential name: DNS-label style (PRODUCT.md rule 1).
+pub fn check_name(name: &str) -> Result<(), Error> {
+    validate_name("credential name", name).map_err(|e| Error::invalid(e.to_string(), None))
+}
+
+/// Refuses a name another credential of the environment already has.
+pub fn check_name_free(
+    registries: &Registries,
+    environment: &str,
+    name: Option<&str>,
+    except: Option<u64>,
+) -> Result<(), Error> {
+    let Some(name) = name else { return Ok(()) };
+    match registries.credentials_in(environment).find(|c| c.name.as_deref() == Some(name) && Some(c.id) != except) {
+        Some(taken) => Err(Error::invalid(
+            format!("the name {name:?} is already used by credential {} in environment {environment:?}", taken.id),
+            except
+                .is_none()
+                .then(|| "choose another name, or rename the other one with: regcred edit ID --name NEW".into()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The narrow view of the vault that the integration tests and the fuzz targets use: read
+/// a store and its secrets the way regcred does, and play a writer.
+#[doc(hidden)]
+pub mod testing {
+    use std::path::Path;
+
+    pub use super::secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
+    pub use super::store::{Credential, Registries, Store, StoreError, Tx, now};
+
+    /// The store in `dir`, with default patience and its own warnings.
+    pub fn store(dir: &Path) -> Store {
+        Store::new(dir.to_owned(), Default::default(), Default::default())
+    }
+
+    /// The secret store of `kind` for the config dir `dir`.
+    pub fn secrets(kind: SecretStoreKind, dir: &Path) -> Box<dyn SecretStore> {
+        super::secrets::open(kind, &store(dir))
+    }
+}
