@@ -7,6 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use regcred_core::RegistryAddress;
+use time::OffsetDateTime;
 
 use crate::cli::{TlsAddressArgs, TlsCommand, TlsFetchArgs, TlsInstallArgs, TlsSetArgs, TlsShowArgs};
 use crate::commands::verify::registry_failure;
@@ -14,7 +15,7 @@ use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::output::TlsView;
 use crate::prompt;
-use crate::registry::{self, CertificateInfo};
+use crate::registry::{self, CertificateInfo, PinnedSetting};
 use crate::store::{TlsSetting, io_failure, now, write_atomically_with_mode};
 
 pub fn run(command: TlsCommand, ctx: &Context) -> Result<(), Failure> {
@@ -33,11 +34,12 @@ pub fn parse_address(input: &str) -> Result<RegistryAddress, Failure> {
 }
 
 /// The certificates of a PEM file, rewritten as openssl writes PEM (so the store holds
-/// certificates and nothing else).
+/// certificates and nothing else). Each must be valid now: an expired CA is refused here,
+/// where it would be trusted.
 pub fn read_ca_file(path: &Path) -> Result<String, Failure> {
     let text = fs::read_to_string(path)
         .map_err(|e| Failure::input(format!("cannot read the CA certificate {}: {e}", path.display())))?;
-    let certs = registry::certificates_from_pem(&text)
+    let certs = registry::current_certificates_from_pem(&text, OffsetDateTime::now_utc())
         .map_err(|e| input_error!("{} cannot be used as a CA certificate: {e}", path.display()))?;
     Ok(registry::to_pem(&certs))
 }
@@ -71,6 +73,16 @@ fn certificates(setting: &TlsSetting) -> Vec<CertificateInfo> {
     registry::certificates_from_pem(pem)
         .map(|certs| certs.iter().filter_map(|c| CertificateInfo::parse(c).ok()).collect())
         .unwrap_or_default()
+}
+
+/// Pinned certificates of `settings` that are expired, not yet valid, or expire within
+/// [`registry::EXPIRY_WARNING`]: for `tls show` and `doctor`.
+pub fn pin_findings<'a>(settings: impl IntoIterator<Item = &'a TlsSetting>) -> Vec<registry::PinFinding> {
+    let pinned = settings.into_iter().filter_map(|t| {
+        let pem = t.ca_cert.as_deref()?;
+        Some(PinnedSetting { environment: &t.environment, address: &t.address, pem })
+    });
+    registry::pin_findings(pinned, OffsetDateTime::now_utc())
 }
 
 fn set(args: TlsSetArgs, ctx: &Context) -> Result<(), Failure> {
@@ -124,12 +136,25 @@ fn show(args: TlsShowArgs, ctx: &Context) -> Result<(), Failure> {
     if let Some(address) = &address
         && views.is_empty()
     {
+        let elsewhere: Vec<&str> =
+            registries.tls.iter().filter(|t| t.address == address.as_str()).map(|t| t.environment.as_str()).collect();
+        let hint = match elsewhere.first() {
+            Some(first) => format!(
+                "environment {} has one (TLS settings belong to one environment): see it with \
+                 `regcred -e {first} tls show {address}`; pin it here with: regcred tls fetch {address}",
+                elsewhere.join(", ")
+            ),
+            None => format!("pin what it presents with: regcred tls fetch {address}"),
+        };
         return Err(input_error!(
             "{address} has no TLS setting in environment {environment:?}: it is verified against the system's CA certificates"
         )
-        .hint(format!("pin what it presents with: regcred tls fetch {address}")));
+        .hint(hint));
     }
     ctx.out.tls_settings(&views, ctx.out.format(args.output), address.is_some());
+    for finding in pin_findings(views.iter().map(|v| v.setting)) {
+        ctx.out.warn(finding.to_string());
+    }
     Ok(())
 }
 

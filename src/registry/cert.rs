@@ -1,12 +1,17 @@
 //! Certificates as regcred shows and stores them: what one says (names, dates, SHA-256
-//! fingerprint), and PEM in and out.
+//! fingerprint), whether a pinned one is current, and PEM in and out.
+//!
+//! Every string read out of a certificate is escaped here, where it is read, so that no
+//! output path (table, plain, JSON, a prompt, an error) can print a name that moves the
+//! cursor, starts a line or hides what follows: a certificate is whatever the server sent.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use regcred_core::escape;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::{PemObject, SectionKind};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 // Certificates: the chain a registry presents, what one says, and PEM.
 
@@ -14,7 +19,9 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone)]
 pub struct CertificateInfo {
     pub der: CertificateDer<'static>,
+    /// Escaped for display (`\n`, `\x1b`, `\u{202e}`).
     pub subject: String,
+    /// Escaped for display, as `subject`.
     pub issuer: String,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
@@ -27,12 +34,12 @@ pub struct CertificateInfo {
 impl CertificateInfo {
     pub fn parse(der: &CertificateDer<'_>) -> Result<CertificateInfo, CertificateParseError> {
         let (_, cert) =
-            x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| CertificateParseError(e.to_string()))?;
+            x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| CertificateParseError::new(&e))?;
         let validity = cert.validity();
         Ok(CertificateInfo {
             der: der.clone().into_owned(),
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
+            subject: escape(&cert.subject().to_string()).into_owned(),
+            issuer: escape(&cert.issuer().to_string()).into_owned(),
             not_before: validity.not_before.to_datetime(),
             not_after: validity.not_after.to_datetime(),
             sha256: fingerprint(der.as_ref()),
@@ -43,6 +50,98 @@ impl CertificateInfo {
     pub fn self_signed(&self) -> bool {
         self.subject == self.issuer
     }
+
+    /// Whether it is valid at `now` (its notBefore/notAfter, inclusive).
+    pub fn is_current(&self, now: OffsetDateTime) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+}
+
+/// How far ahead `tls show` and `doctor` warn of a pinned certificate's end.
+pub const EXPIRY_WARNING: Duration = Duration::days(30);
+
+/// One stored TLS setting's certificates, as [`pin_findings`] takes them.
+pub struct PinnedSetting<'a> {
+    pub environment: &'a str,
+    pub address: &'a str,
+    pub pem: &'a str,
+}
+
+/// A pinned (or CA) certificate that has expired, expires within [`EXPIRY_WARNING`], or
+/// is not valid yet.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", self.words())]
+pub struct PinFinding {
+    pub environment: String,
+    pub address: String,
+    pub subject: String,
+    pub sha256: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub state: PinState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinState {
+    Expired,
+    /// Whole days left.
+    ExpiresSoon(i64),
+    NotYetValid,
+}
+
+impl PinFinding {
+    fn words(&self) -> String {
+        let date = |t: OffsetDateTime| t.date().to_string();
+        let when = match self.state {
+            PinState::Expired => format!("expired on {}", date(self.not_after)),
+            PinState::ExpiresSoon(0) => format!("expires today ({})", date(self.not_after)),
+            PinState::ExpiresSoon(days) => format!("expires in {days} day(s), on {}", date(self.not_after)),
+            PinState::NotYetValid => format!("is not valid before {}", date(self.not_before)),
+        };
+        format!(
+            "the certificate trusted for {} in environment {} ({}, SHA-256 {}) {when}; replace it: regcred -e {} tls fetch {}, \
+             or regcred -e {} tls set {} --ca-cert FILE",
+            self.address,
+            self.environment,
+            self.subject,
+            self.sha256,
+            self.environment,
+            self.address,
+            self.environment,
+            self.address
+        )
+    }
+}
+
+/// The certificates of stored TLS settings that are expired, not yet valid, or expire
+/// within [`EXPIRY_WARNING`] of `now`. A stored PEM that no longer parses is left to the
+/// commands that use it, which say so.
+pub fn pin_findings<'a>(settings: impl IntoIterator<Item = PinnedSetting<'a>>, now: OffsetDateTime) -> Vec<PinFinding> {
+    let mut findings = Vec::new();
+    for setting in settings {
+        let Ok(certs) = certificates_from_pem(setting.pem) else { continue };
+        for info in certs.iter().filter_map(|c| CertificateInfo::parse(c).ok()) {
+            let state = if now > info.not_after {
+                PinState::Expired
+            } else if now < info.not_before {
+                PinState::NotYetValid
+            } else if info.not_after - now <= EXPIRY_WARNING {
+                PinState::ExpiresSoon((info.not_after - now).whole_days())
+            } else {
+                continue;
+            };
+            findings.push(PinFinding {
+                environment: setting.environment.to_owned(),
+                address: setting.address.to_owned(),
+                subject: info.subject,
+                sha256: info.sha256,
+                not_before: info.not_before,
+                not_after: info.not_after,
+                state,
+            });
+        }
+    }
+    findings
 }
 
 fn fingerprint(der: &[u8]) -> String {
@@ -55,6 +154,12 @@ fn fingerprint(der: &[u8]) -> String {
 #[error("not an X.509 certificate: {0}")]
 pub struct CertificateParseError(String);
 
+impl CertificateParseError {
+    fn new(error: &dyn std::fmt::Display) -> Self {
+        CertificateParseError(escape(&error.to_string()).into_owned())
+    }
+}
+
 /// Why a PEM file cannot serve as a registry's CA.
 #[derive(Debug, thiserror::Error)]
 pub enum PemError {
@@ -62,15 +167,26 @@ pub enum PemError {
     Syntax(String),
     #[error("it holds no certificate (-----BEGIN CERTIFICATE-----)")]
     NoCertificate,
-    #[error("it holds a private key; give the certificate only, keys never belong in regcred's store")]
-    PrivateKey,
+    #[error("it holds a private key ({label}); give the certificate only, keys never belong in regcred's store")]
+    PrivateKey { label: String },
     #[error("certificate {index} in it does not parse: {source}")]
     BadCertificate { index: usize, source: CertificateParseError },
+    #[error(
+        "certificate {index} in it ({subject}) expired on {not_after}; a CA certificate must be current to be trusted"
+    )]
+    Expired { index: usize, subject: String, not_after: String },
+    #[error("certificate {index} in it ({subject}) is not valid before {not_before}")]
+    NotYetValid { index: usize, subject: String, not_before: String },
 }
 
 /// The certificates in PEM text, checked to parse. Other sections are ignored, except
 /// private keys, which are refused.
 pub fn certificates_from_pem(text: &str) -> Result<Vec<CertificateDer<'static>>, PemError> {
+    // Every label is looked at, not only the section kinds rustls knows: `ENCRYPTED
+    // PRIVATE KEY` and `OPENSSH PRIVATE KEY` are keys as much as `PRIVATE KEY` is.
+    if let Some(label) = pem_labels(text).find(|label| label.to_ascii_uppercase().contains("PRIVATE KEY")) {
+        return Err(PemError::PrivateKey { label: escape(label).into_owned() });
+    }
     let mut certs = Vec::new();
     for item in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(text.as_bytes()) {
         let (kind, der) = item.map_err(|e| PemError::Syntax(e.to_string()))?;
@@ -82,7 +198,7 @@ pub fn certificates_from_pem(text: &str) -> Result<Vec<CertificateDer<'static>>,
                 certs.push(der);
             }
             SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey => {
-                return Err(PemError::PrivateKey);
+                return Err(PemError::PrivateKey { label: format!("{kind:?}") });
             }
             _ => {}
         }
@@ -91,6 +207,43 @@ pub fn certificates_from_pem(text: &str) -> Result<Vec<CertificateDer<'static>>,
         return Err(PemError::NoCertificate);
     }
     Ok(certs)
+}
+
+/// [`certificates_from_pem`] for a certificate about to be trusted (`tls set --ca-cert`,
+/// `add --ca-cert`): each must also be valid at `now`. webpki does not check the dates of a
+/// trust anchor, so an expired CA would otherwise go on vouching for the leaves it signed.
+pub fn current_certificates_from_pem(
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<CertificateDer<'static>>, PemError> {
+    let certs = certificates_from_pem(text)?;
+    for (n, der) in certs.iter().enumerate() {
+        let info = CertificateInfo::parse(der).map_err(|source| PemError::BadCertificate { index: n + 1, source })?;
+        if now > info.not_after {
+            return Err(PemError::Expired {
+                index: n + 1,
+                subject: info.subject,
+                not_after: info.not_after.date().to_string(),
+            });
+        }
+        if now < info.not_before {
+            return Err(PemError::NotYetValid {
+                index: n + 1,
+                subject: info.subject,
+                not_before: info.not_before.date().to_string(),
+            });
+        }
+    }
+    Ok(certs)
+}
+
+/// The labels of every `-----BEGIN LABEL-----` in `text`, wherever it stands.
+fn pem_labels(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices("-----BEGIN ").map(move |(at, marker)| {
+        let rest = &text[at + marker.len()..];
+        let end = rest.find("-----").unwrap_or(rest.len()).min(rest.find('\n').unwrap_or(rest.len()));
+        rest[..end].trim()
+    })
 }
 
 /// PEM as openssl writes it: 64-character lines, one block per certificate.
@@ -116,7 +269,11 @@ mod tests {
     fn pem_without_certificates_or_with_keys_is_refused() {
         assert!(matches!(certificates_from_pem("hello"), Err(PemError::NoCertificate)));
         let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-        assert!(matches!(certificates_from_pem(key), Err(PemError::PrivateKey)));
+        assert!(matches!(certificates_from_pem(key), Err(PemError::PrivateKey { .. })));
+        for label in ["ENCRYPTED PRIVATE KEY", "OPENSSH PRIVATE KEY", "DSA PRIVATE KEY", "Private Key"] {
+            let key = format!("-----BEGIN {label}-----\nAAAA\n-----END {label}-----\n");
+            assert!(matches!(certificates_from_pem(&key), Err(PemError::PrivateKey { .. })), "{label} is refused");
+        }
         let junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         assert!(matches!(certificates_from_pem(junk), Err(PemError::BadCertificate { index: 1, .. })));
     }

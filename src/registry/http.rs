@@ -8,19 +8,21 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use regcred_core::escape;
 use rustls::CertificateError;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 use zeroize::Zeroizing;
 
-use super::verifier::{RustlsConnector, client_config};
+use super::verifier::{RustlsConnector, StalePin, client_config};
 use super::{CONNECT_TIMEOUT, Channel, Login, REQUEST_TIMEOUT, RegistryError, Trust};
 
 /// The message of a registry's or token service's JSON error answer, if it has one.
 pub(super) fn error_message(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     let message = value["errors"][0]["message"].as_str().or_else(|| value["details"].as_str())?;
-    Some(message.chars().filter(|c| !c.is_control()).take(200).collect())
+    let short: String = message.chars().take(200).collect();
+    Some(escape(&short).into_owned())
 }
 
 pub(super) fn basic_header(login: &Login<'_>) -> Zeroizing<String> {
@@ -28,9 +30,17 @@ pub(super) fn basic_header(login: &Login<'_>) -> Zeroizing<String> {
     Zeroizing::new(format!("Basic {}", BASE64.encode(pair.as_bytes())))
 }
 
+/// How many redirects within one origin are followed; redirects to another origin are
+/// never followed.
+const MAX_REDIRECTS: usize = 5;
+
 /// One HTTP answer: what the handshake needs of it.
 pub(super) struct Answer {
+    /// The URL that answered (after redirects within the same origin), without the query.
+    pub(super) url: String,
     pub(super) status: u16,
+    /// A 3xx answer's `Location`.
+    location: Option<String>,
     pub(super) challenge: Option<Challenge>,
     /// Read for token-service answers only.
     pub(super) body: Option<String>,
@@ -55,6 +65,9 @@ impl Client {
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(REQUEST_TIMEOUT))
+            // Redirects are followed by `send`, within the same origin only: ureq would
+            // follow them to another host, or from HTTPS to plain HTTP.
+            .max_redirects(0)
             .user_agent(concat!("regcred/", env!("CARGO_PKG_VERSION")))
             .build();
         let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
@@ -83,36 +96,90 @@ impl Client {
         authorization: Option<&Zeroizing<String>>,
         query: &[(&str, &str)],
     ) -> Result<Answer, RegistryError> {
-        let mut request = self.agent.get(url);
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value.as_str());
-        }
-        for (key, value) in query {
-            request = request.query(*key, *value);
-        }
-        self.answer(request.call())
+        self.send(Method::Get, url, authorization, query)
     }
 
     pub(super) fn head(&self, url: &str, authorization: Option<&Zeroizing<String>>) -> Result<Answer, RegistryError> {
-        let mut request = self.agent.head(url).header(
-            "Accept",
-            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
-             application/vnd.docker.distribution.manifest.list.v2+json, \
-             application/vnd.docker.distribution.manifest.v2+json",
-        );
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value.as_str());
-        }
-        self.answer(request.call())
+        self.send(Method::Head, url, authorization, &[])
     }
 
+    /// A POST is never redirected: a 3xx is its answer.
     pub(super) fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Answer, RegistryError> {
-        self.answer(self.agent.post(url).send_form(form.iter().copied()))
+        self.answer(url, self.agent.post(url).send_form(form.iter().copied()))
     }
 
-    fn answer(&self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, RegistryError> {
+    /// GET or HEAD `url`, following redirects that stay on its origin (scheme, host and
+    /// port). A redirect elsewhere is an error, never followed: it could lead from HTTPS to
+    /// plain HTTP, or to a server that answers 200 to anything, and `verify` would then
+    /// report what that server said as the registry's answer.
+    fn send(
+        &self,
+        method: Method,
+        url: &str,
+        authorization: Option<&Zeroizing<String>>,
+        query: &[(&str, &str)],
+    ) -> Result<Answer, RegistryError> {
+        let mut current = url.to_owned();
+        // The query goes on the first request only; a Location carries its own.
+        let mut query = query;
+        for _ in 0..=MAX_REDIRECTS {
+            let result = match method {
+                Method::Get => {
+                    let mut request = self.agent.get(&current);
+                    if let Some(value) = authorization {
+                        request = request.header("Authorization", value.as_str());
+                    }
+                    for (key, value) in query {
+                        request = request.query(*key, *value);
+                    }
+                    request.call()
+                }
+                Method::Head => {
+                    let mut request = self.agent.head(&current).header(
+                        "Accept",
+                        "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+                         application/vnd.docker.distribution.manifest.list.v2+json, \
+                         application/vnd.docker.distribution.manifest.v2+json",
+                    );
+                    if let Some(value) = authorization {
+                        request = request.header("Authorization", value.as_str());
+                    }
+                    request.call()
+                }
+            };
+            let answer = self.answer(&current, result)?;
+            let Some(location) = answer.location.as_deref() else { return Ok(answer) };
+            let next = resolve(&current, location)
+                .ok_or_else(|| self.protocol(format!("{method} {current} redirected to {location:?}, not a URL")))?;
+            if origin(&next) != origin(&current) {
+                let downgrade = if current.starts_with("https:") && next.starts_with("http:") {
+                    " (from HTTPS to plain HTTP)"
+                } else {
+                    ""
+                };
+                return Err(self.protocol(format!(
+                    "{method} {current} answered HTTP {} with a redirect to {next}{downgrade}; regcred follows a \
+                     registry's redirects only within the same scheme, host and port",
+                    answer.status
+                )));
+            }
+            current = next;
+            query = &[];
+        }
+        Err(self.protocol(format!("{method} {url} redirected more than {MAX_REDIRECTS} times")))
+    }
+
+    fn answer(
+        &self,
+        url: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Answer, RegistryError> {
         let mut response = result.map_err(|e| self.error(e))?;
         let status = response.status().as_u16();
+        let location = (300..400)
+            .contains(&status)
+            .then(|| response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned))
+            .flatten();
         let challenge = response
             .headers()
             .get_all("www-authenticate")
@@ -127,7 +194,7 @@ impl Client {
         } else {
             None
         };
-        Ok(Answer { status, challenge, body })
+        Ok(Answer { url: url.to_owned(), status, location, challenge, body })
     }
 
     pub(super) fn protocol(&self, detail: String) -> RegistryError {
@@ -145,6 +212,51 @@ impl Client {
             other => RegistryError::Connect { address, detail: other.to_string() },
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Head,
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+        })
+    }
+}
+
+/// `location` resolved against `base` (absolute, scheme-relative, absolute-path or
+/// relative), escaped for display. None when it is not a URL of HTTP(S).
+fn resolve(base: &str, location: &str) -> Option<String> {
+    let base_uri: ureq::http::Uri = base.parse().ok()?;
+    let scheme = base_uri.scheme_str()?;
+    let authority = base_uri.authority()?.as_str();
+    let resolved = if location.contains("://") {
+        location.to_owned()
+    } else if let Some(rest) = location.strip_prefix("//") {
+        format!("{scheme}://{rest}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
+    } else {
+        let path = base_uri.path();
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{scheme}://{authority}{dir}{location}")
+    };
+    let uri: ureq::http::Uri = resolved.parse().ok()?;
+    matches!(uri.scheme_str(), Some("http" | "https")).then(|| escape(&resolved).into_owned())
+}
+
+/// Scheme, host and port (the default port made explicit) of an absolute URL.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
+    let port = authority.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some((scheme, authority.host().to_ascii_lowercase(), port))
 }
 
 /// Sorts an I/O error: a TLS failure inside it, a refused connection, a time-out, or DNS.
@@ -197,10 +309,14 @@ fn certificate_words(reason: &CertificateError) -> String {
         }
         // webpki's word for a self-signed CA certificate used as the server's own, the
         // kind `openssl req -x509` makes.
-        CertificateError::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
-            "it is a self-signed certificate that is not pinned for this registry".into()
-        }
-        other => other.to_string(),
+        CertificateError::Other(other) => match other.0.downcast_ref::<StalePin>() {
+            Some(stale) => stale.to_string(),
+            None if other.to_string().contains("CaUsedAsEndEntity") => {
+                "it is a self-signed certificate that is not pinned for this registry".into()
+            }
+            None => escape(&other.to_string()).into_owned(),
+        },
+        other => escape(&other.to_string()).into_owned(),
     }
 }
 

@@ -28,7 +28,10 @@ use zeroize::Zeroizing;
 
 use crate::secrets::Secret;
 
-pub use cert::{CertificateInfo, CertificateParseError, PemError, certificates_from_pem, to_pem};
+pub use cert::{
+    CertificateInfo, CertificateParseError, EXPIRY_WARNING, PemError, PinFinding, PinState, PinnedSetting,
+    certificates_from_pem, current_certificates_from_pem, pin_findings, to_pem,
+};
 use http::{Client, basic_header, error_message};
 pub use verifier::{Presented, SetupError, presented_chain};
 
@@ -40,6 +43,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 const IDENTITY_TOKEN_USER: &str = "<token>";
 /// Where Docker Hub's registry API is; `docker.io` itself only redirects.
 const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
+/// Docker Hub's token service: another host than its registry by design, and not worth a
+/// warning on every check of a Docker Hub credential.
+const DOCKER_HUB_TOKEN_SERVICE: &str = "auth.docker.io";
 
 /// How far a registry's TLS certificate is trusted.
 #[derive(Debug, Clone, Default)]
@@ -57,15 +63,36 @@ pub enum Trust {
 /// The trust of every registry that has a TLS setting, by canonical address; the others
 /// get [`Trust::System`]. A token service on another host is looked up here too.
 #[derive(Debug, Default)]
-pub struct Trusts(HashMap<String, Trust>);
+pub struct Trusts {
+    trusts: HashMap<String, Trust>,
+    /// Addresses with a TLS setting only in other environments, and those environments:
+    /// not used for trust, only to say where a missing setting is.
+    elsewhere: HashMap<String, Vec<String>>,
+}
 
 impl Trusts {
     pub fn insert(&mut self, address: String, trust: Trust) {
-        self.0.insert(address, trust);
+        self.trusts.insert(address, trust);
     }
 
     pub fn get(&self, address: &str) -> Trust {
-        self.0.get(address).cloned().unwrap_or_default()
+        self.trusts.get(address).cloned().unwrap_or_default()
+    }
+
+    /// Records that `environment` (another one) has a TLS setting for `address`.
+    pub fn note_elsewhere(&mut self, address: &str, environment: &str) {
+        let environments = self.elsewhere.entry(address.to_owned()).or_default();
+        if !environments.iter().any(|e| e == environment) {
+            environments.push(environment.to_owned());
+        }
+    }
+
+    /// The other environments with a TLS setting for `address`, when this one has none.
+    pub fn elsewhere(&self, address: &str) -> &[String] {
+        if self.trusts.contains_key(address) {
+            return &[];
+        }
+        self.elsewhere.get(address).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -130,8 +157,11 @@ pub enum Pull {
 /// The outcome of [`verify`].
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// The `/v2/` URL that answered.
+    /// The `/v2/` URL that answered (after redirects, which stay on the registry's origin).
     pub url: String,
+    /// The token service's `host[:port]` when it is not the registry's own: it received
+    /// the password (docker sends it there too), so the commands say so.
+    pub foreign_token_service: Option<String>,
     pub channel: Channel,
     pub auth: Auth,
     pub verdict: Verdict,
@@ -206,7 +236,14 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
 
     let (base, channel, first) = client.ping(host)?;
     let url = format!("{base}/v2/");
-    let mut report = Report { url: url.clone(), channel, auth: Auth::None, verdict: Verdict::Valid, pull: None };
+    let mut report = Report {
+        url: first.url.clone(),
+        foreign_token_service: None,
+        channel,
+        auth: Auth::None,
+        verdict: Verdict::Valid,
+        pull: None,
+    };
     let authorization: Option<Zeroizing<String>> = match first.status {
         200 => {
             report.verdict = Verdict::NotRequired;
@@ -222,7 +259,10 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                     let header = basic_header(&check.login);
                     let answer = client.get(&url, Some(&header), &[])?;
                     match answer.status {
-                        200 => Some(header),
+                        200 => {
+                            report.url = answer.url;
+                            Some(header)
+                        }
                         401 | 403 => {
                             report.verdict = Verdict::Rejected(format!(
                                 "GET {url} with Basic authentication answered HTTP {}",
@@ -240,6 +280,11 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                         .ok_or_else(|| client.protocol("its Bearer challenge names no realm (token service)".into()))?
                         .clone();
                     report.auth = Auth::Bearer { realm: realm.clone() };
+                    let (_, realm_address) = token_service_address(&client, &realm)?;
+                    let docker_hubs_own = check.address.is_docker_hub() && realm_address == DOCKER_HUB_TOKEN_SERVICE;
+                    if realm_address != client.address && !docker_hubs_own {
+                        report.foreign_token_service = Some(realm_address);
+                    }
                     let scope = check.image.map(|(repository, _)| format!("repository:{repository}:pull"));
                     let service = challenge.params.get("service").map(String::as_str);
                     let token = match token(&client, &trust, trusts, &realm, service, scope.as_deref(), &check.login)? {
@@ -252,7 +297,10 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                     let header = Zeroizing::new(format!("Bearer {}", token.as_str()));
                     let answer = client.get(&url, Some(&header), &[])?;
                     match answer.status {
-                        200 => Some(header),
+                        200 => {
+                            report.url = answer.url;
+                            Some(header)
+                        }
                         401 | 403 => {
                             report.verdict = Verdict::Rejected(format!(
                                 "the token service issued a token, but GET {url} with it answered HTTP {}",
@@ -293,6 +341,26 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
     Ok(report)
 }
 
+/// Whether the token service's URL is HTTPS, and its `host[:port]` as addresses are
+/// written (no port when it is the scheme's default).
+fn token_service_address(registry_client: &Client, realm: &str) -> Result<(bool, String), RegistryError> {
+    let uri: ureq::http::Uri =
+        realm.parse().map_err(|_| registry_client.protocol(format!("its token service {realm:?} is not a URL")))?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return Err(registry_client.protocol(format!("its token service {realm:?} is not an absolute URL")));
+    };
+    let default_port = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => return Err(registry_client.protocol(format!("its token service {realm:?} is not HTTP(S)"))),
+    };
+    let address = match authority.port_u16() {
+        Some(port) if port != default_port => format!("{}:{port}", authority.host().to_ascii_lowercase()),
+        _ => authority.host().to_ascii_lowercase(),
+    };
+    Ok((scheme == "https", address))
+}
+
 /// The token flow: a token from `realm` for `service` and `scope`, authenticated with the
 /// credential. `Ok(Err(why))` when the token service refuses the credential.
 fn token(
@@ -304,23 +372,10 @@ fn token(
     scope: Option<&str>,
     login: &Login<'_>,
 ) -> Result<Result<Zeroizing<String>, String>, RegistryError> {
-    let uri: ureq::http::Uri =
-        realm.parse().map_err(|_| registry_client.protocol(format!("its token service {realm:?} is not a URL")))?;
-    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(registry_client.protocol(format!("its token service {realm:?} is not an absolute URL")));
-    };
-    let default_port = match scheme {
-        "https" => 443,
-        "http" => 80,
-        _ => return Err(registry_client.protocol(format!("its token service {realm:?} is not HTTP(S)"))),
-    };
-    let realm_address = match authority.port_u16() {
-        Some(port) if port != default_port => format!("{}:{port}", authority.host().to_ascii_lowercase()),
-        _ => authority.host().to_ascii_lowercase(),
-    };
+    let (scheme, realm_address) = token_service_address(registry_client, realm)?;
     let same_server = realm_address == registry_client.address;
     let trust = if same_server { registry_trust.clone() } else { trusts.get(&realm_address) };
-    if scheme == "http" && !matches!(trust, Trust::Insecure) {
+    if !scheme && !matches!(trust, Trust::Insecure) {
         return Err(registry_client.protocol(format!(
             "its token service {realm} is plain HTTP; regcred sends a password over plain HTTP only to a registry \
              marked insecure (regcred tls set {realm_address} --insecure)"

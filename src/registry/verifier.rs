@@ -11,10 +11,14 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme,
+};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter,
 };
+
+use time::OffsetDateTime;
 
 use super::cert::CertificateInfo;
 use super::http::{io_error, tls_error};
@@ -49,6 +53,10 @@ struct RegistryVerifier {
     provider: Arc<CryptoProvider>,
     insecure: bool,
     pinned: Vec<CertificateDer<'static>>,
+    /// Pinned certificates outside their validity when the verifier was made, each with
+    /// its raw subject: they are kept out of the trust anchors (webpki does not check an
+    /// anchor's dates) and named when a chain they issued is refused.
+    stale: Vec<(Vec<u8>, CertificateInfo)>,
     /// None when there is no root certificate at all.
     webpki: Option<Arc<WebPkiServerVerifier>>,
 }
@@ -61,11 +69,20 @@ impl RegistryVerifier {
             _ => Vec::new(),
         };
         if matches!(trust, Trust::Insecure) {
-            return Ok(RegistryVerifier { provider, insecure: true, pinned, webpki: None });
+            return Ok(RegistryVerifier { provider, insecure: true, pinned, stale: Vec::new(), webpki: None });
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut stale = Vec::new();
+        let mut anchors = Vec::new();
+        for pin in &pinned {
+            match (CertificateInfo::parse(pin), raw_name(pin, Name::Subject)) {
+                (Ok(info), Some(subject)) if !info.is_current(now) => stale.push((subject, info)),
+                _ => anchors.push(pin.clone()),
+            }
         }
         let mut roots = RootCertStore::empty();
         roots.add_parsable_certificates(system_roots().iter().cloned());
-        roots.add_parsable_certificates(pinned.iter().cloned());
+        roots.add_parsable_certificates(anchors);
         let webpki = if roots.is_empty() {
             None
         } else {
@@ -74,7 +91,18 @@ impl RegistryVerifier {
                 .map_err(SetupError::Verifier)?;
             Some(verifier)
         };
-        Ok(RegistryVerifier { provider, insecure: false, pinned, webpki })
+        Ok(RegistryVerifier { provider, insecure: false, pinned, stale, webpki })
+    }
+
+    /// The stale pin that issued a certificate of the chain, if one did.
+    fn stale_issuer(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Option<&CertificateInfo> {
+        let issuers: Vec<Vec<u8>> =
+            std::iter::once(end_entity).chain(intermediates).filter_map(|c| raw_name(c, Name::Issuer)).collect();
+        self.stale.iter().find(|(subject, _)| issuers.contains(subject)).map(|(_, info)| info)
     }
 
     /// A pinned certificate presented as it is: the handshake proves the server holds its
@@ -115,10 +143,20 @@ impl ServerCertVerifier for RegistryVerifier {
             Self::check_pinned(end_entity, server_name, now)?;
             return Ok(ServerCertVerified::assertion());
         }
-        match &self.webpki {
+        let verified = match &self.webpki {
             Some(webpki) => webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
             None => Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
-        }
+        };
+        verified.map_err(|error| match self.stale_issuer(end_entity, intermediates) {
+            Some(anchor) => {
+                rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(StalePin {
+                    subject: anchor.subject.clone(),
+                    not_before: anchor.not_before,
+                    not_after: anchor.not_after,
+                }))))
+            }
+            None => error,
+        })
     }
 
     fn verify_tls12_signature(
@@ -141,6 +179,46 @@ impl ServerCertVerifier for RegistryVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Name {
+    Subject,
+    Issuer,
+}
+
+/// The DER of a certificate's subject or issuer name, to match issuers to CAs.
+fn raw_name(der: &CertificateDer<'_>, which: Name) -> Option<Vec<u8>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    let name = match which {
+        Name::Subject => cert.subject(),
+        Name::Issuer => cert.issuer(),
+    };
+    Some(name.as_raw().to_vec())
+}
+
+/// A pinned CA that is outside its validity issued the registry's certificate: refused,
+/// as docker refuses it, with the pin named so the user knows what to replace.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.words())]
+pub(super) struct StalePin {
+    subject: String,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+}
+
+impl StalePin {
+    fn words(&self) -> String {
+        if OffsetDateTime::now_utc() < self.not_before {
+            format!(
+                "the CA certificate pinned for it ({}) is not valid before {}",
+                self.subject,
+                self.not_before.date()
+            )
+        } else {
+            format!("the CA certificate pinned for it ({}) expired on {}", self.subject, self.not_after.date())
+        }
     }
 }
 
