@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::output::TlsView;
 use crate::prompt;
-use crate::registry::{self, CertificateInfo, PinnedSetting};
+use crate::registry::{self, CertificateInfo, PemError, PinnedSetting};
 use crate::store::{TlsSetting, io_failure, now, write_atomically_with_mode};
 
 pub fn run(command: TlsCommand, ctx: &Context) -> Result<(), Failure> {
@@ -39,8 +39,15 @@ pub fn parse_address(input: &str) -> Result<RegistryAddress, Failure> {
 pub fn read_ca_file(path: &Path) -> Result<String, Failure> {
     let text = fs::read_to_string(path)
         .map_err(|e| Failure::input(format!("cannot read the CA certificate {}: {e}", path.display())))?;
-    let certs = registry::current_certificates_from_pem(&text, OffsetDateTime::now_utc())
-        .map_err(|e| input_error!("{} cannot be used as a CA certificate: {e}", path.display()))?;
+    let certs = registry::current_certificates_from_pem(&text, OffsetDateTime::now_utc()).map_err(|e| {
+        let hint = match e {
+            PemError::Expired { .. } | PemError::NotYetValid { .. } => {
+                "use the CA's current certificate (a renewed CA certificate keeps its name and key)"
+            }
+            _ => "give the PEM file of the CA that issued the registry's certificate, or pin what the registry presents with `regcred tls fetch ADDRESS`",
+        };
+        input_error!("{} cannot be used as a CA certificate: {e}", path.display()).hint(hint)
+    })?;
     Ok(registry::to_pem(&certs))
 }
 

@@ -396,6 +396,19 @@ mod tests {
     }
 
     #[test]
+    fn redirect_targets_resolve_against_the_url_and_compare_by_origin() {
+        let base = "https://reg.lan:5000/v2/";
+        assert_eq!(resolve(base, "/mirror/v2/").as_deref(), Some("https://reg.lan:5000/mirror/v2/"));
+        assert_eq!(resolve(base, "x/").as_deref(), Some("https://reg.lan:5000/v2/x/"));
+        assert_eq!(resolve(base, "//other:1/v2/").as_deref(), Some("https://other:1/v2/"));
+        assert_eq!(resolve(base, "http://reg.lan:5000/v2/").as_deref(), Some("http://reg.lan:5000/v2/"));
+        assert_eq!(resolve(base, "ftp://reg.lan/"), None);
+        assert_eq!(origin("https://REG.lan/v2/"), origin("https://reg.lan:443/other"));
+        assert_ne!(origin("https://reg.lan:5000/"), origin("http://reg.lan:5000/"));
+        assert_ne!(origin("https://reg.lan:5000/"), origin("https://reg.lan:5001/"));
+    }
+
+    #[test]
     fn token_service_errors_are_quoted_briefly() {
         assert_eq!(
             error_message(r#"{"errors":[{"code":"UNAUTHORIZED","message":"incorrect username or password"}]}"#)
