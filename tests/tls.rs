@@ -969,6 +969,16 @@ fn an_expired_ca_is_refused_when_given_and_no_longer_trusted_when_stored() {
     t.run(&["tls", "show"]).ok().stderr_has("warning:").stderr_has("expired on 2021-01-01");
     let run = t.run(&["doctor", "-o", "json"]).code(1);
     assert!(run.stdout.contains("expired on 2021-01-01"), "{}", run.stdout);
+
+    // tls fetch does not pin an expired certificate a server presents.
+    let Some(server) = PyServer::start(test, "ok", Some((&expired, &t.root().join("ca-key.pem"))), "-") else {
+        return;
+    };
+    let before = t.snapshot();
+    t.run(&["tls", "fetch", &server.address(), "--yes"])
+        .code(1)
+        .stderr_has("valid only from 2020-01-01 to 2021-01-01: not pinned");
+    assert_eq!(t.snapshot(), before);
 }
 
 #[test]

@@ -182,6 +182,18 @@ fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
     let Some(anchor) = presented.chain.last() else {
         return Err(Failure::operational(format!("{address} presented no certificate")));
     };
+    // Pinning a certificate outside its validity would trust nothing: verification
+    // refuses it (and webpki would not check an anchor's dates, so regcred does).
+    if !anchor.is_current(OffsetDateTime::now_utc()) {
+        return Err(Failure::operational(format!(
+            "{address} presents {} (SHA-256 {}), valid only from {} to {}: not pinned",
+            anchor.subject,
+            anchor.sha256,
+            anchor.not_before.date(),
+            anchor.not_after.date()
+        ))
+        .hint("the registry's administrator must renew its certificate; then run `regcred tls fetch` again"));
+    }
     prompt::confirm(
         &format!("Trust {} (SHA-256 {}) for {address} in environment {environment}?", anchor.subject, anchor.sha256),
         args.yes,

@@ -207,9 +207,11 @@ impl Client {
             ureq::Error::HostNotFound => RegistryError::Dns { address },
             ureq::Error::Timeout(what) => RegistryError::Timeout { address, what: what.to_string() },
             ureq::Error::Io(io) => io_error(address, &io),
-            ureq::Error::Protocol(e) => RegistryError::Protocol { address, detail: e.to_string() },
+            ureq::Error::Protocol(e) => {
+                RegistryError::Protocol { address, detail: escape(&e.to_string()).into_owned() }
+            }
             ureq::Error::ConnectionFailed => RegistryError::Connect { address, detail: "connection failed".into() },
-            other => RegistryError::Connect { address, detail: other.to_string() },
+            other => RegistryError::Connect { address, detail: escape(&other.to_string()).into_owned() },
         }
     }
 }

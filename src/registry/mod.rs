@@ -279,7 +279,8 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                         .get("realm")
                         .ok_or_else(|| client.protocol("its Bearer challenge names no realm (token service)".into()))?
                         .clone();
-                    report.auth = Auth::Bearer { realm: realm.clone() };
+                    // Shown to the user: escaped (a header value may hold a tab).
+                    report.auth = Auth::Bearer { realm: regcred_core::escape(&realm).into_owned() };
                     let (_, realm_address) = token_service_address(&client, &realm)?;
                     let docker_hubs_own = check.address.is_docker_hub() && realm_address == DOCKER_HUB_TOKEN_SERVICE;
                     if realm_address != client.address && !docker_hubs_own {
