@@ -189,7 +189,8 @@ fn check_cases(t: &TestEnv, cases: &[Case], failures: &mut Vec<String>) -> Vec<S
                 run.stderr.trim()
             ));
         }
-        rows.push(row(c.area, &c.input, &c.shown(), run.code, &message(&run, c.helper, t)));
+        let shown = c.shown().replace(&t.root().display().to_string(), "$TMP");
+        rows.push(row(c.area, &c.input, &shown, run.code, &message(&run, c.helper, t)));
     }
     rows
 }
@@ -227,6 +228,33 @@ fn check_document(name: &str, rows: &[String]) {
     );
 }
 
+/// A certificate authority that expired on 2021-01-01, whose CN holds a newline and
+/// `ESC[8m` (made once with `openssl ca -startdate/-enddate`; certificates are public).
+const EXPIRED_HOSTILE_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBHDCBz6ADAgECAgEBMAUGAytlcDAWMRQwEgYDVQQDDAtldmlsChtbOG1DQTAe\nFw0yMDAxMDEwMDAwMDBaFw0yMTAxMDEwMDAwMDBaMBYxFDASBgNVBAMMC2V2aWwK\nG1s4bUNBMCowBQYDK2VwAyEAR782bynq6bRnVvJwgWn13O6ILHRGQGL6tqj4ex6k\ndY+jQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQW\nBBS47GFBbYerb6nypM4c218U13VbjzAFBgMrZXADQQCqSRNFQPqvof4V+jOdm5+6\nHGcx2YAXYAo1RoGIBZM5n6y5/OxXSZHpirJN7j9ig93BMdLX0PFCfNCcDa85xD8J\n-----END CERTIFICATE-----\n";
+
+/// A certificate authority valid from 2090-01-01.
+const FUTURE_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBHDCBz6ADAgECAgECMAUGAytlcDAUMRIwEAYDVQQDDAlmdXR1cmUgQ0EwIhgP\nMjA5MDAxMDEwMDAwMDBaGA8yMDk5MDEwMTAwMDAwMFowFDESMBAGA1UEAwwJZnV0\ndXJlIENBMCowBQYDK2VwAyEAR782bynq6bRnVvJwgWn13O6ILHRGQGL6tqj4ex6k\ndY+jQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQW\nBBS47GFBbYerb6nypM4c218U13VbjzAFBgMrZXADQQC9HF6+KfylzXs3H6dZ5DLz\nN0fcatW8l4NNNknLVLspztkWO4d5t0ka/32Max2dDNJv5O0aI3sC33/CkyKnwWUI\n-----END CERTIFICATE-----\n";
+
+/// The CA files of the bad-input matrix, in `$TMP/ca`.
+fn ca_files(t: &TestEnv) -> PathBuf {
+    let dir = t.root().join("ca");
+    fs::create_dir_all(&dir).unwrap();
+    let block = |label: &str| format!("-----BEGIN {label}-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END {label}-----\n");
+    let files = [
+        ("key.pem", block("PRIVATE KEY")),
+        ("enc.pem", format!("{FUTURE_CA}{}", block("ENCRYPTED PRIVATE KEY"))),
+        ("ssh.pem", block("OPENSSH PRIVATE KEY")),
+        ("text.pem", "hello\n".to_owned()),
+        ("junk.pem", block("CERTIFICATE")),
+        ("old.pem", EXPIRED_HOSTILE_CA.to_owned()),
+        ("new.pem", FUTURE_CA.to_owned()),
+    ];
+    for (name, text) in files {
+        fs::write(dir.join(name), text).unwrap();
+    }
+    dir
+}
+
 /// A store with something in it, so "unchanged" means something.
 fn populated() -> TestEnv {
     let t = TestEnv::new();
@@ -253,7 +281,38 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         case(area, input, &args, stdin, code, needle)
     };
+    let ca = ca_files(&t);
+    let ca_file = |name: &str| ca.join(name).display().to_string();
+    let tls_set = |file: &str| {
+        vec!["tls".to_owned(), "set".to_owned(), "registry.lan:5000".to_owned(), "--ca-cert".to_owned(), ca_file(file)]
+    };
+    let mut add_ca = add_args("registry.lan:5000");
+    add_ca.extend(["--ca-cert".to_owned(), ca_file("old.pem")]);
     let cases: Vec<Case> = vec![
+        // Hostile and wrong CA certificate files.
+        with("CA file", "a private key", tls_set("key.pem"), "", 2, "private key"),
+        with(
+            "CA file",
+            "an ENCRYPTED PRIVATE KEY beside a certificate",
+            tls_set("enc.pem"),
+            "",
+            2,
+            "ENCRYPTED PRIVATE KEY",
+        ),
+        with("CA file", "an OPENSSH PRIVATE KEY", tls_set("ssh.pem"), "", 2, "OPENSSH PRIVATE KEY"),
+        with("CA file", "no certificate", tls_set("text.pem"), "", 2, "no certificate"),
+        with("CA file", "a certificate block that is not X.509", tls_set("junk.pem"), "", 2, "does not parse"),
+        with(
+            "CA file",
+            "expired CA, CN with newline and ESC",
+            tls_set("old.pem"),
+            "",
+            2,
+            r"(CN=evil\n\x1b[8mCA) expired on 2021-01-01",
+        ),
+        with("CA file", "CA not valid until 2090", tls_set("new.pem"), "", 2, "not valid before 2090-01-01"),
+        with("CA file", "expired CA (add --ca-cert)", add_ca, pw, 2, "expired on 2021-01-01"),
+        with("CA file", "missing file", tls_set("none.pem"), "", 2, "cannot read"),
         // Addresses and scopes.
         with("address", "scheme", add_args("https://quay.io"), pw, 2, "did you mean \"quay.io\""),
         with("address", "trailing slash", add_args("quay.io/"), pw, 2, "quay.io"),

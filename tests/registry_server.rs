@@ -9,15 +9,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Certificate {
     /// `openssl req -x509`: self-signed, CA:TRUE, as most private registries have.
     SelfSigned,
     /// A leaf (CA:FALSE) issued by a throwaway CA.
     FromPrivateCa,
+    /// This certificate (PEM, the chain the server presents) and key.
+    Given { cert: PathBuf, key: PathBuf },
     /// Plain HTTP.
     None,
 }
+
+/// How long the test certificates are valid: beyond the 30 days in which `tls show` and
+/// `doctor` warn of a pinned certificate's end.
+const DAYS: &str = "365";
+/// How many ports to try when another process takes the one chosen before the registry
+/// binds it.
+const PORT_ATTEMPTS: usize = 5;
 
 /// A running registry; stopped and removed when dropped.
 pub struct Registry {
@@ -71,6 +80,11 @@ impl Registry {
         Self::launch(test, Certificate::FromPrivateCa)
     }
 
+    /// Starts a registry presenting `cert` (PEM, leaf first) with `key`.
+    pub fn start_with_certificate(test: &str, cert: &Path, key: &Path) -> Option<Registry> {
+        Self::launch(test, Certificate::Given { cert: cert.to_owned(), key: key.to_owned() })
+    }
+
     fn launch(test: &str, certificate: Certificate) -> Option<Registry> {
         if !available(test, &["docker-registry", "htpasswd", "openssl"]) {
             return None;
@@ -78,9 +92,12 @@ impl Registry {
         let dir = tempfile::Builder::new().prefix("regcred-registry-").tempdir().expect("temp dir");
         let d = dir.path();
         let path = |name: &str| d.join(name).display().to_string();
-        if certificate == Certificate::FromPrivateCa {
+        if let Certificate::Given { cert, key } = &certificate {
+            std::fs::copy(cert, d.join("cert.pem")).expect("copy the certificate");
+            std::fs::copy(key, d.join("key.pem")).expect("copy the key");
+        } else if certificate == Certificate::FromPrivateCa {
             run(Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=regcred test CA"])
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", DAYS, "-subj", "/CN=regcred test CA"])
                 .args(["-keyout", &path("ca-key.pem"), "-out", &path("ca.pem")]));
             run(Command::new("openssl")
                 .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"])
@@ -88,12 +105,12 @@ impl Registry {
             std::fs::write(d.join("ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
                 .expect("write ext.cnf");
             run(Command::new("openssl")
-                .args(["x509", "-req", "-days", "2", "-in", &path("cert.csr"), "-CA", &path("ca.pem")])
+                .args(["x509", "-req", "-days", DAYS, "-in", &path("cert.csr"), "-CA", &path("ca.pem")])
                 .args(["-CAkey", &path("ca-key.pem"), "-CAcreateserial", "-extfile", &path("ext.cnf")])
                 .args(["-out", &path("cert.pem")]));
         } else {
             run(Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", DAYS, "-subj", "/CN=127.0.0.1"])
                 .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
                 .args(["-keyout", &path("key.pem"), "-out", &path("cert.pem")]));
         }
@@ -101,7 +118,6 @@ impl Registry {
         let username = "regcred-user".to_owned();
         let password = "s3cret-registry-pw".to_owned();
         run(Command::new("htpasswd").args(["-Bbc", &d.join("htpasswd").display().to_string(), &username, &password]));
-        let port = free_port();
         let tls = if tls {
             format!(
                 "  tls:\n    certificate: {cert}\n    key: {key}\n",
@@ -111,6 +127,19 @@ impl Registry {
         } else {
             String::new()
         };
+        for _ in 0..PORT_ATTEMPTS {
+            if let Some((child, port)) = Self::serve(test, dir.path(), &tls) {
+                return Some(Registry { child, dir, port, username, password });
+            }
+        }
+        panic!("{test}: docker-registry could not bind a free port in {PORT_ATTEMPTS} attempts");
+    }
+
+    /// Starts docker-registry on a free port and waits until it listens there. None when
+    /// it exits first because another process took the port between `free_port` and its
+    /// bind (the caller tries another); any other early exit fails the test.
+    fn serve(test: &str, d: &Path, tls: &str) -> Option<(Child, u16)> {
+        let port = free_port();
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
              http:\n  addr: 127.0.0.1:{port}\n  secret: regcred-test\n{tls}\
@@ -120,20 +149,36 @@ impl Registry {
         );
         std::fs::write(d.join("config.yml"), config).expect("write config");
         let log = std::fs::File::create(d.join("registry.log")).expect("log file");
-        let child = Command::new("docker-registry")
+        let mut child = Command::new("docker-registry")
             .arg("serve")
             .arg(d.join("config.yml"))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { child, dir, port, username, password };
+        let read_log = || std::fs::read_to_string(d.join("registry.log")).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not listen on {port}: {}", registry.log());
-            std::thread::sleep(Duration::from_millis(50));
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = read_log();
+                if log.contains("address already in use") {
+                    eprintln!("{test}: port {port} was taken before docker-registry bound it; trying another");
+                    return None;
+                }
+                panic!("{test}: docker-registry exited ({status}) before listening on {port}: {log}");
+            }
+            // Listening, and still ours: a process that took the port would have made
+            // docker-registry exit, which the check above sees first or the next poll does.
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() && matches!(child.try_wait(), Ok(None)) {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{test}: docker-registry did not listen on {port}: {}", read_log());
+            }
+            std::thread::sleep(Duration::from_millis(25));
         }
-        Some(registry)
+        Some((child, port))
     }
 
     /// `127.0.0.1:PORT`.

@@ -584,8 +584,24 @@ fn a_plain_http_token_service_gets_no_password_unless_it_is_marked_insecure() {
     assert!(tokens.token_requests().is_empty(), "no password went to the token service");
 
     t.run(&["tls", "set", &tokens.address(), "--insecure"]).ok();
-    t.run(&["verify", &id]).ok();
+    // The token service is another server than the registry: it got the password, and
+    // verify and add --verify say so, naming it.
+    let warning =
+        format!("warning: the token service of {} is on another host, {}", registry.address(), tokens.address());
+    t.run(&["verify", &id]).ok().stderr_has(&warning);
     assert_eq!(tokens.token_requests().len(), 1);
+    t.run_with_stdin(
+        &["add", &registry.address(), "-u", TOKEN_USER, "--verify", "--password-stdin"],
+        &format!("{TOKEN_PASSWORD}\n"),
+    )
+    .ok()
+    .stderr_has(&warning);
+    // A token service on the registry's own address is not worth a warning.
+    let own = TokenRegistry::start(None);
+    t.run(&["tls", "set", &own.address(), "--insecure"]).ok();
+    let own_id = t.add(&own.address(), TOKEN_USER, TOKEN_PASSWORD).to_string();
+    let run = t.run(&["verify", &own_id]).ok();
+    assert!(!run.stderr.contains("another host"), "{}", run.stderr);
 }
 
 #[test]
@@ -603,4 +619,492 @@ fn tls_settings_survive_every_other_write_to_the_store() {
     assert_eq!(shown[0]["address"], "registry.lan:5000", "{shown}");
     assert_eq!(shown[0]["insecure"], true);
     assert_eq!(t.resolve("registry.lan:5000/team/app"), Some(id), "resolve reads a store with TLS settings");
+}
+
+// ----------------------------------------------------------------------------------------
+// Hostile servers: Python's http.server (with ssl for HTTPS) playing what docker-registry
+// never does: redirects, certificates with forged names.
+
+/// The server: `python3 -c SCRIPT MODE CERT KEY ARG` (CERT and KEY `-` for plain HTTP).
+/// It prints its port, then one line per request (`REQUEST METHOD PATH auth|noauth`).
+/// Modes: `ok` answers 200 to anything; `redirect` answers 307 to ARG + the path;
+/// `redirect-after-auth` asks for Basic authentication, then redirects like `redirect`;
+/// `moved` redirects `/v2/` to `/mirror/v2/` on itself, which wants the Basic header ARG.
+/// It stops itself after two minutes, should the test not.
+const PY_SERVER: &str = r#"
+import http.server, ssl, sys, threading, os
+mode, cert, key, arg = sys.argv[1:5]
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def reply(self, status, headers=()):
+        body = b"{}"
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+    def do_GET(self):
+        auth = self.headers.get("Authorization")
+        print("REQUEST", self.command, self.path, "auth" if auth else "noauth", flush=True)
+        basic = [("WWW-Authenticate", 'Basic realm="hostile"')]
+        if mode == "ok":
+            self.reply(200)
+        elif mode == "redirect":
+            self.reply(307, [("Location", arg + self.path)])
+        elif mode == "redirect-after-auth":
+            if auth:
+                self.reply(307, [("Location", arg + self.path)])
+            else:
+                self.reply(401, basic)
+        elif mode == "moved":
+            if self.path == "/v2/":
+                self.reply(308, [("Location", "/mirror/v2/")])
+            elif self.path == "/mirror/v2/":
+                self.reply(200 if auth == arg else 401, [] if auth == arg else basic)
+            else:
+                self.reply(404)
+        else:
+            self.reply(500)
+    do_HEAD = do_GET
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if cert != "-":
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+threading.Timer(120, lambda: os._exit(0)).start()
+server.serve_forever()
+"#;
+
+struct PyServer {
+    child: std::process::Child,
+    port: u16,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl PyServer {
+    /// Starts the server, or None (skipped) without python3.
+    fn start(test: &str, mode: &str, tls: Option<(&std::path::Path, &std::path::Path)>, arg: &str) -> Option<PyServer> {
+        use std::io::BufRead;
+        if !available(test, &["python3"]) {
+            return None;
+        }
+        let (cert, key) =
+            tls.map_or(("-".to_owned(), "-".to_owned()), |(c, k)| (c.display().to_string(), k.display().to_string()));
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", PY_SERVER, mode, &cert, &key, arg])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start python3");
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let collected = lines.clone();
+        std::thread::spawn(move || {
+            let mut port_tx = Some(port_tx);
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                match port_tx.take() {
+                    Some(tx) => {
+                        let _ = tx.send(line);
+                    }
+                    None => collected.lock().unwrap().push(line),
+                }
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(10))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{test}: the python server printed no port"));
+        Some(PyServer { child, port, lines })
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn openssl(args: &[&str]) {
+    let out = std::process::Command::new("openssl").args(args).output().expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A self-signed certificate for 127.0.0.1 with this subject (`/CN=…`, UTF-8, anything in
+/// it): `(cert, key)` in `dir`.
+fn self_signed(dir: &std::path::Path, name: &str, subject: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}-key.pem")));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "365",
+        "-utf8",
+        "-subj",
+        subject,
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    (cert, key)
+}
+
+/// A CN that tries to print a line of its own with a fingerprint, then hide the rest (a
+/// CN holds 64 characters at most, so the forged fingerprint is short).
+const FORGED_FINGERPRINT: &str = "AA:BB:CC:DD:EE:FF:00:11";
+
+/// No ESC byte, no carriage return, and no line that starts with the forged fingerprint.
+#[track_caller]
+fn assert_no_forgery(what: &str, text: &str) {
+    assert!(!text.contains('\x1b'), "{what} holds an ESC byte:\n{text:?}");
+    assert!(!text.contains('\r'), "{what} holds a carriage return:\n{text:?}");
+    for line in text.lines() {
+        let line = line.trim_start();
+        assert!(
+            !(line.starts_with("SHA-256") && line.contains(FORGED_FINGERPRINT)),
+            "{what} has a forged line {line:?}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn certificate_names_cannot_forge_a_fingerprint_line_or_hide_the_prompt() {
+    let test = "certificate_names_cannot_forge_a_fingerprint_line_or_hide_the_prompt";
+    let t = TestEnv::new();
+    let subject = format!("/CN=127.0.0.1\nSHA-256 {FORGED_FINGERPRINT}\r\x1b[8m");
+    let (cert, key) = self_signed(t.root(), "hostile", &subject);
+    let Some(server) = PyServer::start(test, "ok", Some((&cert, &key)), "-") else { return };
+    let address = server.address();
+    let real = openssl_fingerprint(&cert);
+
+    // Shown, not pinned (no terminal, no --yes): table, plain and JSON.
+    for format in ["table", "plain", "json"] {
+        let run = t.run(&["tls", "fetch", &address, "-o", format]).code(4);
+        assert_no_forgery(&format!("tls fetch -o {format}"), &format!("{}{}", run.stdout, run.stderr));
+        assert!(run.stdout.contains(&real), "the real fingerprint is shown:\n{}", run.stdout);
+        assert!(run.stdout.contains(r"\x1b[8m"), "the escape is shown escaped:\n{}", run.stdout);
+    }
+    let chain = t.run(&["tls", "fetch", &address, "-o", "json"]).code(4).json();
+    let shown = chain[0]["subject"].as_str().unwrap();
+    assert!(!shown.contains('\n') && !shown.contains('\x1b'), "{shown:?}");
+    assert!(shown.starts_with(r"CN=127.0.0.1\nSHA-256 "), "{shown:?}");
+    // In plain output the fingerprint is the first field and the line count is the chain's.
+    let plain = t.run(&["tls", "fetch", &address, "-o", "plain"]).code(4).stdout;
+    assert_eq!(plain.lines().count(), 1, "{plain}");
+    assert_eq!(plain.split('\t').next(), Some(real.as_str()));
+
+    // The "Trust …?" prompt on a real terminal: the real fingerprint, nothing concealed.
+    if available(test, &["tmux"]) {
+        let tmux = crate::util::Tmux::start(&t, 200, 40, "bash --norc --noprofile", &["PS1=$ "]);
+        tmux.wait_for("$ ");
+        tmux.line(&format!("regcred tls fetch {address} -o table"));
+        let screen = tmux.wait_for("? [y/N]");
+        let raw = tmux.screen(true);
+        assert!(!raw.contains("\x1b[8m"), "the terminal was told to conceal text:\n{raw:?}");
+        let prompt = screen.lines().find(|l| l.starts_with("Trust ")).expect("a prompt line");
+        assert!(prompt.contains(&format!("(SHA-256 {real})")) && prompt.trim_end().ends_with("? [y/N]"), "{prompt}");
+        assert_no_forgery("the terminal", &screen);
+        tmux.line("n");
+    }
+
+    // Pinned anyway: tls show and the message of tls set --ca-cert.
+    let run = t.run(&["tls", "fetch", &address, "--yes", "-o", "table"]).ok();
+    assert_no_forgery("tls fetch --yes", &format!("{}{}", run.stdout, run.stderr));
+    for format in ["table", "plain", "json"] {
+        let run = t.run(&["tls", "show", "-o", format]).ok();
+        assert_no_forgery(&format!("tls show -o {format}"), &format!("{}{}", run.stdout, run.stderr));
+        let run = t.run(&["tls", "show", &address, "-o", format]).ok();
+        assert_no_forgery(&format!("tls show ADDRESS -o {format}"), &format!("{}{}", run.stdout, run.stderr));
+    }
+    let run = t.run(&["tls", "set", "registry.lan:5000", "--ca-cert", cert.to_str().unwrap()]).ok();
+    assert_no_forgery("tls set --ca-cert", &run.stderr);
+    assert!(run.stderr.contains(&real), "{}", run.stderr);
+}
+
+/// An expired CA and its current twin (same key and name), and a current leaf for
+/// 127.0.0.1 it issued: `(expired, current, leaf, leaf key)`.
+fn ca_twins(dir: &std::path::Path) -> [std::path::PathBuf; 4] {
+    let p = |name: &str| dir.join(name);
+    let s = |name: &str| p(name).display().to_string();
+    std::fs::write(
+        p("ca.cnf"),
+        format!(
+            "[ca]\ndefault_ca = twin\n[twin]\ndatabase = {db}\nnew_certs_dir = {dir}\nserial = {serial}\n\
+             default_md = sha256\npolicy = any\nunique_subject = no\nemail_in_dn = no\n[any]\ncommonName = supplied\n\
+             [ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+             subjectKeyIdentifier = hash\n",
+            db = s("index.txt"),
+            dir = dir.display(),
+            serial = s("serial"),
+        ),
+    )
+    .unwrap();
+    std::fs::write(p("index.txt"), "").unwrap();
+    std::fs::write(p("serial"), "01\n").unwrap();
+    openssl(&["genrsa", "-out", &s("ca-key.pem"), "2048"]);
+    openssl(&["req", "-new", "-key", &s("ca-key.pem"), "-subj", "/CN=regcred twin CA", "-out", &s("ca.csr")]);
+    for (name, start, end) in
+        [("expired.pem", "20200101000000Z", "20210101000000Z"), ("current.pem", "20200101000000Z", "20360101000000Z")]
+    {
+        openssl(&[
+            "ca",
+            "-batch",
+            "-config",
+            &s("ca.cnf"),
+            "-selfsign",
+            "-keyfile",
+            &s("ca-key.pem"),
+            "-in",
+            &s("ca.csr"),
+            "-startdate",
+            start,
+            "-enddate",
+            end,
+            "-extensions",
+            "ext",
+            "-notext",
+            "-out",
+            &s(name),
+        ]);
+    }
+    std::fs::write(p("leaf.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &s("leaf-key.pem"),
+        "-out",
+        &s("leaf.csr"),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "365",
+        "-in",
+        &s("leaf.csr"),
+        "-CA",
+        &s("current.pem"),
+        "-CAkey",
+        &s("ca-key.pem"),
+        "-set_serial",
+        "7",
+        "-extfile",
+        &s("leaf.cnf"),
+        "-out",
+        &s("leaf.pem"),
+    ]);
+    [p("expired.pem"), p("current.pem"), p("leaf.pem"), p("leaf-key.pem")]
+}
+
+#[test]
+fn an_expired_ca_is_refused_when_given_and_no_longer_trusted_when_stored() {
+    let test = "an_expired_ca_is_refused_when_given_and_no_longer_trusted_when_stored";
+    let t = TestEnv::new();
+    if !available(test, &["openssl"]) {
+        return;
+    }
+    let [expired, current, leaf, leaf_key] = ca_twins(t.root());
+    let Some(registry) = Registry::start_with_certificate(test, &leaf, &leaf_key) else { return };
+    let address = registry.address();
+    let id = t.add(&address, &registry.username, &registry.password).to_string();
+
+    // Given: refused, nothing stored.
+    let before = t.snapshot();
+    t.run(&["tls", "set", &address, "--ca-cert", expired.to_str().unwrap()])
+        .code(2)
+        .stderr_has("expired on 2021-01-01")
+        .stderr_has("CN=regcred twin CA");
+    t.run_with_stdin(&["add", &address, "-u", "x", "--ca-cert", expired.to_str().unwrap(), "--password-stdin"], "pw\n")
+        .code(2)
+        .stderr_has("expired");
+    assert_eq!(t.snapshot(), before);
+
+    // The current twin vouches for the leaf.
+    t.run(&["tls", "set", &address, "--ca-cert", current.to_str().unwrap()]).ok();
+    t.run(&["verify", &id]).ok();
+    t.run(&["doctor"]).ok();
+
+    // Stored (a store written before, or a pin that has expired since): the same anchor
+    // key and name, but expired: refused, and named.
+    let store = std::fs::read_to_string(t.store_file()).unwrap();
+    let pem = |path: &std::path::Path| std::fs::read_to_string(path).unwrap();
+    assert!(store.contains(pem(&current).trim()), "the store holds the PEM as given");
+    std::fs::write(t.store_file(), store.replace(pem(&current).trim(), pem(&expired).trim())).unwrap();
+    t.run(&["verify", &id])
+        .code(1)
+        .stderr_has("not trusted: the CA certificate pinned for it (CN=regcred twin CA) expired on 2021-01-01");
+    let json = t.run(&["verify", &id, "-o", "json"]).code(1).json();
+    assert_eq!(json["result"], "tls_error");
+
+    // tls show and doctor say so.
+    t.run(&["tls", "show"]).ok().stderr_has("warning:").stderr_has("expired on 2021-01-01");
+    let run = t.run(&["doctor", "-o", "json"]).code(1);
+    assert!(run.stdout.contains("expired on 2021-01-01"), "{}", run.stdout);
+
+    // tls fetch does not pin an expired certificate a server presents.
+    let Some(server) = PyServer::start(test, "ok", Some((&expired, &t.root().join("ca-key.pem"))), "-") else {
+        return;
+    };
+    let before = t.snapshot();
+    t.run(&["tls", "fetch", &server.address(), "--yes"])
+        .code(1)
+        .stderr_has("valid only from 2020-01-01 to 2021-01-01: not pinned");
+    assert_eq!(t.snapshot(), before);
+}
+
+#[test]
+fn tls_show_and_doctor_warn_of_a_pin_that_expires_within_30_days() {
+    let t = TestEnv::new();
+    let (cert, key) = (t.root().join("soon.pem"), t.root().join("soon-key.pem"));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "10",
+        "-subj",
+        "/CN=soon",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    t.run(&["tls", "set", "registry.lan:5000", "--ca-cert", cert.to_str().unwrap()]).ok();
+    let run = t.run(&["tls", "show"]).ok().stderr_has("warning:");
+    assert!(
+        run.stderr.contains("expires in 9 day(s)") || run.stderr.contains("expires in 10 day(s)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("regcred -e default tls fetch registry.lan:5000"), "{}", run.stderr);
+    let run = t.run(&["doctor"]).code(1);
+    assert!(run.stdout.contains("registry.lan:5000") && run.stdout.contains("expires in"), "{}", run.stdout);
+    // A pin valid for longer says nothing.
+    t.run(&["tls", "unset", "registry.lan:5000"]).ok();
+    let (cert, _) = self_signed(t.root(), "long", "/CN=long");
+    t.run(&["tls", "set", "registry.lan:5000", "--ca-cert", cert.to_str().unwrap()]).ok();
+    let run = t.run(&["tls", "show"]).ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    t.run(&["doctor"]).ok();
+}
+
+#[test]
+fn redirects_to_plain_http_or_another_server_are_refused_and_nothing_is_stored() {
+    let test = "redirects_to_plain_http_or_another_server_are_refused_and_nothing_is_stored";
+    let t = TestEnv::new();
+    let (cert, key) = self_signed(t.root(), "server", "/CN=127.0.0.1");
+    // The server redirected to: plain HTTP, answers 200 to anything.
+    let Some(plain) = PyServer::start(test, "ok", None, "-") else { return };
+    let target = format!("http://{}", plain.address());
+
+    // A registry that asks for a password, then redirects the authenticated GET /v2/.
+    let Some(after_auth) = PyServer::start(test, "redirect-after-auth", Some((&cert, &key)), &target) else { return };
+    let address = after_auth.address();
+    t.run(&["tls", "set", &address, "--ca-cert", cert.to_str().unwrap()]).ok();
+    let id = t.add(&address, "bob", "pw").to_string();
+    t.run(&["verify", &id])
+        .code(1)
+        .stderr_has(&format!("with a redirect to {target}/v2/ (from HTTPS to plain HTTP)"))
+        .stderr_has("same scheme, host and port");
+    let json = t.run(&["verify", &id, "-o", "json"]).code(1).json();
+    assert_eq!(json["result"], "protocol_error");
+    assert_eq!(json["transport"], serde_json::Value::Null, "no transport is claimed: {json}");
+
+    // A registry that redirects its first answer: add --verify stores nothing.
+    let Some(first) = PyServer::start(test, "redirect", Some((&cert, &key)), &target) else { return };
+    let address = first.address();
+    t.run(&["tls", "set", &address, "--ca-cert", cert.to_str().unwrap()]).ok();
+    let before = t.snapshot();
+    t.run_with_stdin(&["add", &address, "-u", "bob", "--verify", "--password-stdin"], "wrong\n")
+        .code(1)
+        .stderr_has("redirect")
+        .stderr_has("nothing was stored");
+    assert_eq!(t.snapshot(), before);
+
+    // An HTTPS redirect to another port of the same host is another server, too.
+    let Some(other_https) = PyServer::start(test, "ok", Some((&cert, &key)), "-") else { return };
+    let Some(cross) =
+        PyServer::start(test, "redirect", Some((&cert, &key)), &format!("https://{}", other_https.address()))
+    else {
+        return;
+    };
+    t.run(&["tls", "set", &cross.address(), "--ca-cert", cert.to_str().unwrap()]).ok();
+    let id = t.add(&cross.address(), "bob", "pw").to_string();
+    t.run(&["verify", &id]).code(1).stderr_has(&format!("redirect to https://{}/v2/", other_https.address()));
+
+    assert!(plain.requests().is_empty(), "the plain-HTTP server was never asked: {:?}", plain.requests());
+    assert!(other_https.requests().is_empty(), "the other server was never asked: {:?}", other_https.requests());
+}
+
+#[test]
+fn redirects_within_the_registry_are_followed_and_the_url_that_answered_is_reported() {
+    let test = "redirects_within_the_registry_are_followed_and_the_url_that_answered_is_reported";
+    let t = TestEnv::new();
+    let (cert, key) = self_signed(t.root(), "server", "/CN=127.0.0.1");
+    let header = format!("Basic {}", BASE64.encode("bob:right"));
+    let Some(server) = PyServer::start(test, "moved", Some((&cert, &key)), &header) else { return };
+    let address = server.address();
+    t.run(&["tls", "set", &address, "--ca-cert", cert.to_str().unwrap()]).ok();
+    let id = t.add(&address, "bob", "right").to_string();
+    let json = t.run(&["verify", &id, "-o", "json"]).ok().json();
+    assert_eq!(json["result"], "valid");
+    assert_eq!(json["url"], format!("https://{address}/mirror/v2/"));
+    assert_eq!(json["transport"], "https");
+    let wrong = t.add(&address, "bob", "wrong").to_string();
+    t.run(&["verify", &wrong]).code(5);
+}
+
+#[test]
+fn a_tls_setting_in_another_environment_is_named_when_verification_fails() {
+    let test = "a_tls_setting_in_another_environment_is_named_when_verification_fails";
+    let Some(registry) = Registry::start(test) else { return };
+    let t = TestEnv::new();
+    let address = registry.address();
+    t.run(&["env", "create", "staging"]).ok();
+    t.run(&["-e", "staging", "tls", "fetch", &address, "--yes"]).ok();
+    let id = t.add(&address, &registry.username, &registry.password).to_string();
+    t.run(&["verify", &id])
+        .code(1)
+        .stderr_has("not trusted")
+        .stderr_has(&format!("hint: environment staging has a TLS setting for {address}, environment default has none"))
+        .stderr_has("-e staging");
+    t.run_with_stdin(&["add", &address, "-u", "x", "--verify", "--password-stdin"], "pw\n")
+        .code(1)
+        .stderr_has("environment staging has a TLS setting");
+    t.run(&["tls", "show", &address]).code(2).stderr_has("environment staging has one");
+    // Without one elsewhere, the usual hint.
+    t.run(&["-e", "staging", "tls", "unset", &address]).ok();
+    let run = t.run(&["verify", &id]).code(1);
+    assert!(!run.stderr.contains("staging"), "{}", run.stderr);
 }

@@ -136,6 +136,11 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         }
     }
 
+    // Pinned and CA certificates that expired or expire within 30 days, in every environment.
+    for finding in crate::commands::tls::pin_findings(&registries.tls) {
+        report(false, "tls certificate", finding.to_string());
+    }
+
     if let Some(mut tx) = tx
         && !remove_ids.is_empty()
     {

@@ -7,13 +7,14 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use regcred_core::RegistryAddress;
+use time::OffsetDateTime;
 
 use crate::cli::{TlsAddressArgs, TlsCommand, TlsFetchArgs, TlsInstallArgs, TlsSetArgs, TlsShowArgs};
 use crate::commands::verify::registry_failure;
 use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::prompt;
-use crate::registry::{self, CertificateInfo};
+use crate::registry::{self, CertificateInfo, PemError, PinnedSetting};
 use crate::store::{TlsSetting, now};
 use crate::vault::fs::{FsError, PrivateFile};
 
@@ -36,12 +37,20 @@ pub fn parse_address(input: &str) -> Result<RegistryAddress, Failure> {
 }
 
 /// The certificates of a PEM file, rewritten as openssl writes PEM (so the store holds
-/// certificates and nothing else).
+/// certificates and nothing else). Each must be valid now: an expired CA is refused here,
+/// where it would be trusted.
 pub fn read_ca_file(path: &Path) -> Result<String, Failure> {
     let text = fs::read_to_string(path)
         .map_err(|e| Failure::input(format!("cannot read the CA certificate {}: {e}", path.display())))?;
-    let certs = registry::certificates_from_pem(&text)
-        .map_err(|e| input_error!("{} cannot be used as a CA certificate: {e}", path.display()))?;
+    let certs = registry::current_certificates_from_pem(&text, OffsetDateTime::now_utc()).map_err(|e| {
+        let hint = match e {
+            PemError::Expired { .. } | PemError::NotYetValid { .. } => {
+                "use the CA's current certificate (a renewed CA certificate keeps its name and key)"
+            }
+            _ => "give the PEM file of the CA that issued the registry's certificate, or pin what the registry presents with `regcred tls fetch ADDRESS`",
+        };
+        input_error!("{} cannot be used as a CA certificate: {e}", path.display()).hint(hint)
+    })?;
     Ok(registry::to_pem(&certs))
 }
 
@@ -74,6 +83,16 @@ fn certificates(setting: &TlsSetting) -> Vec<CertificateInfo> {
     registry::certificates_from_pem(pem)
         .map(|certs| certs.iter().filter_map(|c| CertificateInfo::parse(c).ok()).collect())
         .unwrap_or_default()
+}
+
+/// Pinned certificates of `settings` that are expired, not yet valid, or expire within
+/// [`registry::EXPIRY_WARNING`]: for `tls show` and `doctor`.
+pub fn pin_findings<'a>(settings: impl IntoIterator<Item = &'a TlsSetting>) -> Vec<registry::PinFinding> {
+    let pinned = settings.into_iter().filter_map(|t| {
+        let pem = t.ca_cert.as_deref()?;
+        Some(PinnedSetting { environment: &t.environment, address: &t.address, pem })
+    });
+    registry::pin_findings(pinned, OffsetDateTime::now_utc())
 }
 
 fn set(args: TlsSetArgs, ctx: &Context) -> Result<(), Failure> {
@@ -123,12 +142,25 @@ fn show(args: TlsShowArgs, ctx: &Context) -> Result<(), Failure> {
     if let Some(address) = &address
         && views.is_empty()
     {
+        let elsewhere: Vec<&str> =
+            registries.tls.iter().filter(|t| t.address == address.as_str()).map(|t| t.environment.as_str()).collect();
+        let hint = match elsewhere.first() {
+            Some(first) => format!(
+                "environment {} has one (TLS settings belong to one environment): see it with \
+                 `regcred -e {first} tls show {address}`; pin it here with: regcred tls fetch {address}",
+                elsewhere.join(", ")
+            ),
+            None => format!("pin what it presents with: regcred tls fetch {address}"),
+        };
         return Err(input_error!(
             "{address} has no TLS setting in environment {environment:?}: it is verified against the system's CA certificates"
         )
-        .hint(format!("pin what it presents with: regcred tls fetch {address}")));
+        .hint(hint));
     }
     view::print_settings(&ctx.out, &views, ctx.out.format(args.output), address.is_some())?;
+    for finding in pin_findings(views.iter().map(|v| v.setting)) {
+        ctx.out.warn(finding.to_string());
+    }
     Ok(())
 }
 
@@ -149,6 +181,18 @@ fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
     let Some(anchor) = presented.chain.last() else {
         return Err(Failure::operational(format!("{address} presented no certificate")));
     };
+    // Pinning a certificate outside its validity would trust nothing: verification
+    // refuses it (and webpki would not check an anchor's dates, so regcred does).
+    if !anchor.is_current(OffsetDateTime::now_utc()) {
+        return Err(Failure::operational(format!(
+            "{address} presents {} (SHA-256 {}), valid only from {} to {}: not pinned",
+            anchor.subject,
+            anchor.sha256,
+            anchor.not_before.date(),
+            anchor.not_after.date()
+        ))
+        .hint("the registry's administrator must renew its certificate; then run `regcred tls fetch` again"));
+    }
     prompt::confirm(
         &format!("Trust {} (SHA-256 {}) for {address} in environment {environment}?", anchor.subject, anchor.sha256),
         args.yes,

@@ -46,6 +46,9 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<(), Failure> {
         outcome: &outcome,
     };
     view::print(&ctx.out, &view, ctx.out.format(args.output))?;
+    if let Ok(report) = &outcome {
+        warn_foreign_token_service(ctx, &address, report);
+    }
     match outcome {
         Ok(report) => match report.verdict {
             Verdict::Valid | Verdict::NotRequired => Ok(()),
@@ -55,7 +58,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<(), Failure> {
                     credential.id
                 ))),
         },
-        Err(error) => Err(registry_failure(&error)),
+        Err(error) => Err(registry_failure_in(&error, &trusts, &address, Some(&environment))),
     }
 }
 
@@ -71,9 +74,10 @@ pub fn check_before_storing(
 ) -> Result<Report, Failure> {
     let check = Check { address, image: None, login: Login { username, secret } };
     let report = registry::verify(&check, trusts).map_err(|e| {
-        let failure = registry_failure(&e);
+        let failure = registry_failure_in(&e, trusts, address, None);
         Failure { message: format!("{}; {consequence}", failure.message), ..failure }
     })?;
+    warn_foreign_token_service(ctx, address, &report);
     match &report.verdict {
         Verdict::Valid => {
             ctx.out.info(format!("Verified: {address} accepts {username}: {}.", view::how_words(&report)));
@@ -129,7 +133,44 @@ pub fn trusts(registries: &Registries, environment: &str) -> Result<Trusts, Fail
     for setting in registries.tls_in(environment) {
         trusts.insert(setting.address.clone(), trust_of(setting)?);
     }
+    for setting in registries.tls.iter().filter(|t| t.environment != environment) {
+        trusts.note_elsewhere(&setting.address, &setting.environment);
+    }
     Ok(trusts)
+}
+
+/// [`registry_failure`], and when the failure is about TLS and another environment has a
+/// TLS setting for the registry (a pin made with another `-e`), a hint naming it.
+fn registry_failure_in(
+    error: &RegistryError,
+    trusts: &Trusts,
+    address: &RegistryAddress,
+    environment: Option<&str>,
+) -> Failure {
+    let failure = registry_failure(error);
+    let elsewhere = trusts.elsewhere(address.as_str());
+    if !error.is_tls() || elsewhere.is_empty() {
+        return failure;
+    }
+    let first = &elsewhere[0];
+    let here = environment.map_or_else(|| "this environment".to_owned(), |e| format!("environment {e}"));
+    let hint = format!(
+        "environment {} has a TLS setting for {address}, {here} has none (TLS settings belong \
+         to one environment): use `-e {first}`, or see it with `regcred -e {first} tls show {address}` and make \
+         the same here with `regcred tls fetch {address}` or `regcred tls set {address} --ca-cert FILE`",
+        elsewhere.join(", ")
+    );
+    Failure { hint: Some(hint), ..failure }
+}
+
+/// Says that a token service on another host received the password.
+fn warn_foreign_token_service(ctx: &Context, address: &RegistryAddress, report: &Report) {
+    if let Some(service) = &report.foreign_token_service {
+        ctx.out.warn(format!(
+            "the token service of {address} is on another host, {service}: the password was sent there \
+             (as docker does); trust it only if {service} belongs to the same operator"
+        ));
+    }
 }
 
 pub fn trust_of(setting: &TlsSetting) -> Result<Trust, Failure> {
