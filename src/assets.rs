@@ -383,7 +383,7 @@ fn helper_page() -> Asset {
     let action = Arg::new("action")
         .value_name("ACTION")
         .required(true)
-        .value_parser(clap::builder::EnumValueParser::<crate::helper::Action>::new())
+        .value_parser(clap::builder::EnumValueParser::<crate::cli::Action>::new())
         .help("The protocol action; requests are read from stdin as docker sends them");
     let help =
         Arg::new("help").short('h').long("help").action(clap::ArgAction::SetTrue).help("Print the usage and exit");

@@ -662,7 +662,7 @@ pub struct SetupArgs {
 pub struct CredentialHelperArgs {
     /// The protocol action; requests are read from stdin as docker sends them
     #[arg(value_enum, value_name = "ACTION")]
-    pub action: crate::helper::Action,
+    pub action: Action,
 }
 
 #[derive(Debug, Args)]
@@ -677,4 +677,19 @@ pub struct GenerateAssetsArgs {
     /// The source tree whose completions/ and man/ to rewrite
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
+}
+
+/// The credential-helper protocol's actions (`docker-credential-regcred ACTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Action {
+    /// Read {"ServerURL","Username","Secret"} on stdin and keep it
+    Store,
+    /// Read a server URL on stdin and print its credential
+    Get,
+    /// Read a server URL on stdin and forget its credentials
+    Erase,
+    /// Print {"ServerURL": "Username", …} for the credentials in use
+    List,
+    /// Print the version
+    Version,
 }

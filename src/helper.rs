@@ -10,6 +10,7 @@ use regcred_core::{RegistryAddress, Scope};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::cli::Action;
 use crate::context::{Context, EnvCredentials};
 use crate::exit::Failure;
 use crate::secrets::Secret;
@@ -22,21 +23,6 @@ pub const NOT_FOUND: &str = "credentials not found in native keychain";
 
 /// Helpers read one small JSON object or URL; anything larger is refused.
 const MAX_INPUT: u64 = 64 * 1024;
-
-/// The protocol's actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Action {
-    /// Read {"ServerURL","Username","Secret"} on stdin and keep it
-    Store,
-    /// Read a server URL on stdin and print its credential
-    Get,
-    /// Read a server URL on stdin and forget its credentials
-    Erase,
-    /// Print {"ServerURL": "Username", …} for the credentials in use
-    List,
-    /// Print the version
-    Version,
-}
 
 /// What `store` reads. No `Debug`: it holds the secret.
 #[derive(Deserialize)]
