@@ -1,20 +1,18 @@
 //! The HTTP side of talking to a registry: one ureq client per server and trust, the
-//! answers the handshake needs of it (status, challenge, body), the `WWW-Authenticate`
-//! parser, and the sorting of transport failures into [`RegistryError`]s.
+//! answers the handshake needs of it (status, challenge, body), and the `WWW-Authenticate`
+//! parser.
 
 use std::collections::HashMap;
-use std::io;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use regcred_core::escape;
-use rustls::CertificateError;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 use zeroize::Zeroizing;
 
-use super::verifier::{RustlsConnector, StalePin, client_config};
+use super::verifier::{RustlsConnector, client_config, io_error};
 use super::{CONNECT_TIMEOUT, Channel, Login, REQUEST_TIMEOUT, RegistryError, Trust};
 
 /// The message of a registry's or token service's JSON error answer, if it has one.
@@ -259,67 +257,6 @@ fn origin(url: &str) -> Option<(String, String, u16)> {
     let authority = uri.authority()?;
     let port = authority.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
     Some((scheme, authority.host().to_ascii_lowercase(), port))
-}
-
-/// Sorts an I/O error: a TLS failure inside it, a refused connection, a time-out, or DNS.
-pub(super) fn io_error(address: String, io: &io::Error) -> RegistryError {
-    if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        return tls_error(address, tls);
-    }
-    match io.kind() {
-        io::ErrorKind::ConnectionRefused => RegistryError::Refused { address },
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            RegistryError::Timeout { address, what: "no answer".into() }
-        }
-        // std's resolver reports a failed lookup as an uncategorized error.
-        _ if io.to_string().contains("failed to lookup address") => RegistryError::Dns { address },
-        _ => RegistryError::Connect { address, detail: io.to_string() },
-    }
-}
-
-pub(super) fn tls_error(address: String, error: &rustls::Error) -> RegistryError {
-    match error {
-        rustls::Error::InvalidCertificate(reason) => match reason {
-            CertificateError::Expired
-            | CertificateError::ExpiredContext { .. }
-            | CertificateError::NotValidYet
-            | CertificateError::NotValidYetContext { .. }
-            | CertificateError::NotValidForName
-            | CertificateError::NotValidForNameContext { .. } => {
-                RegistryError::InvalidCertificate { address, detail: certificate_words(reason) }
-            }
-            _ => RegistryError::Untrusted { address, detail: certificate_words(reason) },
-        },
-        rustls::Error::InvalidMessage(_) => {
-            RegistryError::NotTls { address, detail: format!("the answer to a TLS handshake was not TLS: {error}") }
-        }
-        other => RegistryError::Tls { address, detail: other.to_string() },
-    }
-}
-
-fn certificate_words(reason: &CertificateError) -> String {
-    match reason {
-        CertificateError::UnknownIssuer => {
-            "it is self-signed or issued by a CA that is neither among the system's CA certificates nor pinned \
-             for this registry"
-                .into()
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "it has expired".into(),
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "it is not valid yet".into(),
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            "it is issued for another host name or address".into()
-        }
-        // webpki's word for a self-signed CA certificate used as the server's own, the
-        // kind `openssl req -x509` makes.
-        CertificateError::Other(other) => match other.0.downcast_ref::<StalePin>() {
-            Some(stale) => stale.to_string(),
-            None if other.to_string().contains("CaUsedAsEndEntity") => {
-                "it is a self-signed certificate that is not pinned for this registry".into()
-            }
-            None => escape(&other.to_string()).into_owned(),
-        },
-        other => escape(&other.to_string()).into_owned(),
-    }
 }
 
 /// A `WWW-Authenticate` challenge: `Bearer realm="…",service="…",scope="…"`.

@@ -1,6 +1,7 @@
 //! TLS for registries: the certificate verifier (system CAs, pinned certificates, docker's
 //! insecure mode), the rustls client configuration, the connector that puts rustls under
-//! ureq, and the handshake that only reads the chain a registry presents (`tls fetch`).
+//! ureq, the handshake that only reads the chain a registry presents (`tls fetch`), and the
+//! sorting of transport and TLS failures into `RegistryError`s.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -21,7 +22,6 @@ use ureq::unversioned::transport::{
 use time::OffsetDateTime;
 
 use super::cert::CertificateInfo;
-use super::http::{io_error, tls_error};
 use super::{CONNECT_TIMEOUT, DOCKER_HUB_ENDPOINT, REQUEST_TIMEOUT, RegistryError, Trust};
 
 /// Why the TLS stack could not be built (a broken root store or crypto provider).
@@ -370,4 +370,65 @@ pub fn presented_chain(address: &RegistryAddress) -> Result<Presented, RegistryE
         })
         .collect::<Result<_, _>>()?;
     Ok(Presented { chain, trusted_by_system })
+}
+
+/// Sorts an I/O error: a TLS failure inside it, a refused connection, a time-out, or DNS.
+pub(super) fn io_error(address: String, io: &io::Error) -> RegistryError {
+    if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        return tls_error(address, tls);
+    }
+    match io.kind() {
+        io::ErrorKind::ConnectionRefused => RegistryError::Refused { address },
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            RegistryError::Timeout { address, what: "no answer".into() }
+        }
+        // std's resolver reports a failed lookup as an uncategorized error.
+        _ if io.to_string().contains("failed to lookup address") => RegistryError::Dns { address },
+        _ => RegistryError::Connect { address, detail: io.to_string() },
+    }
+}
+
+pub(super) fn tls_error(address: String, error: &rustls::Error) -> RegistryError {
+    match error {
+        rustls::Error::InvalidCertificate(reason) => match reason {
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. }
+            | CertificateError::NotValidForName
+            | CertificateError::NotValidForNameContext { .. } => {
+                RegistryError::InvalidCertificate { address, detail: certificate_words(reason) }
+            }
+            _ => RegistryError::Untrusted { address, detail: certificate_words(reason) },
+        },
+        rustls::Error::InvalidMessage(_) => {
+            RegistryError::NotTls { address, detail: format!("the answer to a TLS handshake was not TLS: {error}") }
+        }
+        other => RegistryError::Tls { address, detail: other.to_string() },
+    }
+}
+
+fn certificate_words(reason: &CertificateError) -> String {
+    match reason {
+        CertificateError::UnknownIssuer => {
+            "it is self-signed or issued by a CA that is neither among the system's CA certificates nor pinned \
+             for this registry"
+                .into()
+        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "it has expired".into(),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "it is not valid yet".into(),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "it is issued for another host name or address".into()
+        }
+        // webpki's word for a self-signed CA certificate used as the server's own, the
+        // kind `openssl req -x509` makes.
+        CertificateError::Other(other) => match other.0.downcast_ref::<StalePin>() {
+            Some(stale) => stale.to_string(),
+            None if other.to_string().contains("CaUsedAsEndEntity") => {
+                "it is a self-signed certificate that is not pinned for this registry".into()
+            }
+            None => regcred_core::escape(&other.to_string()).into_owned(),
+        },
+        other => regcred_core::escape(&other.to_string()).into_owned(),
+    }
 }
