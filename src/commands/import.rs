@@ -131,10 +131,10 @@ fn import(
     path: &Path,
 ) -> Result<(), Failure> {
     let outcome = ctx.import(found, args.dry_run)?;
-    for (address, username, result) in &outcome.items {
-        rows.push(match result {
-            Ok(id) => ImportRow::imported(address, username, *id),
-            Err(why) => ImportRow::skipped(address, username, why.clone()),
+    for line in &outcome.items {
+        rows.push(match &line.result {
+            Ok(id) => ImportRow::imported(&line.address, &line.username, *id),
+            Err(why) => ImportRow::skipped(&line.address, &line.username, why.clone()),
         });
     }
     ctx.out.import_report(&rows, ctx.out.format(args.output));

@@ -40,8 +40,12 @@ pub enum FsError {
 /// What stands where a regular file belongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotAFile {
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
     Directory,
+    /// Where a directory belongs.
+    NotADirectory,
     Other,
 }
 
@@ -51,6 +55,7 @@ impl NotAFile {
         match self {
             NotAFile::Symlink { .. } => "a symbolic link",
             NotAFile::Directory => "a directory",
+            NotAFile::NotADirectory => "not a directory",
             NotAFile::Other => "not a regular file",
         }
     }
@@ -487,8 +492,11 @@ pub fn ensure_public_dir(dir: &Path, follow_link: bool) -> Result<(), FsError> {
         Ok(metadata) if metadata.is_dir() => return Ok(()),
         Ok(metadata) if metadata.file_type().is_symlink() && follow_link && dir.is_dir() => return Ok(()),
         Ok(metadata) => {
-            return check_regular(dir, &metadata)
-                .and(Err(FsError::NotAFile { path: dir.to_owned(), kind: NotAFile::Other }));
+            let kind = match not_a_file(dir, &metadata) {
+                Some(link @ NotAFile::Symlink { .. }) => link,
+                _ => NotAFile::NotADirectory,
+            };
+            return Err(FsError::NotAFile { path: dir.to_owned(), kind });
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(FsError::io("cannot read", dir, e)),

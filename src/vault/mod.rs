@@ -22,7 +22,7 @@ pub mod store;
 mod error;
 mod ops;
 
-pub use error::Error;
+pub use error::{Error, NOT_FOUND};
 pub use ops::{AddRequest, Changes, ImportItem, NewTls};
 use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
 use store::{Credential, Registries, Store};
