@@ -19,6 +19,7 @@ pub mod fs;
 pub mod secrets;
 pub mod store;
 
+mod doctor;
 mod error;
 mod ops;
 
@@ -169,6 +170,14 @@ pub fn secret_key<'a>(store_id: &'a str, credential: &'a Credential) -> SecretKe
         environment: &credential.environment,
         address: &credential.address,
         username: &credential.username,
+    }
+}
+
+/// `1 (bob @ docker.io)`, `1 (ci: bob @ docker.io)`: how messages name a credential.
+pub fn describe(c: &Credential) -> String {
+    match &c.name {
+        Some(name) => format!("{} ({name}: {} @ {})", c.id, c.username, c.address),
+        None => format!("{} ({} @ {})", c.id, c.username, c.address),
     }
 }
 
