@@ -105,14 +105,25 @@ impl From<ClientFileError> for Failure {
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Failure {
         let message = format!("{error:#}");
-        let failure = match error.downcast::<vault::Error>() {
-            Ok(typed) => Failure::from(typed),
-            Err(error) => match error.downcast::<Failure>() {
-                Ok(failure) => failure,
-                Err(_) => Failure::operational(String::new()),
-            },
-        };
-        Failure { message, ..failure }
+        let typed = error.chain().find_map(|cause| {
+            let (code, hint) = if let Some(e) = cause.downcast_ref::<vault::Error>() {
+                (if e.is_input() { ExitCode::Input } else { ExitCode::Operational }, e.hint())
+            } else if let Some(e) = cause.downcast_ref::<StoreError>() {
+                (ExitCode::Operational, e.hint())
+            } else if let Some(e) = cause.downcast_ref::<SecretError>() {
+                (ExitCode::Operational, e.hint())
+            } else if let Some(e) = cause.downcast_ref::<FsError>() {
+                (ExitCode::Operational, e.hint())
+            } else if let Some(e) = cause.downcast_ref::<ClientFileError>() {
+                (ExitCode::Operational, e.hint())
+            } else if let Some(e) = cause.downcast_ref::<Failure>() {
+                (e.code, e.hint.clone())
+            } else {
+                return None;
+            };
+            Some(Failure::new(code, String::new()).maybe_hint(hint))
+        });
+        Failure { message, ..typed.unwrap_or_else(|| Failure::operational(String::new())) }
     }
 }
 
@@ -133,3 +144,28 @@ pub const EXIT_STATUSES: [(u8, &str); 6] = [
     (4, "Confirmation required or refused (delete without --yes when stdin is not a terminal)."),
     (5, "The registry rejected the credential (verify)."),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn context_keeps_the_exit_code_and_hint_of_the_typed_error_underneath() {
+        let typed = vault::Error::invalid("no credential \"x\"", Some("see them with: regcred list".into()));
+        let failure = Failure::from(Err::<(), _>(typed).context("cannot edit").unwrap_err());
+        assert_eq!(failure.code, ExitCode::Input);
+        assert_eq!(failure.message, "cannot edit: no credential \"x\"");
+        assert_eq!(failure.hint.as_deref(), Some("see them with: regcred list"));
+        let path = std::path::PathBuf::from("/x/config.json");
+        let refused = FsError::ReadOnly { path, mode: 0o400 };
+        let failure = Failure::from(anyhow::Error::new(refused).context("cannot set up docker"));
+        assert_eq!(failure.code, ExitCode::Operational);
+        assert!(
+            failure.message.starts_with("cannot set up docker: /x/config.json is read-only"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.hint.as_deref(), Some("to allow changes again: chmod 600 /x/config.json"));
+    }
+}

@@ -18,8 +18,8 @@ use crate::store::Need;
 use crate::vault::{self, check_username};
 
 /// What docker-credential-helpers print when there is nothing for a server; docker matches
-/// this text.
-pub const NOT_FOUND: &str = "credentials not found in native keychain";
+/// this text (it is the message of `vault::Error::NotFound`).
+pub use crate::vault::NOT_FOUND;
 
 /// Helpers read one small JSON object or URL; anything larger is refused.
 const MAX_INPUT: u64 = 64 * 1024;

@@ -490,6 +490,8 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
             "did you mean \"staging\"",
         ),
         case("environment", "unknown ($REGCRED_ENV)", &["list"], "", 2, "does not exist").env("REGCRED_ENV", "nope"),
+        case("environment", "REGCRED_TIMEOUT not a number", &["list"], "", 2, "not a number of seconds")
+            .env("REGCRED_TIMEOUT", "soon"),
         // Usage.
         case("usage", "unknown secret store", &["--secret-store", "vault", "list"], "", 2, "vault"),
         case("usage", "unknown output format", &["list", "-o", "yaml"], "", 2, "yaml"),
@@ -799,6 +801,35 @@ fn file_states() -> Vec<State> {
         },
         State {
             area: "config dir",
+            input: "writable by others (0777)",
+            setup: |t| chmod(&t.config_dir(), 0o777),
+            args: LIST,
+            needle: "writable by other users",
+            ..STATE
+        },
+        State {
+            area: "config dir",
+            input: "lock file writable by others (0666)",
+            setup: |t| chmod(&t.config_dir().join("registries.lock"), 0o666),
+            args: ADD,
+            stdin: "pw\n",
+            needle: "lock file",
+            ..STATE
+        },
+        State {
+            area: "config dir",
+            input: "lock file a symbolic link",
+            setup: |t| {
+                fs::remove_file(t.config_dir().join("registries.lock")).unwrap();
+                std::os::unix::fs::symlink(t.root().join("planted"), t.config_dir().join("registries.lock")).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "symbolic link",
+            ..STATE
+        },
+        State {
+            area: "config dir",
             input: "lock file is a directory",
             setup: |t| {
                 fs::remove_file(t.config_dir().join("registries.lock")).unwrap();
@@ -807,6 +838,18 @@ fn file_states() -> Vec<State> {
             args: ADD,
             stdin: "pw\n",
             needle: "lock file",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "a FIFO in its place",
+            setup: |t| {
+                fs::remove_file(t.secrets_file()).unwrap();
+                let made = std::process::Command::new("mkfifo").arg(t.secrets_file()).status().unwrap();
+                assert!(made.success());
+            },
+            args: SHOW_SECRET,
+            needle: "not a regular file",
             ..STATE
         },
         State {

@@ -679,3 +679,89 @@ fn files_are_created_0600_whatever_the_umask() {
         assert_eq!(std::fs::read_dir(t.config_dir()).unwrap().count(), 3, "store, lock and secrets file");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Waits: each has a bound and says what it waits for
+// ---------------------------------------------------------------------------------------
+
+/// Runs `bin ARGS` with REGCRED_TIMEOUT=2 and returns (exit code, stdout, stderr, time).
+fn timed(t: &TestEnv, bin: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, String, Duration) {
+    let started = Instant::now();
+    let mut cmd = t.command(bin, args);
+    cmd.env("REGCRED_TIMEOUT", "2").envs(env.iter().copied());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let (code, stdout, stderr) = wait(child);
+    (code, stdout, stderr, started.elapsed())
+}
+
+/// A lock held by another process (here: this test) makes a writer say, after a second,
+/// whose lock it waits for, and give up after REGCRED_TIMEOUT with exit 1; the store is
+/// unchanged, and the next write after the holder lets go succeeds.
+#[test]
+fn a_held_lock_is_waited_for_with_a_word_and_a_bound() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    let lock = std::fs::OpenOptions::new().read(true).write(true).open(t.config_dir().join("registries.lock")).unwrap();
+    lock.lock().unwrap();
+    let before = t.snapshot();
+    let add = ["add", "ghcr.io", "-u", "b", "--password-stdin"];
+    let (code, _, stderr, took) = timed(&t, &regcred_bin(), &add, "pw\n", &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&format!("waiting for the lock held by pid {}", std::process::id())), "{stderr}");
+    assert!(stderr.contains("gave up after 2 s waiting for the lock"), "{stderr}");
+    assert!(stderr.contains("REGCRED_TIMEOUT"), "{stderr}");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(t.snapshot(), before);
+    // The credential helper too (podman login went silent here).
+    let helper = crate::util::bin_dir().join("docker-credential-regcred");
+    let request = r#"{"ServerURL":"ghcr.io","Username":"b","Secret":"pw"}"#;
+    let (code, stdout, stderr, _) = timed(&t, &helper, &["store"], request, &[]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("gave up after 2 s"), "{stdout}");
+    assert!(stderr.contains("waiting for the lock held by pid"), "{stderr}");
+    lock.unlock().unwrap();
+    t.run_with_stdin(&add, "pw\n").ok();
+}
+
+/// A D-Bus socket that accepts connections and never answers (a hung session bus): the
+/// keyring store says after a second that it waits for the Secret Service and gives up
+/// after REGCRED_TIMEOUT with exit 1, for `add` and for the helper's `get`.
+#[test]
+fn a_secret_service_that_never_answers_is_waited_for_with_a_word_and_a_bound() {
+    let t = TestEnv::new();
+    t.add("quay.io", "a", "pw");
+    // The credential's secret is said to be in the keyring (as if added with it).
+    let text = std::fs::read_to_string(t.store_file())
+        .unwrap()
+        .replace("secret_store = \"file\"", "secret_store = \"keyring\"");
+    std::fs::write(t.store_file(), text).unwrap();
+    let socket = t.root().join("silent-bus");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            // Held open, never read from nor written to.
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let bus = format!("unix:path={}", socket.display());
+    let env = [("DBUS_SESSION_BUS_ADDRESS", bus.as_str())];
+    let add = ["--secret-store", "keyring", "add", "ghcr.io", "-u", "b", "--password-stdin"];
+    let before = t.snapshot();
+    let (code, _, stderr, took) = timed(&t, &regcred_bin(), &add, "pw\n", &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("waiting for the Secret Service to answer"), "{stderr}");
+    assert!(stderr.contains("gave up after 2 s waiting for the Secret Service"), "{stderr}");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(t.snapshot(), before);
+    let helper = crate::util::bin_dir().join("docker-credential-regcred");
+    let (code, stdout, stderr, took) = timed(&t, &helper, &["get"], "quay.io", &env);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("gave up after 2 s waiting for the Secret Service"), "{stdout}");
+    assert!(stderr.contains("waiting for the Secret Service"), "{stderr}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(!accepted.lock().unwrap().is_empty(), "regcred never connected to the silent bus");
+}

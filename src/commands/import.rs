@@ -3,7 +3,7 @@
 //! lock, one save, whatever the count).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine;
@@ -93,11 +93,29 @@ pub fn run(source: ImportSource, ctx: &Context) -> Result<(), Failure> {
         }
     } else {
         for (helper, servers) in &helpers {
+            let shown = format!("helper {}", regcred_core::escape(helper));
             if helper == "regcred" {
-                rows.push(ImportRow::skipped(&format!("helper {helper}"), "-", "already regcred".into()));
+                rows.push(ImportRow::skipped(&shown, "-", "already regcred".into()));
                 continue;
             }
-            match ask_helper(helper, servers.as_deref()) {
+            // A name from the file decides which program runs: only a plain name, found
+            // on PATH, and nothing at all in a dry run.
+            let program = match helper_program(helper) {
+                Ok(program) => program,
+                Err(why) => {
+                    rows.push(ImportRow::skipped(&shown, "-", why));
+                    continue;
+                }
+            };
+            if args.dry_run {
+                rows.push(ImportRow::skipped(
+                    &shown,
+                    "-",
+                    format!("--dry-run runs no program; would ask {}", program.display()),
+                ));
+                continue;
+            }
+            match ask_helper(&program, servers.as_deref()) {
                 Ok(list) => found.extend(list),
                 Err(why) => rows.push(ImportRow::skipped(&format!("helper {helper}"), "-", why)),
             }
@@ -115,10 +133,10 @@ fn import(
     path: &Path,
 ) -> Result<(), Failure> {
     let outcome = ctx.import(found, args.dry_run)?;
-    for (address, username, result) in &outcome.items {
-        rows.push(match result {
-            Ok(id) => ImportRow::imported(address, username, *id),
-            Err(why) => ImportRow::skipped(address, username, why.clone()),
+    for line in &outcome.items {
+        rows.push(match &line.result {
+            Ok(id) => ImportRow::imported(&line.address, &line.username, *id),
+            Err(why) => ImportRow::skipped(&line.address, &line.username, why.clone()),
         });
     }
     view::print(&ctx.out, &rows, ctx.out.format(args.output))?;
@@ -196,13 +214,49 @@ fn helper_sources(config: &ConfigFile) -> Vec<(String, Option<Vec<String>>)> {
     sources
 }
 
-/// Asks `docker-credential-HELPER` for its credentials (`list`, then `get` for each).
-fn ask_helper(helper: &str, servers: Option<&[String]>) -> Result<Vec<Found>, String> {
-    let program = format!("docker-credential-{helper}");
+/// The program of credential helper `helper`: `docker-credential-HELPER` where HELPER is
+/// a plain name (`[A-Za-z0-9._-]+`, not `.` or `..`), found in an absolute directory of
+/// PATH, never relative to the current directory.
+fn helper_program(helper: &str) -> Result<PathBuf, String> {
+    let plain = !helper.is_empty()
+        && helper != "."
+        && helper != ".."
+        && helper.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !plain {
+        return Err(format!(
+            "not a credential helper name ({}): only letters, digits, '.', '_' and '-' are run",
+            regcred_core::escape(helper)
+        ));
+    }
+    let name = format!("docker-credential-{helper}");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path).filter(|dir| dir.is_absolute()) {
+        let candidate = dir.join(&name);
+        if is_executable(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(format!("cannot run {name}: not found on PATH"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(metadata) = std::fs::metadata(path) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    metadata.is_file()
+}
+
+/// Asks a credential helper's program for its credentials (`list`, then `get` for each).
+fn ask_helper(path: &Path, servers: Option<&[String]>) -> Result<Vec<Found>, String> {
+    let program = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let servers: Vec<String> = match servers {
         Some(servers) => servers.to_vec(),
         None => {
-            let listing = call(&program, "list", "")?;
+            let listing = call(path, &program, "list", "")?;
             let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&listing)
                 .map_err(|e| format!("{program} list: not JSON: {}", crate::helper::json_error_words(&e)))?;
             map.keys().cloned().collect()
@@ -211,7 +265,7 @@ fn ask_helper(helper: &str, servers: Option<&[String]>) -> Result<Vec<Found>, St
     let mut found = Vec::new();
     for server in servers {
         let scope = scope_of(&server);
-        match call(&program, "get", &server) {
+        match call(path, &program, "get", &server) {
             Ok(output) => match serde_json::from_str::<HelperCredential>(&output) {
                 Ok(c) => found.push(Found {
                     key: server.clone(),
@@ -238,8 +292,8 @@ fn ask_helper(helper: &str, servers: Option<&[String]>) -> Result<Vec<Found>, St
     Ok(found)
 }
 
-fn call(program: &str, action: &str, input: &str) -> Result<Zeroizing<String>, String> {
-    let mut child = Command::new(program)
+fn call(path: &Path, program: &str, action: &str, input: &str) -> Result<Zeroizing<String>, String> {
+    let mut child = Command::new(path)
         .arg(action)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

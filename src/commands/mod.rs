@@ -22,9 +22,8 @@ pub(crate) mod view;
 use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::exit::Failure;
-use crate::store::Credential;
 
-pub use crate::vault::select;
+pub use crate::vault::{describe, select};
 
 /// Runs the parsed command line; `Ok` carries the exit status of a command that succeeded
 /// (0, or 3 for `resolve` with an unresolved image).
@@ -63,13 +62,5 @@ fn dispatch(cli: Cli, ctx: &Context) -> Result<u8, Failure> {
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, ctx)),
         Some(Command::GenerateAssets(args)) => generate_assets::run(args, ctx).map(done),
         Some(Command::Completions(args)) => completions::run(args, ctx).map(done),
-    }
-}
-
-/// `bob @ docker.io`: how messages name a credential.
-pub fn describe(c: &Credential) -> String {
-    match &c.name {
-        Some(name) => format!("{} ({name}: {} @ {})", c.id, c.username, c.address),
-        None => format!("{} ({} @ {})", c.id, c.username, c.address),
     }
 }

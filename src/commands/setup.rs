@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use regcred_core::RegistryAddress;
 
 use crate::cli::{SetupArgs, SetupTarget};
@@ -19,7 +20,7 @@ pub fn run(target: SetupTarget, ctx: &Context) -> Result<(), Failure> {
         SetupTarget::Docker(args) => {
             let path = args.config.clone().or_else(docker_config_path).ok_or_else(no_home)?;
             let registries = addresses(&args.registries)?;
-            let mut config = read_json(&path)?;
+            let mut config = read_json(&path).context("cannot set up docker")?;
             let mut changes = Vec::new();
             if registries.is_empty() {
                 set(&mut config, &[], "credsStore", &mut changes);
@@ -40,7 +41,7 @@ pub fn run(target: SetupTarget, ctx: &Context) -> Result<(), Failure> {
                 return Err(input_error!("the environment has no credentials, so there is no registry to set up")
                     .hint("name them with --registry ADDRESS (repeatable)"));
             }
-            let mut config = read_json(&path)?;
+            let mut config = read_json(&path).context("cannot set up podman")?;
             let mut changes = Vec::new();
             for address in &registries {
                 set(&mut config, &["credHelpers"], address.as_str(), &mut changes);
@@ -120,7 +121,8 @@ fn finish(
     }
     let mut json = serde_json::to_string_pretty(config).unwrap_or_default();
     json.push('\n');
-    if let Some(backup) = write_with_backup(path, &json)? {
+    let backup = write_with_backup(path, &json).with_context(|| format!("cannot set up {who}"))?;
+    if let Some(backup) = backup {
         ctx.out.info(format!("Backed up the old file to {}.", backup.display()));
     }
     ctx.out.info(format!(

@@ -3,7 +3,6 @@
 //! the trusted certificates in the certs.d layout docker and the containers tools read.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use regcred_core::RegistryAddress;
@@ -16,7 +15,7 @@ use crate::exit::{Failure, input_error};
 use crate::prompt;
 use crate::registry::{self, CertificateInfo, PemError, PinnedSetting};
 use crate::store::{TlsSetting, now};
-use crate::vault::fs::{FsError, PrivateFile};
+use crate::vault::fs::{PrivateFile, ensure_public_dir};
 
 mod view;
 use view::TlsView;
@@ -232,28 +231,26 @@ fn install(args: TlsInstallArgs, ctx: &Context) -> Result<(), Failure> {
         ));
         return Ok(());
     }
-    create_public_dir(&args.certs_dir)?;
+    // Addresses come from the store, which may have been edited by hand: each must be a
+    // plain `host[:port]` before it is joined to --certs-dir (`../../x` or `/etc` must not).
+    for setting in &chosen {
+        if !parse_address(&setting.address).is_ok_and(|a| a.as_str() == setting.address) {
+            return Err(Failure::operational(format!(
+                "the TLS setting {:?} in environment {environment} is not a registry address; nothing was written under {}",
+                regcred_core::escape(&setting.address),
+                args.certs_dir.display()
+            ))
+            .hint("fix registries.toml by hand, or remove the setting with: regcred tls unset ADDRESS"));
+        }
+    }
+    ensure_public_dir(&args.certs_dir, true)?;
     for setting in chosen {
         let Some(pem) = &setting.ca_cert else { continue };
         let dir = args.certs_dir.join(&setting.address);
-        create_public_dir(&dir)?;
+        ensure_public_dir(&dir, false)?;
         let file = dir.join("ca.crt");
         PrivateFile::public(&file).replace(pem.as_bytes())?;
         ctx.out.info(format!("Wrote {}", file.display()));
     }
     Ok(())
-}
-
-/// A directory other users (the docker daemon, rootless podman) can read: 0755.
-fn create_public_dir(dir: &Path) -> Result<(), Failure> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(dir)
-        .map_err(|e| FsError::io("cannot create the directory", dir, e))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
-        .map_err(|e| FsError::io("cannot set permissions on", dir, e).into())
 }

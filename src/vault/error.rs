@@ -5,6 +5,10 @@ use super::fs::FsError;
 use super::secrets::SecretError;
 use super::store::StoreError;
 
+/// What docker-credential-helpers say when there is nothing for a server; docker matches
+/// this text.
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+
 /// Why a vault operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,7 +31,7 @@ pub enum Error {
         source: SecretError,
     },
     /// The credential helper was asked for a credential there is none of.
-    #[error("credentials not found in native keychain")]
+    #[error("{NOT_FOUND}")]
     NotFound,
 }
 

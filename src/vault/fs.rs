@@ -40,8 +40,12 @@ pub enum FsError {
 /// What stands where a regular file belongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotAFile {
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
     Directory,
+    /// Where a directory belongs.
+    NotADirectory,
     Other,
 }
 
@@ -51,6 +55,7 @@ impl NotAFile {
         match self {
             NotAFile::Symlink { .. } => "a symbolic link",
             NotAFile::Directory => "a directory",
+            NotAFile::NotADirectory => "not a directory",
             NotAFile::Other => "not a regular file",
         }
     }
@@ -79,6 +84,9 @@ impl FsError {
                 Some(format!("move {} out of the way", path.display()))
             }
             FsError::ReadOnly { path, .. } => Some(format!("to allow changes again: chmod 600 {}", path.display())),
+            FsError::WritableByOthers { path, .. } if path.is_dir() => {
+                Some(format!("check what is in it, then run: chmod 700 {}", path.display()))
+            }
             FsError::WritableByOthers { path, .. } => {
                 Some(format!("check the file's content, then run: chmod 600 {}", path.display()))
             }
@@ -372,6 +380,10 @@ pub fn open_or_create_ours(path: &Path, mode: u32) -> Result<File, FsError> {
     let file = match create_exclusive(path, mode) {
         Ok(file) => {
             set_mode(&file, mode).map_err(|e| FsError::io("cannot set permissions for", path, e))?;
+            // Made by root in a user's directory: the user's, like everything else there.
+            let dir = PrivateFile::new(path).dir();
+            let owner = fs::metadata(&dir).map(|m| Owner::of(&m)).unwrap_or_default();
+            owner.give(&file).map_err(|e| FsError::io("cannot keep the owner of", path, e))?;
             file
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -469,6 +481,43 @@ pub fn mode_of(metadata: &fs::Metadata) -> u32 {
         let _ = metadata;
         0o600
     }
+}
+
+/// A directory other users (the docker daemon, rootless podman) can read: created 0755
+/// when missing (mode set on its descriptor), used as it is when present. With
+/// `follow_link` false a symbolic link in its place is refused: a link planted under a
+/// certs dir would send the files written there anywhere.
+pub fn ensure_public_dir(dir: &Path, follow_link: bool) -> Result<(), FsError> {
+    match fs::symlink_metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(metadata) if metadata.file_type().is_symlink() && follow_link && dir.is_dir() => return Ok(()),
+        Ok(metadata) => {
+            let kind = match not_a_file(dir, &metadata) {
+                Some(link @ NotAFile::Symlink { .. }) => link,
+                _ => NotAFile::NotADirectory,
+            };
+            return Err(FsError::NotAFile { path: dir.to_owned(), kind });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(FsError::io("cannot read", dir, e)),
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder.create(dir).map_err(|e| FsError::io("cannot create the directory", dir, e))?;
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Mode, OFlags};
+        let handle = rustix::fs::open(dir, OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::RDONLY, Mode::empty())
+            .map_err(|e| FsError::io("cannot open the directory", dir, e.into()))?;
+        rustix::fs::fchmod(&handle, Mode::from_raw_mode(0o755))
+            .map_err(|e| FsError::io("cannot set permissions on", dir, e.into()))?;
+    }
+    Ok(())
 }
 
 /// What `doctor` found about the mode of a file or directory of the store.

@@ -19,10 +19,11 @@ pub mod fs;
 pub mod secrets;
 pub mod store;
 
+mod doctor;
 mod error;
 mod ops;
 
-pub use error::Error;
+pub use error::{Error, NOT_FOUND};
 pub use ops::{AddRequest, Changes, ImportItem, NewTls};
 use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
 use store::{Credential, Registries, Store};
@@ -169,6 +170,14 @@ pub fn secret_key<'a>(store_id: &'a str, credential: &'a Credential) -> SecretKe
         environment: &credential.environment,
         address: &credential.address,
         username: &credential.username,
+    }
+}
+
+/// `1 (bob @ docker.io)`, `1 (ci: bob @ docker.io)`: how messages name a credential.
+pub fn describe(c: &Credential) -> String {
+    match &c.name {
+        Some(name) => format!("{} ({name}: {} @ {})", c.id, c.username, c.address),
+        None => format!("{} ({} @ {})", c.id, c.username, c.address),
     }
 }
 

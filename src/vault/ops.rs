@@ -115,11 +115,25 @@ pub struct ImportItem {
     pub secret: Result<Secret, String>,
 }
 
-/// What [`Vault::import`] made of each item: (address or key, username, the new id — none
-/// in a dry run — or why it was skipped).
+/// What [`Vault::import`] made of one item.
+pub struct ImportLine {
+    /// The canonical address, or the key as found when it is not an address.
+    pub address: String,
+    pub username: String,
+    /// The new id (none in a dry run), or why the item was skipped.
+    pub result: Result<Option<u64>, String>,
+}
+
+impl ImportLine {
+    fn new(address: String, username: String, result: Result<Option<u64>, String>) -> ImportLine {
+        ImportLine { address, username, result }
+    }
+}
+
+/// What [`Vault::import`] did.
 pub struct ImportOutcome {
     pub environment: String,
-    pub items: Vec<(String, String, Result<Option<u64>, String>)>,
+    pub items: Vec<ImportLine>,
     pub imported: usize,
 }
 
@@ -379,14 +393,13 @@ impl Vault {
 
     /// Applies the rules to what an import found: the new credentials (with ids from
     /// `registries`) and their secrets, and a line for each item.
-    #[allow(clippy::type_complexity)]
     fn plan_import(
         &self,
         registries: &mut Registries,
         environment: &str,
         found: Vec<ImportItem>,
         dry_run: bool,
-    ) -> (Vec<(String, String, Result<Option<u64>, String>)>, Vec<Credential>, Vec<Secret>) {
+    ) -> (Vec<ImportLine>, Vec<Credential>, Vec<Secret>) {
         let mut items = Vec::new();
         let mut added: Vec<Credential> = Vec::new();
         let mut kept = Vec::new();
@@ -397,7 +410,7 @@ impl Vault {
             let scope = match f.scope {
                 Ok(scope) => scope,
                 Err(why) => {
-                    items.push((f.key, f.username, Err(why)));
+                    items.push(ImportLine::new(f.key, f.username, Err(why)));
                     continue;
                 }
             };
@@ -405,17 +418,17 @@ impl Vault {
             let rules = check_username(&f.username).and_then(|()| check_email(f.email.as_deref()));
             let (secret, email) = match (f.secret, rules) {
                 (Err(why), _) => {
-                    items.push((address, f.username, Err(why)));
+                    items.push(ImportLine::new(address, f.username, Err(why)));
                     continue;
                 }
                 (_, Err(error)) => {
-                    items.push((address, f.username, Err(error.to_string())));
+                    items.push(ImportLine::new(address, f.username, Err(error.to_string())));
                     continue;
                 }
                 (Ok(secret), Ok(email)) => (secret, email),
             };
             if let Some(id) = present.get(&(address.clone(), f.username.clone())) {
-                items.push((address, f.username, Err(format!("already present as credential {id}"))));
+                items.push(ImportLine::new(address, f.username, Err(format!("already present as credential {id}"))));
                 continue;
             }
             let credential = registries.new_credential(NewCredential {
@@ -427,7 +440,7 @@ impl Vault {
                 secret_store: self.secret_store,
             });
             let id = credential.id;
-            items.push((address.clone(), f.username.clone(), Ok((!dry_run).then_some(id))));
+            items.push(ImportLine::new(address.clone(), f.username.clone(), Ok((!dry_run).then_some(id))));
             present.insert((address, f.username), id);
             kept.push(secret);
             added.push(credential);

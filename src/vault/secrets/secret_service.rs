@@ -5,7 +5,8 @@
 //! also carries `environment`, `address` and `username` so a person can tell what it is.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Instant;
 
 use dbus_secret_service::{EncryptionType, Error as SsError, Item, SecretService};
 use zeroize::Zeroize;
@@ -28,23 +29,86 @@ const ENCRYPTION: EncryptionType = EncryptionType::Plain;
 
 pub(crate) struct SecretServiceStore {
     /// Connected on first use; a failed attempt is retried by the next call.
-    service: Mutex<Option<SecretService>>,
-    #[allow(dead_code)]
+    service: Arc<Mutex<Option<SecretService>>>,
     patience: Patience,
 }
 
 impl SecretServiceStore {
     pub(crate) fn new(patience: Patience) -> Self {
-        SecretServiceStore { service: Mutex::new(None), patience }
+        SecretServiceStore { service: Arc::new(Mutex::new(None)), patience }
     }
 
-    fn with_service<T>(&self, f: impl FnOnce(&SecretService) -> Result<T, SecretError>) -> Result<T, SecretError> {
-        let mut guard = self.service.lock().unwrap_or_else(PoisonError::into_inner);
-        let service = match guard.take() {
-            Some(service) => guard.insert(service),
-            None => guard.insert(connect()?),
-        };
-        f(service)
+    /// Runs `f` with a connected Secret Service, on a thread of its own: libdbus blocks
+    /// until the service answers (a socket that accepts and never answers blocked a `get`
+    /// for two minutes), so the caller waits on a channel instead, says after a second
+    /// what it waits for, and gives up after the patience's timeout. A thread still blocked
+    /// then ends with the process.
+    fn with_service<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SecretService) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, SecretError> {
+        let service = Arc::clone(&self.service);
+        let (sender, receiver) = mpsc::channel();
+        let spawned = std::thread::Builder::new().name("secret-service".into()).spawn(move || {
+            let mut guard = service.lock().unwrap_or_else(PoisonError::into_inner);
+            let connected = match guard.take() {
+                Some(service) => Ok(guard.insert(service)),
+                None => connect().map(|service| guard.insert(service)),
+            };
+            let _ = sender.send(connected.and_then(|service| f(service)));
+        });
+        if let Err(e) = spawned {
+            return Err(SecretError::Keyring {
+                message: format!("cannot start a thread to ask the Secret Service: {e}"),
+            });
+        }
+        let started = Instant::now();
+        let patience = &self.patience;
+        let mut told = false;
+        loop {
+            let waited = started.elapsed();
+            let next = if told { patience.timeout } else { patience.announce_after.min(patience.timeout) };
+            match receiver.recv_timeout(next.saturating_sub(waited)) {
+                Ok(result) => return result,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(SecretError::Keyring {
+                        message: "the Secret Service client stopped unexpectedly".into(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() >= patience.timeout => {
+                    return Err(SecretError::KeyringTimeout { secs: patience.timeout.as_secs_f64().round() as u64 });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if !told {
+                        patience.announce("waiting for the Secret Service to answer");
+                        told = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A secret's key with owned text, to cross to the thread that talks to the service.
+struct OwnedKey {
+    store_id: String,
+    id: String,
+    environment: String,
+    address: String,
+    username: String,
+    label: String,
+}
+
+impl OwnedKey {
+    fn new(key: &SecretKey<'_>) -> OwnedKey {
+        OwnedKey {
+            store_id: key.store_id.to_owned(),
+            id: key.id.to_string(),
+            environment: key.environment.to_owned(),
+            address: key.address.to_owned(),
+            username: key.username.to_owned(),
+            label: key.label(),
+        }
     }
 }
 
@@ -147,7 +211,7 @@ impl SecretStore for SecretServiceStore {
     }
 
     fn check(&self) -> Result<(), SecretError> {
-        self.with_service(|ss| {
+        self.with_service(move |ss| {
             let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
             if collection.is_locked().map_err(|e| classify(&e))? {
                 return Err(SecretError::KeyringLocked);
@@ -157,17 +221,21 @@ impl SecretStore for SecretServiceStore {
     }
 
     fn set(&self, key: &SecretKey<'_>, secret: &Secret) -> Result<(), SecretError> {
-        let id = key.id.to_string();
-        let mut attributes = lookup_attributes(key.store_id, &id);
-        let label = key.label();
-        self.with_service(|ss| {
+        let key = OwnedKey::new(key);
+        let secret = secret.clone();
+        self.with_service(move |ss| {
+            let mut attributes = lookup_attributes(&key.store_id, &key.id);
             let existing = find(ss, attributes.clone())?;
-            attributes.extend([("environment", key.environment), ("address", key.address), ("username", key.username)]);
+            attributes.extend([
+                ("environment", key.environment.as_str()),
+                ("address", key.address.as_str()),
+                ("username", key.username.as_str()),
+            ]);
             if let Some((item, duplicates)) = existing.split_first() {
                 let result = item
                     .set_secret(secret.expose().as_bytes(), "text/plain")
                     .and_then(|()| item.set_attributes(attributes))
-                    .and_then(|()| item.set_label(&label));
+                    .and_then(|()| item.set_label(&key.label));
                 result.map_err(|e| classify(&e))?;
                 for duplicate in duplicates {
                     duplicate.delete().map_err(|e| classify(&e))?;
@@ -177,16 +245,16 @@ impl SecretStore for SecretServiceStore {
             let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
             collection.ensure_unlocked().map_err(|e| classify(&e))?;
             collection
-                .create_item(&label, attributes, secret.expose().as_bytes(), true, "text/plain")
+                .create_item(&key.label, attributes, secret.expose().as_bytes(), true, "text/plain")
                 .map_err(|e| classify(&e))?;
             Ok(())
         })
     }
 
     fn get(&self, key: &SecretKey<'_>) -> Result<Option<Secret>, SecretError> {
-        let id = key.id.to_string();
-        self.with_service(|ss| {
-            let items = find(ss, lookup_attributes(key.store_id, &id))?;
+        let key = OwnedKey::new(key);
+        self.with_service(move |ss| {
+            let items = find(ss, lookup_attributes(&key.store_id, &key.id))?;
             let Some(item) = items.first() else {
                 return Ok(None);
             };
@@ -204,9 +272,9 @@ impl SecretStore for SecretServiceStore {
     }
 
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError> {
-        let id = key.id.to_string();
-        self.with_service(|ss| {
-            let items = find(ss, lookup_attributes(key.store_id, &id))?;
+        let key = OwnedKey::new(key);
+        self.with_service(move |ss| {
+            let items = find(ss, lookup_attributes(&key.store_id, &key.id))?;
             for item in &items {
                 item.delete().map_err(|e| classify(&e))?;
             }
@@ -215,8 +283,9 @@ impl SecretStore for SecretServiceStore {
     }
 
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError> {
-        self.with_service(|ss| {
-            let attributes = HashMap::from([("service", SERVICE), (STORE_ATTR, store_id)]);
+        let store_id = store_id.to_owned();
+        self.with_service(move |ss| {
+            let attributes = HashMap::from([("service", SERVICE), (STORE_ATTR, store_id.as_str())]);
             let mut ids = Vec::new();
             for item in find(ss, attributes)? {
                 let attributes = item.get_attributes().map_err(|e| classify(&e))?;

@@ -16,7 +16,7 @@
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::{Credential, Environment, Registries};
-use crate::secrets::SecretStoreKind;
+use crate::vault::secrets::SecretStoreKind;
 
 /// Which credentials a command needs. Everything else is skipped before it is copied.
 pub struct Need<'a> {
