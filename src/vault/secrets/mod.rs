@@ -180,6 +180,12 @@ pub enum SecretError {
     KeyringUnreachable { cause: String },
     #[error("the keyring is locked")]
     KeyringLocked,
+    /// The keyring's unlock prompt was cancelled (or could not be shown).
+    #[error("the keyring is locked: its unlock prompt was dismissed")]
+    KeyringUnlockDismissed,
+    /// Nobody answered the keyring's unlock prompt within the patience's timeout.
+    #[error("the keyring is locked: nobody answered its unlock prompt within {secs} s")]
+    KeyringUnlockTimeout { secs: u64 },
     #[error("there is no supported OS keyring on this platform")]
     KeyringUnsupported,
     /// The keyring answered, but with an error we have no better words for.
@@ -223,8 +229,19 @@ impl SecretError {
                  keyring password from stdin), {FILE_OPT_IN}"
             )),
             SecretError::KeyringLocked => Some(format!(
-                "unlock the keyring (e.g. in Seahorse, or with `gnome-keyring-daemon --unlock`, \
-                 which reads the keyring password from stdin), {FILE_OPT_IN}"
+                "unlock the keyring: on the desktop in Seahorse (regcred shows the keyring's own unlock prompt \
+                 only where $DISPLAY or $WAYLAND_DISPLAY is set), or, for gnome-keyring, from this shell with \
+                 `read -rs -p 'keyring password: ' pw && printf %s \"$pw\" | \
+                 gnome-keyring-daemon --replace --unlock --components=secrets; unset pw` \
+                 (the password on stdin, without a newline), {FILE_OPT_IN}"
+            )),
+            SecretError::KeyringUnlockDismissed => Some(format!(
+                "run the command again and enter the keyring password in the prompt, or unlock the keyring \
+                 in Seahorse (Passwords and Keys), {FILE_OPT_IN}"
+            )),
+            SecretError::KeyringUnlockTimeout { .. } => Some(format!(
+                "the prompt stays open on the desktop: enter the keyring password there and run the command \
+                 again (REGCRED_TIMEOUT sets how many seconds regcred waits), {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnsupported => Some(format!("use another store: {FILE_OPT_IN}")),
             SecretError::FileCorrupt { path, .. } => {

@@ -93,7 +93,7 @@ fn keyring_errors_hint_at_both_remedies() {
     ];
     for err in errors {
         let hint = err.hint().unwrap();
-        assert!(hint.contains("gnome-keyring-daemon --unlock"), "{hint}");
+        assert!(hint.contains("gnome-keyring-daemon --") && hint.contains("--unlock"), "{hint}");
         assert!(hint.contains("--secret-store file"), "{hint}");
         assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
     }
