@@ -236,10 +236,13 @@ struct Pending {
 
 impl Pending {
     fn start(session: &LockedSession, t: &TestEnv, args: &[&str], stdin: &str, name: &str) -> Pending {
+        Pending::spawn(session.regcred(t, args), session, stdin, name)
+    }
+
+    fn spawn(mut command: Command, session: &LockedSession, stdin: &str, name: &str) -> Pending {
         let stdout = session.dir.path().join(format!("{name}.out"));
         let stderr = session.dir.path().join(format!("{name}.err"));
-        let mut child = session
-            .regcred(t, args)
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -322,6 +325,14 @@ fn a_locked_keyring_is_unlocked_through_its_prompt_on_a_display() {
     let doctor = Pending::start(&s, &t, &["doctor"], "", "doctor");
     s.answer(&s.dialog());
     doctor.finish().ok().stdout_has("secret store keyring");
+    // The credential helper, as docker calls it: its answer waits for the prompt too.
+    s.lock();
+    let mut helper = s.regcred(&t, &["credential-helper", "get"]);
+    helper.env("REGCRED_SECRET_STORE", "keyring");
+    let get = Pending::spawn(helper, &s, "quay.io", "helper");
+    s.answer(&s.dialog());
+    let run = get.finish().ok();
+    assert_eq!(run.json()["Secret"], "pw-unlock-2", "{run:?}");
     s.lock();
     let delete = Pending::start(&s, &t, &["delete", &id.to_string(), "--yes"], "", "delete");
     s.answer(&s.dialog());
@@ -389,6 +400,16 @@ fn without_a_display_a_locked_keyring_fails_with_a_hint_that_unlocks_it() {
     assert!(!stderr.contains("waiting for"), "nothing to wait for without a display:\n{stderr}");
     assert_eq!(t.snapshot(), before, "nothing was written");
     assert!(s.locked());
+
+    // A display the keyring cannot show its prompt on (a stale $DISPLAY over ssh): the
+    // prompter fails, the keyring dismisses the prompt, and the hint names the shell way.
+    let mut stale = s.regcred(&t, &["add", "quay.io", "-u", "robot", "--password-stdin"]);
+    stale.env("DISPLAY", ":99");
+    let run = Pending::spawn(stale, &s, "pw-headless\n", "stale").finish().code(1);
+    let run = run.stderr_has("error: the keyring is locked: its unlock prompt was dismissed");
+    assert!(run.stderr.contains("from this shell with `"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10), "a prompt that cannot show is not waited for");
+    assert_eq!(t.snapshot(), before, "nothing was written");
 
     // The hint's command, run as a person would paste it, unlocks this very keyring.
     let command = stderr

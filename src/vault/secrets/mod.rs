@@ -220,6 +220,10 @@ pub enum SecretError {
 impl SecretError {
     /// A `hint:` line for the user, if one helps.
     pub fn hint(&self) -> Option<String> {
+        // `--replace`: a plain `--unlock` starts a second daemon and leaves the running
+        // one locked. gnome-keyring takes every byte on stdin as the password, so no newline.
+        const UNLOCK_FROM_SHELL: &str = "from this shell with `read -rs -p 'keyring password: ' pw && \
+             printf %s \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw`";
         const FILE_OPT_IN: &str =
             "or opt in to a plain-text secrets file with `--secret-store file` (or REGCRED_SECRET_STORE=file)";
         match self {
@@ -230,14 +234,13 @@ impl SecretError {
             )),
             SecretError::KeyringLocked => Some(format!(
                 "unlock the keyring: on the desktop in Seahorse (regcred shows the keyring's own unlock prompt \
-                 only where $DISPLAY or $WAYLAND_DISPLAY is set), or, for gnome-keyring, from this shell with \
-                 `read -rs -p 'keyring password: ' pw && printf %s \"$pw\" | \
-                 gnome-keyring-daemon --replace --unlock --components=secrets; unset pw` \
-                 (the password on stdin, without a newline), {FILE_OPT_IN}"
+                 only where $DISPLAY or $WAYLAND_DISPLAY is set), or, for gnome-keyring, {UNLOCK_FROM_SHELL}, \
+                 {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnlockDismissed => Some(format!(
                 "run the command again and enter the keyring password in the prompt, or unlock the keyring \
-                 in Seahorse (Passwords and Keys), {FILE_OPT_IN}"
+                 in Seahorse; if no prompt showed (the keyring could not show one on this display), unlock \
+                 gnome-keyring {UNLOCK_FROM_SHELL}, {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnlockTimeout { .. } => Some(format!(
                 "the prompt stays open on the desktop: enter the keyring password there and run the command \
