@@ -101,6 +101,23 @@ fn keyring_errors_hint_at_both_remedies() {
 }
 
 #[test]
+fn locked_keyring_hints_replace_the_daemon_and_send_no_newline() {
+    // A plain `gnome-keyring-daemon --unlock` starts a second daemon and leaves the keyring
+    // locked; `echo` would add a newline to the password.
+    for err in [SecretError::KeyringLocked, SecretError::KeyringUnlockDismissed] {
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.contains("printf %s \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets"),
+            "{hint}"
+        );
+        assert!(!hint.contains("echo"), "{hint}");
+    }
+    let timeout = SecretError::KeyringUnlockTimeout { secs: 30 };
+    assert_eq!(timeout.to_string(), "the keyring is locked: nobody answered its unlock prompt within 30 s");
+    assert!(timeout.hint().unwrap().contains("REGCRED_TIMEOUT"));
+}
+
+#[test]
 fn open_is_cheap_and_says_where_secrets_live() {
     let dir = tempfile::tempdir().unwrap();
     let file = open(SecretStoreKind::File, dir.path());
