@@ -16,3 +16,4 @@ mod rules;
 mod store;
 mod terminal;
 mod tls;
+mod unlock;

@@ -180,6 +180,12 @@ pub enum SecretError {
     KeyringUnreachable { cause: String },
     #[error("the keyring is locked")]
     KeyringLocked,
+    /// The keyring's unlock prompt was cancelled (or could not be shown).
+    #[error("the keyring is locked: its unlock prompt was dismissed")]
+    KeyringUnlockDismissed,
+    /// Nobody answered the keyring's unlock prompt within the patience's timeout.
+    #[error("the keyring is locked: nobody answered its unlock prompt within {secs} s")]
+    KeyringUnlockTimeout { secs: u64 },
     #[error("there is no supported OS keyring on this platform")]
     KeyringUnsupported,
     /// The keyring answered, but with an error we have no better words for.
@@ -214,6 +220,10 @@ pub enum SecretError {
 impl SecretError {
     /// A `hint:` line for the user, if one helps.
     pub fn hint(&self) -> Option<String> {
+        // `--replace`: a plain `--unlock` starts a second daemon and leaves the running
+        // one locked. gnome-keyring takes every byte on stdin as the password, so no newline.
+        const UNLOCK_FROM_SHELL: &str = "from this shell with `read -rs -p 'keyring password: ' pw && \
+             printf %s \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw`";
         const FILE_OPT_IN: &str =
             "or opt in to a plain-text secrets file with `--secret-store file` (or REGCRED_SECRET_STORE=file)";
         match self {
@@ -223,8 +233,18 @@ impl SecretError {
                  keyring password from stdin), {FILE_OPT_IN}"
             )),
             SecretError::KeyringLocked => Some(format!(
-                "unlock the keyring (e.g. in Seahorse, or with `gnome-keyring-daemon --unlock`, \
-                 which reads the keyring password from stdin), {FILE_OPT_IN}"
+                "unlock the keyring: on the desktop in Seahorse (regcred shows the keyring's own unlock prompt \
+                 only where $DISPLAY or $WAYLAND_DISPLAY is set), or, for gnome-keyring, {UNLOCK_FROM_SHELL}, \
+                 {FILE_OPT_IN}"
+            )),
+            SecretError::KeyringUnlockDismissed => Some(format!(
+                "run the command again and enter the keyring password in the prompt, or unlock the keyring \
+                 in Seahorse; if no prompt showed (the keyring could not show one on this display), unlock \
+                 gnome-keyring {UNLOCK_FROM_SHELL}, {FILE_OPT_IN}"
+            )),
+            SecretError::KeyringUnlockTimeout { .. } => Some(format!(
+                "the prompt stays open on the desktop: enter the keyring password there and run the command \
+                 again (REGCRED_TIMEOUT sets how many seconds regcred waits), {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnsupported => Some(format!("use another store: {FILE_OPT_IN}")),
             SecretError::FileCorrupt { path, .. } => {

@@ -6,9 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use dbus_secret_service::{EncryptionType, Error as SsError, Item, SecretService};
+use dbus::Path;
+use dbus::blocking::Connection;
+use dbus::message::MatchRule;
+use dbus_secret_service::{Collection, EncryptionType, Error as SsError, Item, SecretService};
 use zeroize::Zeroize;
 
 use super::{SERVICE, Secret, SecretError, SecretKey, SecretStore, SecretStoreKind};
@@ -17,8 +20,9 @@ use crate::vault::Patience;
 const STORE_ATTR: &str = "regcred_store";
 const ID_ATTR: &str = "regcred_id";
 
-/// Seconds to wait for the user to answer an unlock prompt, when there is a display
-/// to show one on. Without a display nobody can answer, so we never prompt.
+/// Seconds the client library waits on a prompt of its own (regcred unlocks first, see
+/// [`unlock`], so this bounds only prompts it did not expect). Without a display nobody
+/// can answer, so it never prompts.
 const PROMPT_TIMEOUT_SECS: u64 = 120;
 
 /// Secrets cross the private session bus unencrypted. The Diffie-Hellman session
@@ -30,6 +34,7 @@ const ENCRYPTION: EncryptionType = EncryptionType::Plain;
 pub(crate) struct SecretServiceStore {
     /// Connected on first use; a failed attempt is retried by the next call.
     service: Arc<Mutex<Option<SecretService>>>,
+    /// Bounds the waits (for an answer, for an unlock prompt) and says what is awaited.
     patience: Patience,
 }
 
@@ -64,10 +69,13 @@ impl SecretServiceStore {
         }
         let started = Instant::now();
         let patience = &self.patience;
+        // A wait inside `f` (an unlock prompt's answer) is bounded by the same patience and
+        // gives up first, in its own words; this bound is for a service that never answers.
+        let timeout = patience.timeout + Duration::from_secs(1);
         let mut told = false;
         loop {
             let waited = started.elapsed();
-            let next = if told { patience.timeout } else { patience.announce_after.min(patience.timeout) };
+            let next = if told { timeout } else { patience.announce_after.min(timeout) };
             match receiver.recv_timeout(next.saturating_sub(waited)) {
                 Ok(result) => return result,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -75,7 +83,7 @@ impl SecretServiceStore {
                         message: "the Secret Service client stopped unexpectedly".into(),
                     });
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() >= patience.timeout => {
+                Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() >= timeout => {
                     return Err(SecretError::KeyringTimeout { secs: patience.timeout.as_secs_f64().round() as u64 });
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -190,15 +198,98 @@ fn lookup_attributes<'k>(store_id: &'k str, id: &'k str) -> HashMap<&'k str, &'k
     HashMap::from([("service", SERVICE), (STORE_ATTR, store_id), (ID_ATTR, id)])
 }
 
-/// The items holding this credential's secret, unlocked (or KeyringLocked).
-fn find<'s>(ss: &'s SecretService, attributes: HashMap<&str, &str>) -> Result<Vec<Item<'s>>, SecretError> {
+/// The items holding this credential's secret, unlocked (see [`unlock`]).
+fn find<'s>(
+    ss: &'s SecretService,
+    attributes: HashMap<&str, &str>,
+    patience: &Patience,
+) -> Result<Vec<Item<'s>>, SecretError> {
     let found = ss.search_items(attributes).map_err(|e| classify(&e))?;
     if !found.locked.is_empty() {
-        let locked: Vec<&Item<'_>> = found.locked.iter().collect();
-        // Shows the unlock prompt only when there is a display (see `connect`).
-        ss.unlock_all(&locked).map_err(|e| classify(&e))?;
+        unlock(found.locked.iter().map(|item| item.path.clone()).collect(), patience)?;
     }
     Ok(found.unlocked.into_iter().chain(found.locked).collect())
+}
+
+/// The collection new items go to (the `default` alias), unlocked (see [`unlock`]).
+fn unlocked_default_collection<'s>(ss: &'s SecretService, patience: &Patience) -> Result<Collection<'s>, SecretError> {
+    let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
+    if collection.is_locked().map_err(|e| classify(&e))? {
+        unlock(vec![collection.path.clone()], patience)?;
+    }
+    Ok(collection)
+}
+
+const BUS_NAME: &str = "org.freedesktop.secrets";
+const SERVICE_PATH: &str = "/org/freedesktop/secrets";
+const SERVICE_INTERFACE: &str = "org.freedesktop.Secret.Service";
+const PROMPT_INTERFACE: &str = "org.freedesktop.Secret.Prompt";
+
+/// Unlocks `objects` (items or collections) as libsecret's clients do: asks the Secret
+/// Service to, and when it needs the user (the keyring password) follows its prompt: the
+/// keyring shows its own dialog on the desktop, and we wait for the answer, at most the
+/// patience's timeout, saying on stderr what we wait for. Without a display nobody could
+/// answer, so the prompt is dismissed at once and the error says how to unlock instead.
+///
+/// This is done here rather than by the client library because its prompt loop neither
+/// says what it waits for nor dismisses the dialog when it gives up. It runs on a
+/// connection of its own: only the caller of `Unlock` may follow its prompt, and an
+/// unlock is rare enough that a second connection costs nothing that matters.
+fn unlock(objects: Vec<Path<'static>>, patience: &Patience) -> Result<(), SecretError> {
+    let bus_error = |e: dbus::Error| classify(&SsError::Dbus(e));
+    let conn = Connection::new_session().map_err(bus_error)?;
+    let service = conn.with_proxy(BUS_NAME, SERVICE_PATH, patience.timeout);
+    let (_, prompt): (Vec<Path<'static>>, Path<'static>) =
+        service.method_call(SERVICE_INTERFACE, "Unlock", (objects,)).map_err(bus_error)?;
+    if &*prompt == "/" {
+        return Ok(());
+    }
+    let prompt_object = conn.with_proxy(BUS_NAME, prompt.clone(), patience.timeout);
+    if !graphical_session() {
+        // Not shown yet, so dismissing only tells the keyring to forget the request.
+        let _ = prompt_object.method_call::<(), _, _, _>(PROMPT_INTERFACE, "Dismiss", ());
+        return Err(SecretError::KeyringLocked);
+    }
+
+    let (answered, answer) = std::sync::mpsc::channel::<bool>();
+    let completed = MatchRule::new_signal(PROMPT_INTERFACE, "Completed").with_path(prompt.clone());
+    let token = conn
+        .add_match(completed, move |(): (), _: &Connection, message: &dbus::Message| {
+            // Completed(dismissed, result): only `dismissed` matters for an unlock.
+            let _ = answered.send(message.read1::<bool>().unwrap_or(true));
+            false
+        })
+        .map_err(bus_error)?;
+    // "" is the window to attach the dialog to: none, as for any terminal program.
+    prompt_object.method_call::<(), _, _, _>(PROMPT_INTERFACE, "Prompt", ("",)).map_err(bus_error)?;
+
+    let start = Instant::now();
+    let mut told = false;
+    let dismissed = loop {
+        if let Ok(dismissed) = answer.try_recv() {
+            break dismissed;
+        }
+        let waited = start.elapsed();
+        if waited >= patience.timeout {
+            // The dialog is left open, not dismissed: gnome-keyring 42 aborts when a prompt
+            // it is showing is dismissed, and an answer given later still unlocks the
+            // keyring for the next command.
+            let _ = conn.remove_match(token);
+            return Err(SecretError::KeyringUnlockTimeout { secs: patience.timeout.as_secs().max(1) });
+        }
+        if !told && waited >= patience.announce_after {
+            patience.announce(&format!(
+                "waiting for the keyring to be unlocked: enter its password in the prompt on the desktop \
+                 (giving up after {} s)",
+                patience.timeout.as_secs().max(1)
+            ));
+            told = true;
+        }
+        let step = (patience.timeout - waited).min(Duration::from_millis(200));
+        conn.process(step).map_err(bus_error)?;
+    };
+    let _ = conn.remove_match(token);
+    if dismissed { Err(SecretError::KeyringUnlockDismissed) } else { Ok(()) }
 }
 
 impl SecretStore for SecretServiceStore {
@@ -211,21 +302,17 @@ impl SecretStore for SecretServiceStore {
     }
 
     fn check(&self) -> Result<(), SecretError> {
-        self.with_service(move |ss| {
-            let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
-            if collection.is_locked().map_err(|e| classify(&e))? {
-                return Err(SecretError::KeyringLocked);
-            }
-            Ok(())
-        })
+        let patience = self.patience.clone();
+        self.with_service(move |ss| unlocked_default_collection(ss, &patience).map(drop))
     }
 
     fn set(&self, key: &SecretKey<'_>, secret: &Secret) -> Result<(), SecretError> {
         let key = OwnedKey::new(key);
         let secret = secret.clone();
+        let patience = self.patience.clone();
         self.with_service(move |ss| {
             let mut attributes = lookup_attributes(&key.store_id, &key.id);
-            let existing = find(ss, attributes.clone())?;
+            let existing = find(ss, attributes.clone(), &patience)?;
             attributes.extend([
                 ("environment", key.environment.as_str()),
                 ("address", key.address.as_str()),
@@ -242,8 +329,7 @@ impl SecretStore for SecretServiceStore {
                 }
                 return Ok(());
             }
-            let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
-            collection.ensure_unlocked().map_err(|e| classify(&e))?;
+            let collection = unlocked_default_collection(ss, &patience)?;
             collection
                 .create_item(&key.label, attributes, secret.expose().as_bytes(), true, "text/plain")
                 .map_err(|e| classify(&e))?;
@@ -253,8 +339,9 @@ impl SecretStore for SecretServiceStore {
 
     fn get(&self, key: &SecretKey<'_>) -> Result<Option<Secret>, SecretError> {
         let key = OwnedKey::new(key);
+        let patience = self.patience.clone();
         self.with_service(move |ss| {
-            let items = find(ss, lookup_attributes(&key.store_id, &key.id))?;
+            let items = find(ss, lookup_attributes(&key.store_id, &key.id), &patience)?;
             let Some(item) = items.first() else {
                 return Ok(None);
             };
@@ -273,8 +360,9 @@ impl SecretStore for SecretServiceStore {
 
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError> {
         let key = OwnedKey::new(key);
+        let patience = self.patience.clone();
         self.with_service(move |ss| {
-            let items = find(ss, lookup_attributes(&key.store_id, &key.id))?;
+            let items = find(ss, lookup_attributes(&key.store_id, &key.id), &patience)?;
             for item in &items {
                 item.delete().map_err(|e| classify(&e))?;
             }
@@ -284,10 +372,11 @@ impl SecretStore for SecretServiceStore {
 
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError> {
         let store_id = store_id.to_owned();
+        let patience = self.patience.clone();
         self.with_service(move |ss| {
             let attributes = HashMap::from([("service", SERVICE), (STORE_ATTR, store_id.as_str())]);
             let mut ids = Vec::new();
-            for item in find(ss, attributes)? {
+            for item in find(ss, attributes, &patience)? {
                 let attributes = item.get_attributes().map_err(|e| classify(&e))?;
                 // An item without a readable id is not one of ours to report.
                 if let Some(id) = attributes.get(ID_ATTR).and_then(|v| v.parse().ok()) {

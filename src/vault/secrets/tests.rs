@@ -93,11 +93,28 @@ fn keyring_errors_hint_at_both_remedies() {
     ];
     for err in errors {
         let hint = err.hint().unwrap();
-        assert!(hint.contains("gnome-keyring-daemon --unlock"), "{hint}");
+        assert!(hint.contains("gnome-keyring-daemon --") && hint.contains("--unlock"), "{hint}");
         assert!(hint.contains("--secret-store file"), "{hint}");
         assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
     }
     assert_eq!(SecretError::KeyringLocked.to_string(), "the keyring is locked");
+}
+
+#[test]
+fn locked_keyring_hints_replace_the_daemon_and_send_no_newline() {
+    // A plain `gnome-keyring-daemon --unlock` starts a second daemon and leaves the keyring
+    // locked; `echo` would add a newline to the password.
+    for err in [SecretError::KeyringLocked, SecretError::KeyringUnlockDismissed] {
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.contains("printf %s \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets"),
+            "{hint}"
+        );
+        assert!(!hint.contains("echo"), "{hint}");
+    }
+    let timeout = SecretError::KeyringUnlockTimeout { secs: 30 };
+    assert_eq!(timeout.to_string(), "the keyring is locked: nobody answered its unlock prompt within 30 s");
+    assert!(timeout.hint().unwrap().contains("REGCRED_TIMEOUT"));
 }
 
 #[test]
