@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::Failure;
+use crate::logins::{Held, erasure, readded, relogin};
 use crate::secrets::Secret;
 use crate::store::{Credential, Need, NewCredential, now};
 
@@ -29,7 +30,7 @@ pub enum Action {
     Store,
     /// Read a server URL on stdin and print its credential
     Get,
-    /// Read a server URL on stdin and forget its credentials
+    /// Read a server URL on stdin and log out: delete the credential in use, deactivate the others
     Erase,
     /// Print {"ServerURL": "Username", …} for the credentials in use
     List,
@@ -226,15 +227,26 @@ fn erase(ctx: &Context, input: &str) -> Result<(), Failure> {
     let lock = ctx.store.lock()?;
     let mut registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
-    let (removed, kept): (Vec<Credential>, Vec<Credential>) = std::mem::take(&mut registries.credentials)
-        .into_iter()
-        .partition(|c| c.environment == environment && c.address == whole);
-    registries.credentials = kept;
-    if removed.is_empty() {
-        return Err(Failure::input(NOT_FOUND));
+    let held: Vec<Held> = registries
+        .credentials
+        .iter()
+        .filter(|c| c.environment == environment && c.address == whole)
+        .map(Held::from)
+        .collect();
+    let plan = erasure(&held);
+    if plan.is_empty() {
+        return Ok(());
     }
+    let removed: Vec<Credential> =
+        registries.credentials.iter().filter(|c| Some(c.id) == plan.delete).cloned().collect();
     for c in &removed {
         ctx.secrets(c.secret_store).check().map_err(secret_failure)?;
+    }
+    registries.credentials.retain(|c| Some(c.id) != plan.delete);
+    let stamp = now();
+    for c in registries.credentials.iter_mut().filter(|c| plan.deactivate.contains(&c.id)) {
+        c.active = false;
+        c.updated = stamp;
     }
     ctx.store.save(&registries, &lock)?;
     for c in &removed {
@@ -252,19 +264,14 @@ fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
     let mut registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     // A repeated `docker login` replaces the same address + username rather than piling
-    // up history: it keeps its id and name and becomes the most recently added again.
+    // up history: it keeps its id and name and is added again (new sequence, added now).
     let same = |c: &Credential| c.environment == environment && c.address == whole && c.username == request.username;
-    let mut existing: Vec<Credential> = registries.credentials.iter().filter(|c| same(c)).cloned().collect();
-    existing.sort_by_key(|c| c.sequence);
-    let kept = existing.pop();
+    let plan = relogin(&registries.credentials.iter().filter(|c| same(c)).map(Held::from).collect::<Vec<_>>());
+    let existing: Vec<Credential> =
+        registries.credentials.iter().filter(|c| plan.drop.contains(&c.id)).cloned().collect();
+    let kept = registries.credentials.iter().find(|c| Some(c.id) == plan.readd).cloned();
     let credential = match &kept {
-        Some(old) => Credential {
-            sequence: registries.next_sequence(),
-            active: true,
-            updated: now(),
-            secret_store: ctx.secret_store,
-            ..old.clone()
-        },
+        Some(old) => readded(old, registries.next_sequence(), now(), ctx.secret_store),
         None => registries.new_credential(NewCredential {
             environment: environment.clone(),
             name: None,
