@@ -344,12 +344,29 @@ pub struct ResolveArgs {
     #[arg(long)]
     pub show_secret: bool,
 
-    /// List every credential of the image's registry and why it was or was not chosen
+    /// List every credential of the image's registry and why it was or was not chosen, and
+    /// say when the other kind of client would use another credential
     #[arg(long)]
     pub explain: bool,
 
+    /// Answer as this kind of client would: docker (and anything asking the credential
+    /// helper) asks per registry only, so scoped credentials do not apply to it
+    #[arg(long, value_enum, value_name = "CLIENT", default_value_t = Client::Containers)]
+    pub client: Client,
+
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Which client's answer `resolve` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Client {
+    /// docker, and every client asking docker-credential-regcred: the newest active
+    /// credential for the whole registry
+    Docker,
+    /// podman, skopeo and buildah with regcred's exported auth.json, and `regcred exec
+    /// --image`: the full rule, scoped credentials included
+    Containers,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,37 @@ pub struct Resolution<'a> {
     pub credential: Option<CredentialView<'a>>,
     /// Present under `--explain`.
     pub candidates: Option<Vec<(CredentialView<'a>, Verdict)>>,
+    /// Under `--explain`: the other kind of client, when it would use another credential.
+    pub differs: Option<ClientDifference<'a>>,
+}
+
+/// The answer of the client `resolve` was not asked about, when it is another one.
+pub struct ClientDifference<'a> {
+    pub client: crate::cli::Client,
+    pub credential: Option<&'a Credential>,
+}
+
+impl ClientDifference<'_> {
+    fn client_word(&self) -> &'static str {
+        match self.client {
+            crate::cli::Client::Docker => "docker",
+            crate::cli::Client::Containers => "containers",
+        }
+    }
+
+    /// Why the two kinds of client answer differently.
+    fn why(&self) -> &'static str {
+        match self.client {
+            crate::cli::Client::Docker => {
+                "docker asks the credential helper per registry only, so scoped credentials do not apply to it; \
+                 `regcred exec --image IMAGE` makes it use the scoped one"
+            }
+            crate::cli::Client::Containers => {
+                "podman, skopeo and buildah with regcred's exported auth.json (and `regcred exec --image`) \
+                 apply scoped credentials; docker asks per registry only"
+            }
+        }
+    }
 }
 
 /// One row of `env list`.
@@ -328,6 +359,13 @@ impl Output {
                     c.address,
                     verdict_words(*verdict, &r.reference)
                 ));
+            }
+            if let Some(d) = &r.differs {
+                let other = d.credential.map_or_else(
+                    || "no credential".to_owned(),
+                    |c| format!("credential {} {} @ {}", c.id, c.username, c.address),
+                );
+                text.push_str(&format!("  ! {} would use {other}: {}\n", d.client_word(), d.why()));
             }
         }
         if !text.is_empty() {
@@ -1049,6 +1087,16 @@ struct ResolutionJson<'a> {
     credential: Option<CredentialJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     candidates: Option<Vec<CandidateJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    differs: Option<DifferenceJson>,
+}
+
+/// `"differs"` under `--explain`: the other client's answer, when it is another one.
+#[derive(Serialize)]
+struct DifferenceJson {
+    client: &'static str,
+    credential_id: Option<u64>,
+    why: &'static str,
 }
 
 impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
@@ -1077,6 +1125,11 @@ impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
                         },
                     })
                     .collect()
+            }),
+            differs: r.differs.as_ref().map(|d| DifferenceJson {
+                client: d.client_word(),
+                credential_id: d.credential.map(|c| c.id),
+                why: d.why(),
             }),
         }
     }

@@ -387,6 +387,7 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("reference", "empty", &["resolve", ""], "", 2, "empty"),
         case("reference", "registry port out of range", &["resolve", "localhost:99999/app"], "", 2, "out of range"),
         case("reference", "bad line on --stdin", &["resolve", "--stdin"], "nginx\nBad Image\n", 2, "Bad Image"),
+        case("client", "unknown client", &["resolve", "nginx", "--client", "crane"], "", 2, "invalid value 'crane'"),
         // Environments.
         case("environment", "upper case", &["env", "create", "Staging"], "", 2, "Staging"),
         case("environment", "empty", &["env", "create", ""], "", 2, "empty"),

@@ -3,6 +3,7 @@
 mod util;
 
 mod assets;
+mod client_answers;
 mod clients;
 mod completion;
 mod exchange;

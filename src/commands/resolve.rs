@@ -5,10 +5,10 @@ use std::io::BufRead;
 
 use regcred_core::{Reference, RegistryAddress, Scope, Status};
 
-use crate::cli::ResolveArgs;
+use crate::cli::{Client, ResolveArgs};
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{ExitCode, Failure, input_error};
-use crate::output::{CredentialView, Resolution};
+use crate::output::{ClientDifference, CredentialView, Resolution};
 use crate::secrets::Secret;
 use crate::store::{Credential, Need};
 
@@ -42,20 +42,31 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
     let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let env_credentials = EnvCredentials::new(&registries, &environment)?;
-    let candidates = env_credentials.candidates();
+    let all_candidates = env_credentials.candidates();
+    // docker asks the helper per registry only: of the scoped rule, only registry-wide
+    // credentials reach it (the helper's `get`).
+    let registry_wide: Vec<_> = all_candidates.iter().filter(|c| c.scope.path().is_none()).copied().collect();
+    let (candidates, other_candidates, other_client) = match args.client {
+        Client::Containers => (all_candidates.as_slice(), registry_wide.as_slice(), Client::Docker),
+        Client::Docker => (registry_wide.as_slice(), all_candidates.as_slice(), Client::Containers),
+    };
     let statuses = if args.explain { env_credentials.statuses() } else { Vec::new() };
     let index_of = |id: u64| env_credentials.records.iter().position(|c| c.id == id);
 
     let mut chosen: Vec<Option<usize>> = Vec::with_capacity(references.len());
     let mut explained = Vec::with_capacity(references.len());
+    let mut differs: Vec<Option<Option<usize>>> = Vec::with_capacity(references.len());
     for reference in &references {
         if args.explain {
-            let selection = regcred_core::select(&candidates, reference);
+            let selection = regcred_core::select(candidates, reference);
+            let other = regcred_core::select_chosen(other_candidates, reference);
+            differs.push((other != selection.chosen).then(|| other.and_then(index_of)));
             chosen.push(selection.chosen.and_then(index_of));
             explained.push(Some(selection.verdicts));
         } else {
-            chosen.push(regcred_core::select_chosen(&candidates, reference).and_then(index_of));
+            chosen.push(regcred_core::select_chosen(candidates, reference).and_then(index_of));
             explained.push(None);
+            differs.push(None);
         }
     }
 
@@ -78,7 +89,9 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
                 .filter_map(|(id, verdict)| index_of(id).map(|i| (view(records, &statuses, i, None), verdict)))
                 .collect()
         });
-        results.push(Resolution { image, reference, environment: &environment, credential, candidates });
+        let differs =
+            differs[n].map(|other| ClientDifference { client: other_client, credential: other.map(|i| records[i]) });
+        results.push(Resolution { image, reference, environment: &environment, credential, candidates, differs });
     }
     let unresolved = results.iter().filter(|r| r.credential.is_none()).count();
     ctx.out.resolutions(&results, ctx.out.format(args.output), args.show_secret);
