@@ -647,13 +647,14 @@ pub struct ImportArgs {
 pub enum SetupTarget {
     /// Set credsStore (or credHelpers for --registry) in docker's config.json
     #[command(
-        after_help = "EXAMPLES:\n  regcred setup docker\n  regcred setup docker --registry ghcr.io --registry quay.io --dry-run"
+        after_help = "EXAMPLES:\n  regcred setup docker\n  regcred setup docker --registry ghcr.io --registry quay.io --dry-run\n  \
+        regcred setup docker --undo"
     )]
     Docker(SetupArgs),
 
     /// Set credHelpers in the containers auth.json used by podman, skopeo and buildah
     #[command(
-        after_help = "EXAMPLES:\n  regcred setup podman                      # every registry of the environment\n  \
+        after_help = "EXAMPLES:\n  regcred setup podman                      # every registry with a registry-wide credential\n  \
         regcred setup podman --registry quay.io --config ~/.config/containers/auth.json"
     )]
     Podman(SetupArgs),
@@ -662,7 +663,7 @@ pub enum SetupTarget {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Use regcred only for this registry (repeatable); podman's default is every registry the
-    /// environment has a credential for
+    /// environment has a registry-wide credential for (podman asks per registry only)
     #[arg(long = "registry", value_name = "ADDRESS")]
     pub registries: Vec<String>,
 
@@ -673,6 +674,11 @@ pub struct SetupArgs {
     /// Show the change without writing it
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Undo setup: every entry naming regcred goes back to what the backup had there (or is
+    /// removed); the rest of the file stays as it is now
+    #[arg(long, conflicts_with = "registries")]
+    pub undo: bool,
 }
 
 #[derive(Debug, Args)]

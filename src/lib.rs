@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod cli;
+pub mod client_files;
 pub mod commands;
 pub mod complete;
 pub mod context;

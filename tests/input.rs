@@ -414,6 +414,22 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
             "did you mean \"staging\"",
         ),
         case("environment", "unknown ($REGCRED_ENV)", &["list"], "", 2, "does not exist").env("REGCRED_ENV", "nope"),
+        case(
+            "environment",
+            "unknown (setup -e)",
+            &["setup", "docker", "-e", "nope", "--dry-run"],
+            "",
+            2,
+            "does not exist",
+        ),
+        case(
+            "setup",
+            "--undo with --registry",
+            &["setup", "podman", "--undo", "--registry", "quay.io"],
+            "",
+            2,
+            "--undo",
+        ),
         // Usage.
         case("usage", "unknown secret store", &["--secret-store", "vault", "list"], "", 2, "vault"),
         case("usage", "unknown output format", &["list", "-o", "yaml"], "", 2, "yaml"),

@@ -14,6 +14,7 @@ mod logout;
 mod registry_server;
 mod reliability;
 mod rules;
+mod setup;
 mod store;
 mod terminal;
 mod tls;
