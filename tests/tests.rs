@@ -11,6 +11,7 @@ mod helper;
 mod input;
 mod keyring;
 mod logout;
+mod podman;
 mod registry_server;
 mod reliability;
 mod rules;
