@@ -562,6 +562,10 @@ pub struct ExportArgs {
     /// Write to this file (mode 0600) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+
+    /// Replace the --output-file if it exists (otherwise an existing file is refused)
+    #[arg(long, requires = "output_file")]
+    pub force: bool,
 }
 
 /// Where host configuration (no secrets in it) goes.
@@ -574,6 +578,10 @@ pub struct HostConfigArgs {
     /// Write to this file (mode 0644) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+
+    /// Replace the --output-file if it exists (otherwise an existing file is refused)
+    #[arg(long, requires = "output_file")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

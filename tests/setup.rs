@@ -137,3 +137,35 @@ fn setup_with_an_environment_says_where_the_helper_takes_it_from() {
     assert!(run.stderr.contains("regcred env use prod"), "{}", run.stderr);
     assert!(!fs::read_to_string(&path).unwrap().contains("prod"));
 }
+
+#[test]
+fn export_onto_an_existing_file_needs_force_or_merge() {
+    let t = TestEnv::new();
+    t.add("quay.io", "robot", "pw");
+    t.run(&["tls", "set", "registry.lan:5000", "--insecure"]).ok();
+    let config = t.root().join("config.json");
+    fs::write(&config, "{\"mine\": true}\n").unwrap();
+    let c = config.to_str().unwrap();
+    for format in ["docker-config", "auth-json"] {
+        t.run(&["export", format, "--output-file", c]).code(2).stderr_has("exists").stderr_has("--force");
+        assert_eq!(fs::read_to_string(&config).unwrap(), "{\"mine\": true}\n", "{format} left the file alone");
+    }
+    t.run(&["export", "k8s-secret", "--name", "pull", "--output-file", c]).code(2).stderr_has("--force");
+    t.run(&["export", "registries-conf", "--output-file", c]).code(2).stderr_has("--force");
+    t.run(&["export", "docker-config", "--output-file", c, "--force"]).ok();
+    assert!(fs::read_to_string(&config).unwrap().contains("quay.io"));
+
+    // docker-daemon: --merge of the same file is the way to update it in place.
+    let daemon = t.root().join("daemon.json");
+    fs::write(&daemon, "{\"log-level\": \"warn\"}\n").unwrap();
+    let d = daemon.to_str().unwrap();
+    t.run(&["export", "docker-daemon", "--output-file", d])
+        .code(2)
+        .stderr_has(&format!("--merge {d} --output-file {d}"));
+    t.run(&["export", "docker-daemon", "--merge", d, "--output-file", d]).ok();
+    let merged = json_of(&daemon);
+    assert_eq!(merged["log-level"], "warn");
+    assert_eq!(merged["insecure-registries"], serde_json::json!(["registry.lan:5000"]));
+    // --force needs a file to replace.
+    t.run(&["export", "docker-config", "--force"]).code(2);
+}
