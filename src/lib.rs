@@ -18,6 +18,7 @@ pub mod prompt;
 pub mod registry;
 pub mod secrets;
 pub mod store;
+pub mod sudo;
 
 use clap::Parser;
 

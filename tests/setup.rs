@@ -169,3 +169,36 @@ fn export_onto_an_existing_file_needs_force_or_merge() {
     // --force needs a file to replace.
     t.run(&["export", "docker-config", "--force"]).code(2);
 }
+
+#[test]
+fn under_sudo_without_a_store_of_roots_own_tls_install_and_daemon_export_say_whose_store_to_read() {
+    let is_root = fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap();
+    let mut t = TestEnv::new();
+    let certs = t.root().join("certs.d");
+    let daemon = t.root().join("daemon.json");
+    fs::write(&daemon, "{\"log-level\": \"warn\"}\n").unwrap();
+    let d = daemon.to_str().unwrap();
+
+    // Nothing to install is a failure, sudo or not.
+    t.run(&["tls", "install", "--certs-dir", certs.to_str().unwrap()])
+        .code(1)
+        .stderr_has("no trusted CA certificates to install");
+    if !is_root {
+        eprintln!("skipped the sudo part: it needs root");
+        return;
+    }
+    t.env("SUDO_USER", "alice");
+    let run = t.run(&["tls", "install", "--certs-dir", certs.to_str().unwrap()]).code(1);
+    assert!(run.stderr.contains("root has no regcred store"), "{}", run.stderr);
+    assert!(run.stderr.contains("--config-dir ~alice/.config/regcred"), "{}", run.stderr);
+    assert!(run.stderr.contains("sudo -E"), "{}", run.stderr);
+    assert!(!certs.exists());
+    let run = t.run(&["export", "docker-daemon", "--merge", d, "--output-file", d]).code(1);
+    assert!(run.stderr.contains("--config-dir ~alice/.config/regcred"), "{}", run.stderr);
+    assert_eq!(fs::read_to_string(&daemon).unwrap(), "{\"log-level\": \"warn\"}\n", "nothing written");
+
+    // With a store (root's own, or the user's named by --config-dir) it works as usual.
+    t.run(&["tls", "set", "registry.lan:5000", "--insecure"]).ok();
+    t.run(&["export", "docker-daemon", "--merge", d, "--output-file", d]).ok();
+    assert_eq!(json_of(&daemon)["insecure-registries"], serde_json::json!(["registry.lan:5000"]));
+}

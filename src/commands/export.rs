@@ -121,6 +121,9 @@ fn insecure_registries(ctx: &Context, args: &HostConfigArgs) -> Result<Vec<Strin
         .iter()
         .map(|r| RegistryAddress::parse(r).map_err(|e| input_error!("{e}")))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(failure) = crate::sudo::no_store_of_roots_own(&ctx.store.file(), "no insecure registry to export") {
+        return Err(failure);
+    }
     let registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     let mut addresses: Vec<String> = registries
