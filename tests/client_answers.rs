@@ -83,3 +83,37 @@ fn explain_says_when_docker_would_use_another_credential_and_why() {
     let text = t.run(&["resolve", "localhost:5443/other", "--explain", "-o", "plain"]).ok().stdout;
     assert!(!text.contains("would use"), "{text}");
 }
+
+#[test]
+fn selectors_take_server_urls_as_docker_writes_them() {
+    let t = TestEnv::new();
+    let ghcr = t.add("ghcr.io", "bob", "pw");
+    let hub = t.add("docker.io", "carol", "pw");
+    let scoped = t.add("quay.io/myorg", "robot", "pw");
+    for (selector, id) in [
+        ("https://ghcr.io", ghcr),
+        ("https://ghcr.io/", ghcr),
+        ("http://GHCR.io", ghcr),
+        ("https://index.docker.io/v1/", hub),
+        ("https://registry-1.docker.io", hub),
+        ("https://quay.io/myorg", scoped),
+    ] {
+        assert_eq!(t.run(&["show", selector, "-o", "json"]).ok().json()["id"], id, "{selector}");
+    }
+    t.run(&["deactivate", "https://ghcr.io/"]).ok();
+    assert_eq!(t.status(ghcr), "inactive");
+    t.run(&["show", "ftp://ghcr.io"]).code(2).stderr_has("no credential");
+    t.run(&["show", "https://example.com"]).code(2).stderr_has("no credential");
+}
+
+#[test]
+fn docker_hubs_v1_url_is_corrected_to_docker_io() {
+    let t = TestEnv::new();
+    t.run_with_stdin(&["add", "index.docker.io/v1/", "-u", "bob", "--password-stdin"], "pw\n")
+        .code(2)
+        .stderr_has("did you mean \"docker.io\"?");
+    t.run_with_stdin(&["add", "https://index.docker.io/v1/", "-u", "bob", "--password-stdin"], "pw\n")
+        .code(2)
+        .stderr_has("did you mean \"docker.io\"?");
+    assert!(t.list().is_empty());
+}

@@ -359,6 +359,7 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("selector", "unknown id", &["show", "42"], "", 2, "42"),
         case("selector", "id beyond u64", &["show", "99999999999999999999999"], "", 2, "99999999999999999999999"),
         case("selector", "misspelt name", &["show", "quay-alise"], "", 2, "did you mean"),
+        case("selector", "server URL with another scheme", &["show", "ftp://quay.io"], "", 2, "no credential"),
         case("selector", "address without a credential", &["show", "docker.io"], "", 2, "docker.io"),
         case("selector", "empty", &["show", ""], "", 2, "no credential"),
         case(
