@@ -359,7 +359,6 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("selector", "unknown id", &["show", "42"], "", 2, "42"),
         case("selector", "id beyond u64", &["show", "99999999999999999999999"], "", 2, "99999999999999999999999"),
         case("selector", "misspelt name", &["show", "quay-alise"], "", 2, "did you mean"),
-        case("selector", "server URL with another scheme", &["show", "ftp://quay.io"], "", 2, "no credential"),
         case("selector", "address without a credential", &["show", "docker.io"], "", 2, "docker.io"),
         case("selector", "empty", &["show", ""], "", 2, "no credential"),
         case(
@@ -372,7 +371,8 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         ),
         case("selector", "unknown name", &["edit", "nope", "--password-stdin"], pw, 2, "nope"),
         case("selector", "unknown id", &["activate", "7"], "", 2, "7"),
-        case("selector", "address with a scheme", &["deactivate", "http://quay.io"], "", 2, "http://quay.io"),
+        // http(s):// server URLs are selectors now (as the helper takes them); other schemes are not.
+        case("selector", "address with another scheme", &["deactivate", "ftp://quay.io"], "", 2, "ftp://quay.io"),
         case("selector", "unknown, with --yes", &["delete", "nope", "--yes"], "", 2, "nope"),
         case("confirmation", "delete without --yes, no terminal", &["delete", "1"], "", 4, "--yes"),
         case("confirmation", "env delete without --yes", &["env", "delete", "staging"], "", 4, "--yes"),
