@@ -202,3 +202,22 @@ fn under_sudo_without_a_store_of_roots_own_tls_install_and_daemon_export_say_who
     t.run(&["export", "docker-daemon", "--merge", d, "--output-file", d]).ok();
     assert_eq!(json_of(&daemon)["insecure-registries"], serde_json::json!(["registry.lan:5000"]));
 }
+
+#[test]
+fn setup_docker_warns_about_registries_with_scoped_credentials() {
+    let t = TestEnv::new();
+    t.add("quay.io/myorg", "robot", "pw");
+    t.add("ghcr.io/acme", "ci", "pw");
+    t.add("ghcr.io", "bob", "pw");
+    let path = t.root().join("config.json");
+    let p = path.to_str().unwrap();
+    let run = t.run(&["setup", "docker", "--config", p, "--dry-run"]).ok();
+    assert!(run.stderr.contains("quay.io has scoped credentials (quay.io/myorg): docker asks"), "{}", run.stderr);
+    assert!(run.stderr.contains("so it gets no credential there"), "{}", run.stderr);
+    assert!(run.stderr.contains("ghcr.io has scoped credentials (ghcr.io/acme)"), "{}", run.stderr);
+    assert!(run.stderr.contains("regcred exec --image IMAGE -- docker"), "{}", run.stderr);
+    // Only the registries set up are mentioned.
+    let run = t.run(&["setup", "docker", "--config", p, "--registry", "ghcr.io", "--dry-run"]).ok();
+    assert!(!run.stderr.contains("quay.io"), "{}", run.stderr);
+    assert!(run.stderr.contains("never a scoped one"), "{}", run.stderr);
+}

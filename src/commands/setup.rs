@@ -27,6 +27,10 @@ pub fn run(target: SetupTarget, ctx: &Context) -> Result<(), Failure> {
             let path = args.config.clone().or_else(docker_config_path).ok_or_else(no_home)?;
             let registries = addresses(&args.registries)?;
             environment_note(ctx, "docker")?;
+            let (_, whole, scoped) = registry_credentials(ctx)?;
+            warn_scoped(ctx, "docker", &whole, &scoped, |address| {
+                (registries.is_empty() || registries.contains(address)).then_some(true)
+            });
             let mut config = read_json(&path)?;
             let before = config.clone();
             let mut changes = Vec::new();
@@ -172,11 +176,37 @@ fn podman_file(args: &SetupArgs) -> Result<(PathBuf, Option<&'static str>), Fail
 /// naming the ways that honour scopes.
 fn podman_registries(ctx: &Context, args: &SetupArgs) -> Result<Vec<RegistryAddress>, Failure> {
     let named = addresses(&args.registries)?;
+    let (environment, whole, scoped) = registry_credentials(ctx)?;
+    let defaulted = named.is_empty();
+    let chosen = if defaulted { whole.clone() } else { named };
+    warn_scoped(ctx, "podman", &whole, &scoped, |address| {
+        if chosen.contains(address) {
+            Some(true)
+        } else {
+            // Left out by default: say why; left out by the user's --registry: their choice.
+            defaulted.then_some(false)
+        }
+    });
+    if chosen.is_empty() {
+        return Err(input_error!(
+            "environment {environment} has no registry-wide credential, so there is no registry to set up"
+        )
+        .hint("name registries with --registry ADDRESS (repeatable)"));
+    }
+    Ok(chosen)
+}
+
+/// Registries with scoped credentials, and those scopes.
+type Scoped = Vec<(RegistryAddress, Vec<String>)>;
+
+/// The environment, its registries with a registry-wide credential, and its registries with
+/// scoped credentials (with those scopes), in the order first added.
+fn registry_credentials(ctx: &Context) -> Result<(String, Vec<RegistryAddress>, Scoped), Failure> {
     let registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
     let mut whole: Vec<RegistryAddress> = Vec::new();
-    let mut scoped: Vec<(RegistryAddress, Vec<String>)> = Vec::new();
+    let mut scoped: Scoped = Vec::new();
     for scope in &credentials.scopes {
         let address = scope.address();
         if scope.path().is_none() {
@@ -192,39 +222,42 @@ fn podman_registries(ctx: &Context, args: &SetupArgs) -> Result<Vec<RegistryAddr
             }
         }
     }
-    let defaulted = named.is_empty();
-    let chosen = if defaulted { whole.clone() } else { named };
+    Ok((environment, whole, scoped))
+}
+
+/// docker and podman ask the helper per registry only, so a scoped credential never
+/// reaches them through setup: each registry that has one gets a warning naming the ways
+/// that honour scopes. `set_up` says whether a registry is sent to regcred (`Some(true)`),
+/// left out and worth a word (`Some(false)`), or left out by the user's choice (`None`).
+fn warn_scoped(
+    ctx: &Context,
+    who: &str,
+    whole: &[RegistryAddress],
+    scoped: &Scoped,
+    set_up: impl Fn(&RegistryAddress) -> Option<bool>,
+) {
     let mut warned = false;
-    for (address, scopes) in &scoped {
-        let what = if !chosen.contains(address) {
-            if !defaulted {
-                continue;
+    for (address, scopes) in scoped {
+        let what = match set_up(address) {
+            None => continue,
+            Some(false) => "so it is not set up: it has no registry-wide credential",
+            Some(true) if whole.contains(address) => {
+                "so it gets the registry-wide credential there, never a scoped one"
             }
-            "so it is not set up: it has no registry-wide credential"
-        } else if whole.contains(address) {
-            "so it gets the registry-wide credential there, never a scoped one"
-        } else {
-            "so it gets no credential there"
+            Some(true) => "so it gets no credential there",
         };
         warned = true;
         ctx.out.warn(format!(
-            "{address} has scoped credentials ({}): podman asks docker-credential-regcred per registry only, {what}",
+            "{address} has scoped credentials ({}): {who} asks docker-credential-regcred per registry only, {what}",
             scopes.join(", ")
         ));
     }
     if warned {
-        ctx.out.info(
+        ctx.out.info(format!(
             "hint: for scoped credentials use `regcred export auth-json --output-file FILE` (podman --authfile FILE) \
-             or `regcred exec --image IMAGE -- podman …`",
-        );
+             or `regcred exec --image IMAGE -- {who} …`"
+        ));
     }
-    if chosen.is_empty() {
-        return Err(input_error!(
-            "environment {environment} has no registry-wide credential, so there is no registry to set up"
-        )
-        .hint("name registries with --registry ADDRESS (repeatable)"));
-    }
-    Ok(chosen)
 }
 
 /// `-e`/`REGCRED_ENV` is not something setup can write into docker's or podman's file: the
