@@ -188,9 +188,12 @@ impl SecretError {
                  (e.g. `gnome-keyring-daemon --unlock --components=secrets`, which reads the \
                  keyring password from stdin), {FILE_OPT_IN}"
             )),
+            // `gnome-keyring-daemon --unlock` would start a second daemon, not unlock this one.
             SecretError::KeyringLocked => Some(format!(
-                "unlock the keyring (e.g. in Seahorse, or with `gnome-keyring-daemon --unlock`, \
-                 which reads the keyring password from stdin), {FILE_OPT_IN}"
+                "unlock the keyring: regcred shows the Secret Service's unlock prompt when DISPLAY or \
+                 WAYLAND_DISPLAY is set (the session bus needs it too: `dbus-update-activation-environment \
+                 DISPLAY`), so run it in your desktop session, or unlock the keyring there (Seahorse); where no \
+                 prompt can be shown, {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnsupported => Some(format!("use another store: {FILE_OPT_IN}")),
             SecretError::FileCorrupt { path, .. } => {
@@ -374,10 +377,9 @@ mod secret_service {
         fn check(&self) -> Result<(), SecretError> {
             self.with_service(|ss| {
                 let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
-                if collection.is_locked().map_err(|e| classify(&e))? {
-                    return Err(SecretError::KeyringLocked);
-                }
-                Ok(())
+                // As libsecret clients do: ask to unlock, which shows the prompt where there is
+                // a display (see `connect`) and fails at once where there is none.
+                collection.ensure_unlocked().map_err(|e| classify(&e))
             })
         }
 
@@ -1122,7 +1124,12 @@ mod tests {
         ];
         for err in errors {
             let hint = err.hint().unwrap();
-            assert!(hint.contains("gnome-keyring-daemon --unlock"), "{hint}");
+            let remedy = if matches!(err, SecretError::KeyringLocked) {
+                "unlock prompt"
+            } else {
+                "gnome-keyring-daemon --unlock"
+            };
+            assert!(hint.contains(remedy), "{hint}");
             assert!(hint.contains("--secret-store file"), "{hint}");
             assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
         }

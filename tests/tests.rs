@@ -19,3 +19,4 @@ mod setup;
 mod store;
 mod terminal;
 mod tls;
+mod unlock;
