@@ -20,6 +20,7 @@ pub mod secrets;
 pub mod store;
 
 mod error;
+mod logins;
 mod ops;
 
 pub use error::Error;
@@ -213,9 +214,20 @@ pub fn select<'a>(registries: &'a Registries, environment: &'a str, selector: &s
                 .or_else(|| Some("a selector is an id, a name or an address; see them with: regcred list".into())),
         )
     };
-    let Ok(scope) = Scope::parse(selector) else { return Err(unknown()) };
-    let scope = scope.to_string();
+    let scope = match Scope::parse(selector) {
+        Ok(scope) => scope.to_string(),
+        // `https://host[:port][/path]`, as docker writes server URLs (and the helper takes
+        // them): the address with the scheme dropped, as the error would have suggested.
+        Err(regcred_core::ScopeError::Scheme { suggestion: Some(scope), .. }) if http_url(selector) => scope,
+        Err(_) => return Err(unknown()),
+    };
     registries.credentials_in(environment).filter(|c| c.address == scope).max_by_key(|c| c.sequence).ok_or_else(unknown)
+}
+
+/// Whether `text` starts with `http://` or `https://`, the schemes docker writes.
+fn http_url(text: &str) -> bool {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 /// The credentials of one environment with their parsed scopes, ready for the selection

@@ -222,9 +222,12 @@ impl SecretError {
                  (e.g. `gnome-keyring-daemon --unlock --components=secrets`, which reads the \
                  keyring password from stdin), {FILE_OPT_IN}"
             )),
+            // `gnome-keyring-daemon --unlock` would start a second daemon, not unlock this one.
             SecretError::KeyringLocked => Some(format!(
-                "unlock the keyring (e.g. in Seahorse, or with `gnome-keyring-daemon --unlock`, \
-                 which reads the keyring password from stdin), {FILE_OPT_IN}"
+                "unlock the keyring: regcred shows the Secret Service's unlock prompt when DISPLAY or \
+                 WAYLAND_DISPLAY is set (the session bus needs it too: `dbus-update-activation-environment \
+                 DISPLAY`), so run it in your desktop session, or unlock the keyring there (Seahorse); where no \
+                 prompt can be shown, {FILE_OPT_IN}"
             )),
             SecretError::KeyringUnsupported => Some(format!("use another store: {FILE_OPT_IN}")),
             SecretError::FileCorrupt { path, .. } => {

@@ -149,10 +149,9 @@ impl SecretStore for SecretServiceStore {
     fn check(&self) -> Result<(), SecretError> {
         self.with_service(|ss| {
             let collection = ss.get_default_collection().map_err(|e| classify(&e))?;
-            if collection.is_locked().map_err(|e| classify(&e))? {
-                return Err(SecretError::KeyringLocked);
-            }
-            Ok(())
+            // As libsecret clients do: ask to unlock, which shows the prompt where there is
+            // a display (see `connect`) and fails at once where there is none.
+            collection.ensure_unlocked().map_err(|e| classify(&e))
         })
     }
 

@@ -93,7 +93,9 @@ fn keyring_errors_hint_at_both_remedies() {
     ];
     for err in errors {
         let hint = err.hint().unwrap();
-        assert!(hint.contains("gnome-keyring-daemon --unlock"), "{hint}");
+        let remedy =
+            if matches!(err, SecretError::KeyringLocked) { "unlock prompt" } else { "gnome-keyring-daemon --unlock" };
+        assert!(hint.contains(remedy), "{hint}");
         assert!(hint.contains("--secret-store file"), "{hint}");
         assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
     }
