@@ -45,6 +45,28 @@ fn setup_docker_warns_when_it_replaces_another_helper_and_undo_puts_it_back() {
 }
 
 #[test]
+fn a_second_setup_numbers_its_backup_and_undo_reaches_past_it() {
+    let t = TestEnv::new();
+    let path = t.root().join("config.json");
+    let original = r#"{"credsStore":"desktop"}"#;
+    fs::write(&path, original).unwrap();
+    let p = path.to_str().unwrap();
+    let first = t.run(&["setup", "docker", "--config", p, "--registry", "ghcr.io"]).ok();
+    assert!(first.stderr.contains(&format!("{p}.regcred-backup.")), "{}", first.stderr);
+    let second = t.run(&["setup", "docker", "--config", p]).ok();
+    assert!(second.stderr.contains(&format!("{p}.regcred-backup.2.")), "{}", second.stderr);
+    // The first backup is the file as the user had it; the second is what the first setup made.
+    assert_eq!(fs::read_to_string(format!("{p}.regcred-backup")).unwrap(), original);
+    assert_eq!(json_of(&std::path::PathBuf::from(format!("{p}.regcred-backup.2")))["credsStore"], "desktop");
+    assert_eq!(
+        json_of(&std::path::PathBuf::from(format!("{p}.regcred-backup.2")))["credHelpers"]["ghcr.io"],
+        "regcred"
+    );
+    t.run(&["setup", "docker", "--config", p, "--undo"]).ok();
+    assert_eq!(json_of(&path), serde_json::json!({"credsStore": "desktop"}));
+}
+
+#[test]
 fn setup_undo_of_a_file_setup_made_takes_regcred_out() {
     let t = TestEnv::new();
     t.add("quay.io", "robot", "pw");

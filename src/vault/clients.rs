@@ -284,10 +284,11 @@ pub fn undone(current: &Value, backups_oldest_first: &[Value]) -> (Value, Vec<St
             };
         }
     }
-    // An empty credHelpers that setup made goes too.
+    // An empty credHelpers that setup made goes too. The oldest backup is the file before
+    // regcred first changed it; later ones may hold the credHelpers an earlier setup made.
     let made_empty = result.get("credHelpers").and_then(Value::as_object).is_some_and(|m| m.is_empty())
         && !hosts.is_empty()
-        && !backups_oldest_first.iter().any(|b| b.get("credHelpers").is_some());
+        && backups_oldest_first.first().is_none_or(|b| b.get("credHelpers").is_none());
     if made_empty && let Some(map) = result.as_object_mut() {
         map.remove("credHelpers");
     }
@@ -402,6 +403,13 @@ mod tests {
         let second = json!({"credsStore": "regcred"});
         let (twice, _) = undone(&json!({"credsStore": "regcred"}), &[original.clone(), second]);
         assert_eq!(twice["credsStore"], "desktop");
+        // A credHelpers that only an earlier setup made (it is in the second backup) goes too.
+        let made = json!({"credsStore": "desktop", "credHelpers": {"ghcr.io": "regcred"}});
+        let (past_it, _) = undone(
+            &json!({"credsStore": "regcred", "credHelpers": {"ghcr.io": "regcred"}}),
+            &[json!({"credsStore": "desktop"}), made],
+        );
+        assert_eq!(past_it, json!({"credsStore": "desktop"}));
         // Nothing of regcred's: nothing to undo.
         assert!(undone(&original, &[]).1.is_empty());
     }
