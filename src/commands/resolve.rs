@@ -58,9 +58,8 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
     let environment = ctx.environment(&registries)?;
     let env_credentials = EnvCredentials::new(&registries, &environment)?;
     let all_candidates = env_credentials.candidates();
-    // docker asks the helper per registry only: of the scoped rule, only registry-wide
-    // credentials reach it (the helper's `get`).
-    let registry_wide: Vec<_> = all_candidates.iter().filter(|c| c.scope.path().is_none()).copied().collect();
+    // docker asks the helper per registry only (the helper's `get`).
+    let registry_wide = env_credentials.registry_wide_candidates();
     let (candidates, other_candidates, other_client) = match args.client {
         Client::Containers => (all_candidates.as_slice(), registry_wide.as_slice(), Client::Docker),
         Client::Docker => (registry_wide.as_slice(), all_candidates.as_slice(), Client::Containers),

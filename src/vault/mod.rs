@@ -259,6 +259,12 @@ impl<'a> EnvCredentials<'a> {
             .collect()
     }
 
+    /// The candidates docker's rule sees: docker asks the credential helper per registry
+    /// only, so only registry-wide credentials reach it (as in [`Self::in_use_for_docker`]).
+    pub fn registry_wide_candidates(&self) -> Vec<Candidate<'_>> {
+        self.candidates().into_iter().filter(|c| c.scope.path().is_none()).collect()
+    }
+
     pub fn statuses(&self) -> Vec<Status> {
         regcred_core::statuses(&self.candidates())
     }
