@@ -450,11 +450,17 @@ environment, their secrets in the OS keyring or the secrets file. Point docker a
 \"credsStore\": \"regcred\" (or credHelpers for some registries) in ~/.docker/config.json; \
 regcred setup docker does that.
 
-store reads {\"ServerURL\", \"Username\", \"Secret\"} on stdin and adds the credential, \
-replacing one with the same address and username. get reads a server URL on stdin and prints \
+store reads {\"ServerURL\", \"Username\", \"Secret\"} on stdin and adds the credential; \
+a credential with the same address and username is added again (it keeps its id and name, \
+takes the newest place in the order of addition and its added time becomes now). get reads a \
+server URL on stdin and prints \
 {\"ServerURL\", \"Username\", \"Secret\"} of the newest active credential for that registry; \
 scoped credentials are never handed out, since docker does not say which repository it \
-wants. erase forgets the credentials of a server URL. list prints {\"ServerURL\": \"Username\"} \
+wants. erase (docker logout, podman logout) reads a server URL on stdin and deletes the \
+credential get would have returned; any other active credential for that exact address, \
+which would take over, is deactivated, not deleted (its secret is kept: regcred activate \
+brings it back); inactive and scoped credentials are untouched. Afterwards get answers not \
+found. With nothing to erase it succeeds. list prints {\"ServerURL\": \"Username\"} \
 for the credentials in use, Docker Hub as https://index.docker.io/v1/. Server URLs are taken \
 in every form docker sends them.
 

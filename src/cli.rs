@@ -344,12 +344,29 @@ pub struct ResolveArgs {
     #[arg(long)]
     pub show_secret: bool,
 
-    /// List every credential of the image's registry and why it was or was not chosen
+    /// List every credential of the image's registry and why it was or was not chosen, and
+    /// say when the other kind of client would use another credential
     #[arg(long)]
     pub explain: bool,
 
+    /// Answer as this kind of client would: docker (and anything asking the credential
+    /// helper) asks per registry only, so scoped credentials do not apply to it
+    #[arg(long, value_enum, value_name = "CLIENT", default_value_t = Client::Containers)]
+    pub client: Client,
+
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Which client's answer `resolve` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Client {
+    /// docker, and every client asking docker-credential-regcred: the newest active
+    /// credential for the whole registry
+    Docker,
+    /// podman, skopeo and buildah with regcred's exported auth.json, and `regcred exec
+    /// --image`: the full rule, scoped credentials included
+    Containers,
 }
 
 #[derive(Debug, Args)]
@@ -545,6 +562,10 @@ pub struct ExportArgs {
     /// Write to this file (mode 0600) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+
+    /// Replace the --output-file if it exists (otherwise an existing file is refused)
+    #[arg(long, requires = "output_file")]
+    pub force: bool,
 }
 
 /// Where host configuration (no secrets in it) goes.
@@ -557,6 +578,10 @@ pub struct HostConfigArgs {
     /// Write to this file (mode 0644) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+
+    /// Replace the --output-file if it exists (otherwise an existing file is refused)
+    #[arg(long, requires = "output_file")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -630,13 +655,14 @@ pub struct ImportArgs {
 pub enum SetupTarget {
     /// Set credsStore (or credHelpers for --registry) in docker's config.json
     #[command(
-        after_help = "EXAMPLES:\n  regcred setup docker\n  regcred setup docker --registry ghcr.io --registry quay.io --dry-run"
+        after_help = "EXAMPLES:\n  regcred setup docker\n  regcred setup docker --registry ghcr.io --registry quay.io --dry-run\n  \
+        regcred setup docker --undo"
     )]
     Docker(SetupArgs),
 
     /// Set credHelpers in the containers auth.json used by podman, skopeo and buildah
     #[command(
-        after_help = "EXAMPLES:\n  regcred setup podman                      # every registry of the environment\n  \
+        after_help = "EXAMPLES:\n  regcred setup podman                      # every registry with a registry-wide credential\n  \
         regcred setup podman --registry quay.io --config ~/.config/containers/auth.json"
     )]
     Podman(SetupArgs),
@@ -645,7 +671,7 @@ pub enum SetupTarget {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Use regcred only for this registry (repeatable); podman's default is every registry the
-    /// environment has a credential for
+    /// environment has a registry-wide credential for (podman asks per registry only)
     #[arg(long = "registry", value_name = "ADDRESS")]
     pub registries: Vec<String>,
 
@@ -656,6 +682,11 @@ pub struct SetupArgs {
     /// Show the change without writing it
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Undo setup: every entry naming regcred goes back to what the backup had there (or is
+    /// removed); the rest of the file stays as it is now
+    #[arg(long, conflicts_with = "registries")]
+    pub undo: bool,
 }
 
 #[derive(Debug, Args)]
@@ -686,7 +717,7 @@ pub enum Action {
     Store,
     /// Read a server URL on stdin and print its credential
     Get,
-    /// Read a server URL on stdin and forget its credentials
+    /// Read a server URL on stdin and log out: delete the credential in use, deactivate the others
     Erase,
     /// Print {"ServerURL": "Username", …} for the credentials in use
     List,

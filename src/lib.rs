@@ -14,6 +14,7 @@ pub mod helper;
 pub(crate) mod prompt;
 pub(crate) mod registry;
 pub(crate) mod shell;
+pub(crate) mod sudo;
 pub(crate) mod table;
 pub(crate) mod vault;
 

@@ -209,9 +209,14 @@ fn setup_podman_covers_the_environments_registries() {
     t.run(&["setup", "podman", "--config", p]).code(2).stderr_has("--registry");
     t.add("quay.io/myorg", "robot", "pw");
     t.add_with(&["-u", "bob"], "pw");
-    t.run(&["setup", "podman", "--config", p]).ok();
+    // podman asks the helper per registry only: quay.io, with only a scoped credential, is
+    // left out, with a warning naming the ways that honour scopes.
+    t.run(&["setup", "podman", "--config", p])
+        .ok()
+        .stderr_has("quay.io has scoped credentials (quay.io/myorg)")
+        .stderr_has("export auth-json");
     let value: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(value, serde_json::json!({"credHelpers": {"quay.io": "regcred", "docker.io": "regcred"}}));
+    assert_eq!(value, serde_json::json!({"credHelpers": {"docker.io": "regcred"}}));
     fs::write(&path, "{not json").unwrap();
     t.run(&["setup", "podman", "--config", p]).code(1).stderr_has("line 1");
     assert_eq!(fs::read_to_string(&path).unwrap(), "{not json");

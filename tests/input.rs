@@ -431,7 +431,8 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         ),
         case("selector", "unknown name", &["edit", "nope", "--password-stdin"], pw, 2, "nope"),
         case("selector", "unknown id", &["activate", "7"], "", 2, "7"),
-        case("selector", "address with a scheme", &["deactivate", "http://quay.io"], "", 2, "http://quay.io"),
+        // http(s):// server URLs are selectors now (as the helper takes them); other schemes are not.
+        case("selector", "address with another scheme", &["deactivate", "ftp://quay.io"], "", 2, "ftp://quay.io"),
         case("selector", "unknown, with --yes", &["delete", "nope", "--yes"], "", 2, "nope"),
         case("confirmation", "delete without --yes, no terminal", &["delete", "1"], "", 4, "--yes"),
         case("confirmation", "env delete without --yes", &["env", "delete", "staging"], "", 4, "--yes"),
@@ -464,6 +465,7 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
             2,
             "longer than 4096",
         ),
+        case("client", "unknown client", &["resolve", "nginx", "--client", "crane"], "", 2, "invalid value 'crane'"),
         // Environments.
         case("environment", "upper case", &["env", "create", "Staging"], "", 2, "Staging"),
         case("environment", "empty", &["env", "create", ""], "", 2, "empty"),
@@ -492,6 +494,22 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("environment", "unknown ($REGCRED_ENV)", &["list"], "", 2, "does not exist").env("REGCRED_ENV", "nope"),
         case("environment", "REGCRED_TIMEOUT not a number", &["list"], "", 2, "not a number of seconds")
             .env("REGCRED_TIMEOUT", "soon"),
+        case(
+            "environment",
+            "unknown (setup -e)",
+            &["setup", "docker", "-e", "nope", "--dry-run"],
+            "",
+            2,
+            "does not exist",
+        ),
+        case(
+            "setup",
+            "--undo with --registry",
+            &["setup", "podman", "--undo", "--registry", "quay.io"],
+            "",
+            2,
+            "--undo",
+        ),
         // Usage.
         case("usage", "unknown secret store", &["--secret-store", "vault", "list"], "", 2, "vault"),
         case("usage", "unknown output format", &["list", "-o", "yaml"], "", 2, "yaml"),
@@ -546,7 +564,8 @@ fn bad_credential_helper_input_gets_its_message_and_changes_nothing() {
         helper_case("200 KiB", "get", &huge, "larger than 65536 bytes"),
         helper_case("nothing stored there", "get", "ghcr.io\n", "credentials not found in native keychain"),
         helper_case("empty", "erase", "", "no server URL"),
-        helper_case("nothing stored there", "erase", "nothing-stored.example.com\n", "credentials not found"),
+        // Erasing what is not there succeeds (podman treats a failure as fatal): not a bad input.
+        helper_case("unsupported scheme", "erase", "ftp://quay.io\n", "scheme"),
         Case { code: 2, ..helper_case("unknown action", "frobnicate", "", "") },
     ];
     let mut failures = Vec::new();

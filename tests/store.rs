@@ -282,11 +282,15 @@ fn setup_backs_up_without_writing_through_a_planted_link_or_fifo() {
     assert!(fs::read_to_string(backup(".3")).unwrap().contains("credsStore"));
 }
 
-/// `setup` creates a missing ~/.docker or ~/.config/containers 0700, whatever the umask.
+/// `setup` creates a missing ~/.docker or podman's `containers` directory 0700, whatever the
+/// umask. (podman's auth file is `$XDG_RUNTIME_DIR/containers/auth.json` when that variable
+/// is set, as here: without it, root's would be the machine's `/run/containers/0`.)
 #[test]
 fn setup_creates_client_config_dirs_private_whatever_the_umask() {
     let t = TestEnv::new();
     let home = t.root();
+    let runtime = home.join("run");
+    std::fs::create_dir(&runtime).unwrap();
     let mut cmd = t.command(std::path::Path::new("sh"), &[]);
     cmd.arg("-c")
         .arg("umask 000 && \"$0\" setup docker && \"$0\" setup podman --registry quay.io")
@@ -294,11 +298,11 @@ fn setup_creates_client_config_dirs_private_whatever_the_umask() {
         .env("HOME", home)
         .env_remove("DOCKER_CONFIG")
         .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR");
+        .env("XDG_RUNTIME_DIR", &runtime);
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(mode(&home.join(".docker")), 0o700);
-    assert_eq!(mode(&home.join(".config/containers")), 0o700);
+    assert_eq!(mode(&runtime.join("containers")), 0o700);
     assert_eq!(mode(&home.join(".docker/config.json")), 0o600);
 }
 

@@ -3,16 +3,20 @@
 mod util;
 
 mod assets;
+mod client_answers;
 mod clients;
 mod completion;
 mod exchange;
 mod helper;
 mod input;
 mod keyring;
+mod logout;
 mod output;
+mod podman;
 mod registry_server;
 mod reliability;
 mod rules;
+mod setup;
 mod store;
 mod terminal;
 mod tls;

@@ -20,6 +20,7 @@ use crate::vault::fs::{FsError, PrivateFile};
 const IDENTITY_TOKEN_USER: &str = "<token>";
 
 pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
+    refuse_to_replace(&format)?;
     match format {
         ExportFormat::DockerConfig(args) => {
             let credentials = in_use(ctx, &args)?;
@@ -121,6 +122,9 @@ fn insecure_registries(ctx: &Context, args: &HostConfigArgs) -> Result<Vec<Strin
         .iter()
         .map(|r| RegistryAddress::parse(r).map_err(|e| input_error!("{e}")))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(failure) = crate::sudo::no_store_of_roots_own(&ctx.store.file(), "no insecure registry to export") {
+        return Err(failure);
+    }
     let registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     let mut addresses: Vec<String> = registries
@@ -295,4 +299,34 @@ fn emit(ctx: &Context, output_file: Option<&std::path::Path>, text: &str, mode: 
     file.replace(text.as_bytes())?;
     ctx.out.info(format!("Wrote {} (mode {mode:04o}).", path.display()));
     Ok(())
+}
+
+/// An existing `--output-file` is someone's file: replacing it takes `--force`, or, for
+/// docker-daemon, `--merge` of that same file (which keeps its settings).
+fn refuse_to_replace(format: &ExportFormat) -> Result<(), Failure> {
+    let (output, force, merge) = match format {
+        ExportFormat::DockerConfig(a) | ExportFormat::AuthJson(a) => (&a.output_file, a.force, None),
+        ExportFormat::K8sSecret(a) => (&a.export.output_file, a.export.force, None),
+        ExportFormat::DockerDaemon(a) => (&a.target.output_file, a.target.force, Some(&a.merge)),
+        ExportFormat::RegistriesConf(a) => (&a.output_file, a.force, None),
+    };
+    let Some(path) = output else { return Ok(()) };
+    if force || std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    let same = |other: &std::path::Path| match (std::fs::canonicalize(path), std::fs::canonicalize(other)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(Some(merged)) = merge
+        && same(merged)
+    {
+        return Ok(());
+    }
+    let hint = if merge.is_some() {
+        format!("merge into it with --merge {0} --output-file {0}, or replace it with --force", path.display())
+    } else {
+        "add --force to replace it, or choose another file".to_owned()
+    };
+    Err(input_error!("{} exists; regcred does not replace it without being told", path.display()).hint(hint))
 }

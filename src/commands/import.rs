@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::exit::{Failure, input_error};
 use crate::secrets::Secret;
 use crate::vault::ImportItem as Found;
-use crate::vault::clients::{auth_json_path, docker_config_path};
+use crate::vault::clients::{docker_config_path, podman_auth_file};
 
 mod view;
 use view::ImportRow;
@@ -61,7 +61,7 @@ pub fn run(source: ImportSource, ctx: &Context) -> Result<(), Failure> {
             (args, path)
         }
         ImportSource::AuthJson(args) => {
-            let path = args.path.clone().or_else(auth_json_path);
+            let path = args.path.clone().or_else(|| podman_auth_file().map(|(path, _)| path));
             (args, path)
         }
     };

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use regcred_core::{Reference, RegistryAddress, Scope, Status, Verdict};
 use serde::Serialize;
 
-use crate::cli::{Format, ResolveArgs};
+use crate::cli::{Client, Format, ResolveArgs};
 use crate::commands::view::{CredentialJson, CredentialView, credential_label, json_line};
 use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
@@ -57,20 +57,30 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
     let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let env_credentials = EnvCredentials::new(&registries, &environment)?;
-    let candidates = env_credentials.candidates();
+    let all_candidates = env_credentials.candidates();
+    // docker asks the helper per registry only (the helper's `get`).
+    let registry_wide = env_credentials.registry_wide_candidates();
+    let (candidates, other_candidates, other_client) = match args.client {
+        Client::Containers => (all_candidates.as_slice(), registry_wide.as_slice(), Client::Docker),
+        Client::Docker => (registry_wide.as_slice(), all_candidates.as_slice(), Client::Containers),
+    };
     let statuses = if args.explain { env_credentials.statuses() } else { Vec::new() };
     let index_of = |id: u64| env_credentials.records.iter().position(|c| c.id == id);
 
     let mut chosen: Vec<Option<usize>> = Vec::with_capacity(references.len());
     let mut explained = Vec::with_capacity(references.len());
+    let mut differs: Vec<Option<Option<usize>>> = Vec::with_capacity(references.len());
     for reference in &references {
         if args.explain {
-            let selection = regcred_core::select(&candidates, reference);
+            let selection = regcred_core::select(candidates, reference);
+            let other = regcred_core::select_chosen(other_candidates, reference);
+            differs.push((other != selection.chosen).then(|| other.and_then(index_of)));
             chosen.push(selection.chosen.and_then(index_of));
             explained.push(Some(selection.verdicts));
         } else {
-            chosen.push(regcred_core::select_chosen(&candidates, reference).and_then(index_of));
+            chosen.push(regcred_core::select_chosen(candidates, reference).and_then(index_of));
             explained.push(None);
+            differs.push(None);
         }
     }
 
@@ -101,6 +111,8 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
                 .filter_map(|(id, verdict)| index_of(id).map(|i| (view(records, &statuses, i, None), verdict)))
                 .collect()
         });
+        let differs =
+            differs[n].map(|other| ClientDifference { client: other_client, credential: other.map(|i| records[i]) });
         n += 1;
         entries.push(Entry::Resolved(Resolution {
             image: &input.image,
@@ -108,6 +120,7 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
             environment: &environment,
             credential,
             candidates,
+            differs,
         }));
     }
     print(&ctx.out, &entries, ctx.out.format(args.output), args.show_secret)?;
@@ -197,6 +210,37 @@ struct Resolution<'a> {
     credential: Option<CredentialView<'a>>,
     /// Present under `--explain`.
     candidates: Option<Vec<(CredentialView<'a>, Verdict)>>,
+    /// Under `--explain`: the other kind of client, when it would use another credential.
+    differs: Option<ClientDifference<'a>>,
+}
+
+/// The answer of the client `resolve` was not asked about, when it is another one.
+struct ClientDifference<'a> {
+    client: Client,
+    credential: Option<&'a Credential>,
+}
+
+impl ClientDifference<'_> {
+    fn client_word(&self) -> &'static str {
+        match self.client {
+            Client::Docker => "docker",
+            Client::Containers => "containers",
+        }
+    }
+
+    /// Why the two kinds of client answer differently.
+    fn why(&self) -> &'static str {
+        match self.client {
+            Client::Docker => {
+                "docker asks the credential helper per registry only, so scoped credentials do not apply to it; \
+                 `regcred exec --image IMAGE` makes it use the scoped one"
+            }
+            Client::Containers => {
+                "podman, skopeo and buildah with regcred's exported auth.json (and `regcred exec --image`) \
+                 apply scoped credentials; docker asks per registry only"
+            }
+        }
+    }
 }
 
 /// JSON Lines in input order, a bad image as `{"image","line"|"argument","error"}` in its
@@ -322,6 +366,13 @@ fn explanations(shell: &Shell, results: &[&Resolution<'_>]) -> Result<(), Failur
                 verdict_words(*verdict, r.reference)
             ));
         }
+        if let Some(d) = &r.differs {
+            let other = d.credential.map_or_else(
+                || "no credential".to_owned(),
+                |c| format!("credential {} {} @ {}", c.id, c.username, c.address),
+            );
+            lines.line(format!("  ! {} would use {other}: {}", d.client_word(), d.why()));
+        }
     }
     if lines.is_empty() { Ok(()) } else { shell.data(lines.as_str()) }
 }
@@ -384,6 +435,16 @@ struct ResolutionJson<'a> {
     credential: Option<CredentialJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     candidates: Option<Vec<CandidateJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    differs: Option<DifferenceJson>,
+}
+
+/// `"differs"` under `--explain`: the other client's answer, when it is another one.
+#[derive(Serialize)]
+struct DifferenceJson {
+    client: &'static str,
+    credential_id: Option<u64>,
+    why: &'static str,
 }
 
 impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
@@ -412,6 +473,11 @@ impl<'a> From<&'a Resolution<'a>> for ResolutionJson<'a> {
                         },
                     })
                     .collect()
+            }),
+            differs: r.differs.as_ref().map(|d| DifferenceJson {
+                client: d.client_word(),
+                credential_id: d.credential.map(|c| c.id),
+                why: d.why(),
             }),
         }
     }

@@ -213,6 +213,9 @@ fn fetch(args: TlsFetchArgs, ctx: &Context) -> Result<(), Failure> {
 
 fn install(args: TlsInstallArgs, ctx: &Context) -> Result<(), Failure> {
     let filters = args.registries.iter().map(|r| parse_address(r)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(failure) = crate::sudo::no_store_of_roots_own(&ctx.store.file(), "no certificate to install") {
+        return Err(failure);
+    }
     let registries = ctx.store.load()?;
     let environment = ctx.environment(&registries)?;
     let chosen: Vec<&TlsSetting> = registries
@@ -226,10 +229,11 @@ fn install(args: TlsInstallArgs, ctx: &Context) -> Result<(), Failure> {
         }
     }
     if chosen.is_empty() {
-        ctx.out.warn(format!(
-            "no trusted CA certificates in environment {environment}; add them with `regcred tls fetch ADDRESS` or `regcred tls set ADDRESS --ca-cert FILE`"
-        ));
-        return Ok(());
+        // Nothing written is not a success: a script installing certificates must notice.
+        return Err(Failure::operational(format!(
+            "no trusted CA certificates to install in environment {environment}"
+        ))
+        .hint("add them with `regcred tls fetch ADDRESS` or `regcred tls set ADDRESS --ca-cert FILE`"));
     }
     // Addresses come from the store, which may have been edited by hand: each must be a
     // plain `host[:port]` before it is joined to --certs-dir (`../../x` or `/etc` must not).

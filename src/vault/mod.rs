@@ -21,6 +21,7 @@ pub mod store;
 
 mod doctor;
 mod error;
+mod logins;
 mod ops;
 
 pub use error::{Error, NOT_FOUND};
@@ -222,9 +223,20 @@ pub fn select<'a>(registries: &'a Registries, environment: &'a str, selector: &s
                 .or_else(|| Some("a selector is an id, a name or an address; see them with: regcred list".into())),
         )
     };
-    let Ok(scope) = Scope::parse(selector) else { return Err(unknown()) };
-    let scope = scope.to_string();
+    let scope = match Scope::parse(selector) {
+        Ok(scope) => scope.to_string(),
+        // `https://host[:port][/path]`, as docker writes server URLs (and the helper takes
+        // them): the address with the scheme dropped, as the error would have suggested.
+        Err(regcred_core::ScopeError::Scheme { suggestion: Some(scope), .. }) if http_url(selector) => scope,
+        Err(_) => return Err(unknown()),
+    };
     registries.credentials_in(environment).filter(|c| c.address == scope).max_by_key(|c| c.sequence).ok_or_else(unknown)
+}
+
+/// Whether `text` starts with `http://` or `https://`, the schemes docker writes.
+fn http_url(text: &str) -> bool {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 /// The credentials of one environment with their parsed scopes, ready for the selection
@@ -254,6 +266,12 @@ impl<'a> EnvCredentials<'a> {
             .zip(&self.scopes)
             .map(|(c, scope)| Candidate { id: c.id, scope, sequence: c.sequence, active: c.active })
             .collect()
+    }
+
+    /// The candidates docker's rule sees: docker asks the credential helper per registry
+    /// only, so only registry-wide credentials reach it (as in [`Self::in_use_for_docker`]).
+    pub fn registry_wide_candidates(&self) -> Vec<Candidate<'_>> {
+        self.candidates().into_iter().filter(|c| c.scope.path().is_none()).collect()
     }
 
     pub fn statuses(&self) -> Vec<Status> {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use regcred_core::{RegistryAddress, Scope, validate_name};
 
+use super::logins::{self, Held};
 use super::secrets::{Secret, SecretKey, SecretStoreKind};
 use super::store::{Credential, Environment, NewCredential, Registries, TlsSetting, now};
 use super::{EnvCredentials, Error, Vault, check_email, check_name, check_name_free, check_username, secret_key};
@@ -449,25 +450,21 @@ impl Vault {
     }
 
     /// The credential helper's `store`: a repeated `docker login` replaces the credential
-    /// with the same address and username (it keeps its id and name and becomes the most
-    /// recently added again) rather than piling up history.
+    /// with the same address and username rather than piling up history. The replacement is
+    /// a re-addition ([`logins::relogin`]): it keeps its id and name, takes a new sequence
+    /// and is added now.
     pub fn store_login(&self, address: &RegistryAddress, username: &str, secret: &Secret) -> Result<(), Error> {
         check_username(username)?;
         let whole = Scope::from_address(address.clone()).to_string();
         let mut tx = self.store.transaction()?;
         let environment = self.environment(&tx)?;
         let same = |c: &Credential| c.environment == environment && c.address == whole && c.username == username;
-        let mut existing: Vec<Credential> = tx.credentials.iter().filter(|c| same(c)).cloned().collect();
-        existing.sort_by_key(|c| c.sequence);
-        let kept = existing.pop();
+        let held: Vec<Held> = tx.credentials.iter().filter(|c| same(c)).map(Held::from).collect();
+        let plan = logins::relogin(&held);
+        let existing: Vec<Credential> = tx.credentials.iter().filter(|c| plan.drop.contains(&c.id)).cloned().collect();
+        let kept = tx.credentials.iter().find(|c| Some(c.id) == plan.readd).cloned();
         let credential = match &kept {
-            Some(old) => Credential {
-                sequence: tx.next_sequence(),
-                active: true,
-                updated: now(),
-                secret_store: self.secret_store,
-                ..old.clone()
-            },
+            Some(old) => logins::readded(old, tx.next_sequence(), now(), self.secret_store),
             None => tx.new_credential(NewCredential {
                 environment: environment.clone(),
                 name: None,
@@ -504,20 +501,33 @@ impl Vault {
         Ok(())
     }
 
-    /// The credential helper's `erase`: removes every credential for exactly this registry
-    /// (registry-wide) in the environment, metadata first, then secrets.
+    /// The credential helper's `erase` (a logout), by the rule of [`logins::erasure`]: the
+    /// registry-wide credential `get` would have returned is deleted, metadata first, then
+    /// its secret; the other active ones of that exact address, which would take over, are
+    /// deactivated with their secrets kept. With nothing in use it changes nothing and
+    /// succeeds (podman treats a failed `erase` as fatal).
     pub fn erase_login(&self, address: &RegistryAddress) -> Result<(), Error> {
         let whole = Scope::from_address(address.clone()).to_string();
         let mut tx = self.store.transaction()?;
         let environment = self.environment(&tx)?;
-        let (removed, kept): (Vec<Credential>, Vec<Credential>) = std::mem::take(&mut tx.credentials)
-            .into_iter()
-            .partition(|c| c.environment == environment && c.address == whole);
-        tx.credentials = kept;
-        if removed.is_empty() {
-            return Err(Error::NotFound);
+        let held: Vec<Held> = tx
+            .credentials
+            .iter()
+            .filter(|c| c.environment == environment && c.address == whole)
+            .map(Held::from)
+            .collect();
+        let plan = logins::erasure(&held);
+        if plan.is_empty() {
+            return Ok(());
         }
+        let removed: Vec<Credential> = tx.credentials.iter().filter(|c| Some(c.id) == plan.delete).cloned().collect();
         self.check_stores_of(&removed)?;
+        tx.credentials.retain(|c| Some(c.id) != plan.delete);
+        let stamp = now();
+        for c in tx.credentials.iter_mut().filter(|c| plan.deactivate.contains(&c.id)) {
+            c.active = false;
+            c.updated = stamp;
+        }
         tx.save()?;
         for c in &removed {
             self.delete_secret(&tx.store_id, c)?;

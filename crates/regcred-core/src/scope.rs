@@ -134,10 +134,10 @@ impl Scope {
             return Err(ScopeError::Scheme { input: input.to_owned(), suggestion });
         }
         if input.ends_with('/') {
-            return Err(ScopeError::TrailingSlash {
-                input: input.to_owned(),
-                suggestion: suggest(input.trim_end_matches('/')),
-            });
+            let rest = input.trim_end_matches('/');
+            // `index.docker.io/v1/` is docker's config key for Docker Hub, not a namespace.
+            let rest = rest.strip_suffix("/v1").or_else(|| rest.strip_suffix("/v2")).unwrap_or(rest);
+            return Err(ScopeError::TrailingSlash { input: input.to_owned(), suggestion: suggest(rest) });
         }
         let Some((address, path)) = input.split_once('/') else {
             return Ok(Scope { address: RegistryAddress::parse(input)?, path: None });

@@ -232,6 +232,7 @@ impl SecretError {
                  (e.g. `gnome-keyring-daemon --unlock --components=secrets`, which reads the \
                  keyring password from stdin), {FILE_OPT_IN}"
             )),
+            // `gnome-keyring-daemon --unlock` would start a second daemon, not unlock this one.
             SecretError::KeyringLocked => Some(format!(
                 "unlock the keyring: on the desktop in Seahorse (regcred shows the keyring's own unlock prompt \
                  only where $DISPLAY or $WAYLAND_DISPLAY is set), or, for gnome-keyring, {UNLOCK_FROM_SHELL}, \

@@ -55,6 +55,7 @@ fn refused_scopes_say_why_and_offer_a_fix() {
         ("https://ghcr.io/v2/", |e| matches!(e, E::Scheme { .. }), Some("ghcr.io"), "scheme"),
         ("quay.io/myorg/", |e| matches!(e, E::TrailingSlash { .. }), Some("quay.io/myorg"), "\"quay.io/myorg/\""),
         ("quay.io/", |e| matches!(e, E::TrailingSlash { .. }), Some("quay.io"), "'/'"),
+        ("index.docker.io/v1/", |e| matches!(e, E::TrailingSlash { .. }), Some("docker.io"), "'/'"),
         (" quay.io/myorg", |e| matches!(e, E::Whitespace { .. }), Some("quay.io/myorg"), "white space"),
         ("quay.io/my org", |e| matches!(e, E::Whitespace { .. }), None, "\"quay.io/my org\""),
         ("quay.io/MyOrg", |e| matches!(e, E::Uppercase { .. }), Some("quay.io/myorg"), "lowercase: \"quay.io/MyOrg\""),
