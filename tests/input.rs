@@ -243,6 +243,7 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
     let over_limit = "x".repeat(64 * 1024 + 1);
     let long_name = "a".repeat(300);
     let long_scope = format!("ghcr.io/{}", "a".repeat(260));
+    let long_path_with_host = format!("example.com/{}:1", "a".repeat(256));
     let hex_name = "a".repeat(64);
     let long_tag = format!("nginx:{}", "t".repeat(129));
     let long_env = "e".repeat(64);
@@ -380,6 +381,14 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("reference", "empty tag", &["resolve", "nginx:"], "", 2, "tag"),
         case("reference", "tag over 128 characters", &["resolve", &long_tag], "", 2, "tag"),
         case("reference", "name over 255 characters", &["resolve", &long_name], "", 2, "255"),
+        case(
+            "reference",
+            "path over 255 characters after a host",
+            &["resolve", &long_path_with_host],
+            "",
+            2,
+            "256 characters",
+        ),
         case("reference", "64-hex name (an image id)", &["resolve", &hex_name], "", 2, "64"),
         case("reference", "short digest", &["resolve", "nginx@sha256:abc"], "", 2, "64 hex digits"),
         case("reference", "no name", &["resolve", ":latest"], "", 2, "no repository name"),

@@ -5,6 +5,7 @@ mod util;
 mod assets;
 mod clients;
 mod completion;
+mod docker_oracle;
 mod exchange;
 mod helper;
 mod input;

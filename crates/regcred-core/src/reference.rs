@@ -33,8 +33,9 @@ const HUB_DOMAIN: &str = "docker.io";
 const LEGACY_HUB_DOMAIN: &str = "index.docker.io";
 /// The namespace of official images on Docker Hub.
 const OFFICIAL_PREFIX: &str = "library/";
-/// `NameTotalLengthMax` of `distribution/reference`.
-const NAME_TOTAL_LENGTH_MAX: usize = 255;
+/// `NameTotalLengthMax` of `distribution/reference`: since v0.6 (docker 24 and later) it
+/// bounds the repository path alone (`library/` included), not the registry in front of it.
+pub(crate) const PATH_LENGTH_MAX: usize = 255;
 /// The longest tag.
 const TAG_LENGTH_MAX: usize = 128;
 /// The tag a reference without tag and digest gets.
@@ -114,10 +115,11 @@ pub enum ReferenceError {
         /// What is wrong with it.
         reason: PathError,
     },
-    /// `registry/repository` is longer than 255 characters.
-    #[error("repository name too long: {length} characters, at most 255")]
+    /// The repository path is longer than 255 characters (the registry in front of it does
+    /// not count, as in docker 24 and later).
+    #[error("repository name too long: {length} characters, at most 255 (the registry host does not count)")]
     NameTooLong {
-        /// Length of the normalized `registry/repository`.
+        /// Length of the normalized repository path (`library/` included for Docker Hub).
         length: usize,
     },
     /// The tag breaks `[A-Za-z0-9_][A-Za-z0-9_.-]*`.
@@ -363,10 +365,11 @@ impl Reference {
         check_path(path).map_err(|reason| ReferenceError::Repository { repository: path.to_owned(), reason })?;
         let official = registry == HUB_DOMAIN && !path.contains('/');
         let prefix = if official { OFFICIAL_PREFIX } else { "" };
-        let name_len = registry.len() + 1 + prefix.len() + path.len();
-        if name_len > NAME_TOTAL_LENGTH_MAX {
-            return Err(ReferenceError::NameTooLong { length: name_len });
+        let path_len = prefix.len() + path.len();
+        if path_len > PATH_LENGTH_MAX {
+            return Err(ReferenceError::NameTooLong { length: path_len });
         }
+        let name_len = registry.len() + 1 + path_len;
         if let Some(tag) = tag {
             check_tag(tag)?;
         }

@@ -121,7 +121,7 @@ fn generated_reference() -> impl Strategy<Value = Generated> {
             };
             Generated { input, registry, repository, tag, digest }
         })
-        .prop_filter("name within 255 characters", |g| g.registry.len() + 1 + g.repository.len() <= 255)
+        .prop_filter("path within 255 characters", |g| g.repository.len() <= 255)
 }
 
 proptest! {

@@ -85,20 +85,46 @@ fn refused_scopes_say_why_and_offer_a_fix() {
 }
 
 #[test]
-fn too_long_scopes_are_refused() {
-    let ok = format!("ghcr.io/{}", "a".repeat(247));
-    assert_eq!(Scope::parse(&ok).unwrap().to_string().len(), 255);
-    let long = format!("ghcr.io/{}", "a".repeat(248));
-    assert!(matches!(Scope::parse(&long), Err(ScopeError::TooLong { length: 256 })));
+fn the_scope_length_limit_counts_the_path_alone() {
+    // As for references (docker 24 and later): 255 characters of path, whatever the address.
+    let long_host = format!("{}.example.com", "h".repeat(60));
+    for host in ["ghcr.io", "localhost:5000", "[fd00::1]:5000", "dockerhub", long_host.as_str()] {
+        for (n, ok) in [(254, true), (255, true), (256, false)] {
+            let path = format!("{}/{}", "a".repeat(100), "b".repeat(n - 101));
+            let input = format!("{host}/{path}");
+            match Scope::parse(&input) {
+                Ok(scope) => {
+                    assert!(ok, "{input:?} should be refused");
+                    assert_eq!(scope.path().map(str::len), Some(n), "{input:?}");
+                }
+                Err(err) => {
+                    assert!(!ok, "{input:?} should parse: {err}");
+                    assert_eq!(err, ScopeError::TooLong { length: n }, "{input:?}");
+                    assert_eq!(
+                        err.to_string(),
+                        "registry scope path too long: 256 characters, at most 255 (the registry host does not count)"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_scope_at_the_limit_matches_a_reference_at_the_limit() {
+    let path = "a".repeat(255);
+    let scope = Scope::parse(&format!("example.com/{path}")).unwrap();
+    let reference = Reference::parse(&format!("example.com/{path}:1")).unwrap();
+    assert!(scope.matches(&reference));
 }
 
 #[test]
 fn an_uppercase_scope_too_long_in_lower_case_too_offers_no_correction() {
-    let long = format!("ghcr.io/A{}", "a".repeat(247));
+    let long = format!("ghcr.io/A{}", "a".repeat(255));
     let err = Scope::parse(&long).unwrap_err();
     assert!(matches!(err, ScopeError::Uppercase { .. }), "{err:?}");
     assert_eq!(err.suggestion(), None, "the lower-case form is too long, so it is no fix");
-    let fits = format!("ghcr.io/A{}", "a".repeat(246));
+    let fits = format!("ghcr.io/A{}", "a".repeat(254));
     let suggestion = Scope::parse(&fits).unwrap_err().suggestion().map(str::to_owned);
     assert_eq!(suggestion, Some(fits.to_lowercase()));
 }
