@@ -2,7 +2,7 @@
 //! cannot be written. With `--verify` the registry is asked first, and a rejected
 //! credential is never stored.
 
-use regcred_core::{RegistryAddress, Scope, validate_name};
+use regcred_core::{RegistryAddress, Scope, validate_credential_name};
 
 use crate::cli::AddArgs;
 use crate::commands::{describe, tls, verify};
@@ -20,7 +20,7 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     check_username(&args.username)?;
     let email = check_email(args.email.as_deref())?;
     if let Some(name) = &args.name {
-        validate_name("credential name", name).map_err(|e| input_error!("{e}"))?;
+        validate_credential_name(name).map_err(|e| input_error!("{e}"))?;
     }
     let label = format!("{} @ {address}", args.username);
     let ca_cert = args.ca_cert.as_deref().map(tls::read_ca_file).transpose()?;

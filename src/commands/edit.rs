@@ -2,7 +2,7 @@
 //! the address and the addition order never change. With `--verify` the registry is asked
 //! first, and nothing changes when it rejects the new credential.
 
-use regcred_core::validate_name;
+use regcred_core::validate_credential_name;
 
 use crate::cli::EditArgs;
 use crate::commands::add::{check_email, check_username};
@@ -21,7 +21,7 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
         None => None,
         Some("") => Some(None),
         Some(name) => {
-            validate_name("credential name", name).map_err(|e| input_error!("{e}"))?;
+            validate_credential_name(name).map_err(|e| input_error!("{e}"))?;
             Some(Some(name.to_owned()))
         }
     };
