@@ -306,6 +306,15 @@ fn check_digest(digest: &str) -> Result<(), ReferenceError> {
     Ok(())
 }
 
+/// `name [":" tag]`: the tag is the text after the last ':' when no '/' follows that ':'
+/// (else the ':' belongs to a port). `last_slash` is where the last '/' of `rest` is.
+fn split_tag(rest: &str, last_slash: Option<usize>) -> (&str, Option<&str>) {
+    match rest.rfind(':') {
+        Some(colon) if last_slash.is_none_or(|slash| colon > slash) => (&rest[..colon], Some(&rest[colon + 1..])),
+        _ => (rest, None),
+    }
+}
+
 impl Reference {
     /// Parses and normalizes a reference as `docker pull` would.
     ///
@@ -338,10 +347,7 @@ impl Reference {
             // A bracketed IPv6 registry with nothing after it.
             return Err(missing());
         }
-        let (name, tag) = match rest.rfind(':') {
-            Some(colon) if last_slash.is_none_or(|slash| colon > slash) => (&rest[..colon], Some(&rest[colon + 1..])),
-            _ => (rest, None),
-        };
+        let (name, tag) = split_tag(rest, last_slash);
 
         let (registry, path) = match name.split_once('/') {
             Some((first, path)) if looks_like_domain(first) => (Some(first), path),

@@ -191,3 +191,69 @@ fn scopes_parse_through_from_str() {
     let scope: Scope = "quay/myorg".parse().unwrap();
     assert_eq!(format!("{scope:?}"), "Scope(\"quay.io/myorg\")");
 }
+
+#[test]
+fn refused_scopes_carry_the_correction_in_their_message() {
+    // The exact text a person reads: the corrected scope after "did you mean", or no such
+    // tail when there is no correction.
+    let cases: &[(&str, &str)] = &[
+        (
+            "https://quay.io/myorg",
+            r#"registry scope must not include a scheme: "https://quay.io/myorg"; did you mean "quay.io/myorg"?"#,
+        ),
+        ("quay.io/myorg/", r#"registry scope must not end with '/': "quay.io/myorg/"; did you mean "quay.io/myorg"?"#),
+        (" quay.io/a", r#"registry scope must not contain white space: " quay.io/a"; did you mean "quay.io/a"?"#),
+        ("quay.io/MyOrg", r#"registry scope path must be lowercase: "quay.io/MyOrg"; did you mean "quay.io/myorg"?"#),
+        ("quay.io/my org", r#"registry scope must not contain white space: "quay.io/my org""#),
+        ("quay.io/My!Org", r#"registry scope path must be lowercase: "quay.io/My!Org""#),
+        ("ftp://a b/", r#"registry scope must not contain white space: "ftp://a b/""#),
+    ];
+    for &(input, message) in cases {
+        assert_eq!(Scope::parse(input).unwrap_err().to_string(), message, "{input:?}");
+    }
+}
+
+#[test]
+fn may_have_address_skips_only_text_that_cannot_be_the_address() {
+    // (text, address, answer): `true` wherever the text parses to the address (leading
+    // zeros in the port, upper case anywhere before the path, aliases), and `false` for
+    // text that is already canonical and different, so the filter does skip.
+    let cases: &[(&str, &str, bool)] = &[
+        ("registry.example.com:5000/team", "registry.example.com:5000", true),
+        ("registry.example.com:05000/team", "registry.example.com:5000", true),
+        ("registry.example.com:005000", "registry.example.com:5000", true),
+        ("[fd00::1]:05000/x", "[fd00::1]:5000", true),
+        ("localhost:01", "localhost:1", true),
+        ("Registry.example.com:5000", "registry.example.com:5000", true),
+        // Only the address part counts: the path is for the parser to judge.
+        ("registry.example.com:5000/Team", "registry.example.com:5000", true),
+        ("[FD00::1]:5000", "[fd00::1]:5000", true),
+        ("[fd00::A]:5000", "[fd00::a]:5000", true),
+        ("dockerhub/bob", "docker.io", true),
+        ("index.docker.io", "docker.io", true),
+        ("registry-1.docker.io/x", "docker.io", true),
+        ("quay/org", "quay.io", true),
+        ("QUAY:443", "quay:443", true),
+        // Skipped: canonical text of another address.
+        ("registry.example.com:5001", "registry.example.com:5000", false),
+        ("registry.example.com:50000", "registry.example.com:5000", false),
+        ("registry.example.com", "registry.example.com:5000", false),
+        ("ghcr.io/acme", "quay.io", false),
+        ("quay.io:443", "quay.io", false),
+        // An alias with a port is a host of that name, not the alias.
+        ("quay:443", "quay.io", false),
+        ("dockerhub:443/bob", "docker.io", false),
+        ("index.docker.io:443", "docker.io", false),
+        // A ':0' that is not a leading zero of a port still cannot be skipped safely.
+        ("[::0]:5000", "[::]:5000", true),
+    ];
+    for &(text, address, answer) in cases {
+        let address = RegistryAddress::parse(address).unwrap();
+        assert_eq!(Scope::may_have_address(text, &address), answer, "{text:?} on {address}");
+        if let Ok(scope) = Scope::parse(text)
+            && scope.address() == &address
+        {
+            assert!(answer, "{text:?} parses to {address} and must never be skipped");
+        }
+    }
+}
