@@ -271,6 +271,7 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
     let over_limit = "x".repeat(64 * 1024 + 1);
     let long_name = "a".repeat(300);
     let long_scope = format!("ghcr.io/{}", "a".repeat(260));
+    let long_path_with_host = format!("example.com/{}:1", "a".repeat(256));
     let hex_name = "a".repeat(64);
     let long_tag = format!("nginx:{}", "t".repeat(129));
     let long_env = "e".repeat(64);
@@ -364,6 +365,22 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
             "already used",
         ),
         case("name", "starts with '-'", &["edit", "1", "--name=-bad", "--password-stdin"], pw, 2, "-bad"),
+        case(
+            "name",
+            "digits only (reads as an id), add",
+            &["add", "quay.io", "-u", "a", "--name", "2", "--password-stdin"],
+            pw,
+            2,
+            "would read as a credential id",
+        ),
+        case(
+            "name",
+            "digits only (reads as an id), edit",
+            &["edit", "quay-alice", "--name", "007", "--password-stdin"],
+            pw,
+            2,
+            "would read as a credential id",
+        ),
         // Passwords.
         case("password", "empty stdin", &["add", "quay.io", "-u", "a", "--password-stdin"], "", 2, "empty"),
         case("password", "only a newline", &["add", "quay.io", "-u", "a", "--password-stdin"], "\n", 2, "empty"),
@@ -441,6 +458,14 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         case("reference", "empty tag", &["resolve", "nginx:"], "", 2, "tag"),
         case("reference", "tag over 128 characters", &["resolve", &long_tag], "", 2, "tag"),
         case("reference", "name over 255 characters", &["resolve", &long_name], "", 2, "255"),
+        case(
+            "reference",
+            "path over 255 characters after a host",
+            &["resolve", &long_path_with_host],
+            "",
+            2,
+            "256 characters",
+        ),
         case("reference", "64-hex name (an image id)", &["resolve", &hex_name], "", 2, "64"),
         case("reference", "short digest", &["resolve", "nginx@sha256:abc"], "", 2, "64 hex digits"),
         case("reference", "no name", &["resolve", ":latest"], "", 2, "no repository name"),
@@ -525,6 +550,40 @@ fn bad_command_line_input_gets_its_exit_code_and_changes_nothing() {
         failures.join("\n")
     );
     check_document("cli", &rows);
+}
+
+#[test]
+fn credential_names_of_digits_only_are_refused_because_digits_select_an_id() {
+    let t = TestEnv::new();
+    let alice = t.add_with(&["quay.io", "-u", "alice", "--name", "quay-alice"], "pw1");
+    let bob = t.add("ghcr.io", "bob", "pw2");
+    let before = t.snapshot();
+    for name in ["2", "1", "007", "99"] {
+        let add = ["add", "docker.io", "-u", "carol", "--name", name, "--password-stdin"];
+        t.run_with_stdin(&add, "pw\n").code(2).stderr_has(&format!(
+            "error: invalid credential name {name:?}: a name of digits only would read as a credential id"
+        ));
+        t.run_with_stdin(&["edit", "quay-alice", "--name", name, "--password-stdin"], "pw\n")
+            .code(2)
+            .stderr_has("would read as a credential id");
+        assert_eq!(t.snapshot(), before, "a refused name {name:?} changed the store");
+    }
+    // So `2` keeps selecting credential 2, which `delete 2 --yes` would hit.
+    assert_eq!(t.run(&["show", "2", "-o", "json"]).ok().json()["id"], bob);
+    // A digit with a letter or '-' is a name.
+    t.run_with_stdin(&["edit", "quay-alice", "--name", "2a", "--password-stdin"], "pw\n").ok();
+    t.run_with_stdin(&["add", "docker.io", "-u", "carol", "--name", "2-3", "--password-stdin"], "pw\n").ok();
+    assert_eq!(t.run(&["show", "2a", "-o", "json"]).ok().json()["id"], alice);
+    // Environments are selected only by name, so digits stay allowed there.
+    t.run(&["env", "create", "2024"]).ok();
+    // import reads docker's and the containers' files, which carry no names: nothing it
+    // adds has one, so none can be digits.
+    let config = serde_json::json!({"auths": {"registry.example.com:5000": {"username": "dave", "password": "pw"}}});
+    let path = t.root().join("config.json");
+    fs::write(&path, config.to_string()).unwrap();
+    t.run(&["import", "docker-config", path.to_str().unwrap()]).ok();
+    let imported = t.list().into_iter().find(|c| c["username"] == "dave").expect("dave imported");
+    assert_eq!(imported["name"], serde_json::Value::Null);
 }
 
 #[test]

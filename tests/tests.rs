@@ -6,6 +6,7 @@ mod assets;
 mod client_answers;
 mod clients;
 mod completion;
+mod docker_oracle;
 mod exchange;
 mod helper;
 mod input;

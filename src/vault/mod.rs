@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use regcred_core::{Candidate, RegistryAddress, Scope, Status, check_text, validate_name};
+use regcred_core::{Candidate, RegistryAddress, Scope, Status, check_text, validate_credential_name};
 
 pub mod clients;
 pub mod fs;
@@ -343,9 +343,10 @@ pub fn check_email(email: Option<&str>) -> Result<Option<String>, Error> {
     }
 }
 
-/// A credential name: DNS-label style (PRODUCT.md rule 1).
+/// A credential name: DNS-label style, and not all digits, which would read as an id
+/// (PRODUCT.md rule 1).
 pub fn check_name(name: &str) -> Result<(), Error> {
-    validate_name("credential name", name).map_err(|e| Error::invalid(e.to_string(), None))
+    validate_credential_name(name).map_err(|e| Error::invalid(e.to_string(), None))
 }
 
 /// Refuses a name another credential of the environment already has.

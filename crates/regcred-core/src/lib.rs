@@ -27,7 +27,8 @@
 //!   matches a reference only at `/` boundaries.
 //! - [`select`], [`select_chosen`] and [`statuses`]: the most specific matching scope wins,
 //!   and among equally specific ones the most recently added active credential.
-//! - [`validate_name`]: credential and environment names (lower-case DNS labels).
+//! - [`validate_name`] and [`validate_credential_name`]: environment and credential names
+//!   (lower-case DNS labels; a credential name is never all digits, which reads as an id).
 //! - [`check_text`] and [`escape`]: characters that may not be stored in names, usernames
 //!   and e-mails (control, bidi, zero-width), and printing outside text safely.
 //!
@@ -86,7 +87,7 @@ mod select;
 mod text;
 
 pub use address::{AddressError, DOCKER_HUB, DOCKER_HUB_CONFIG_KEY, HostError, RegistryAddress};
-pub use name::{NameError, validate_name};
+pub use name::{NameError, validate_credential_name, validate_name};
 pub use reference::{PathError, Reference, ReferenceError};
 pub use scope::{Scope, ScopeError};
 pub use select::{Candidate, Selection, Status, Verdict, select, select_chosen, statuses};

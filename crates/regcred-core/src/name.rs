@@ -1,4 +1,5 @@
-//! Names of credentials and environments: lower-case DNS labels, like Kubernetes Secret names.
+//! Names of credentials and environments: lower-case DNS labels, like Kubernetes Secret names;
+//! a credential name is also never all digits, which would read as a credential id.
 
 /// The longest name (a DNS label).
 const NAME_LENGTH_MAX: usize = 63;
@@ -17,6 +18,17 @@ pub enum NameError {
         "invalid {what} {name:?}: use lower-case letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)"
     )]
     Invalid {
+        /// What kind of name.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+    },
+    /// A credential name of digits only: a selector of digits is a credential id, so the
+    /// credential could never be selected by this name (and another could be hit instead).
+    #[error(
+        "invalid {what} {name:?}: a name of digits only would read as a credential id; add a letter or '-' (for example \"cred-{name}\")"
+    )]
+    AllDigits {
         /// What kind of name.
         what: &'static str,
         /// The name as given.
@@ -55,6 +67,28 @@ pub fn validate_name(what: &'static str, name: &str) -> Result<(), NameError> {
     }
     if b.len() > NAME_LENGTH_MAX {
         return Err(NameError::TooLong { what, name: name.to_owned(), length: b.len() });
+    }
+    Ok(())
+}
+
+/// Checks a credential name: [`validate_name`], and not digits only, because wherever a
+/// credential is selected (`show 2`, `delete 2`) digits are its id.
+///
+/// Environment names keep [`validate_name`] alone: an environment is only ever selected by
+/// its name, so `2024` is unambiguous there.
+///
+/// ```
+/// use regcred_core::validate_credential_name;
+///
+/// assert!(validate_credential_name("ci-2").is_ok());
+/// let err = validate_credential_name("2").unwrap_err();
+/// assert!(err.to_string().contains("would read as a credential id"));
+/// ```
+pub fn validate_credential_name(name: &str) -> Result<(), NameError> {
+    const WHAT: &str = "credential name";
+    validate_name(WHAT, name)?;
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NameError::AllDigits { what: WHAT, name: name.to_owned() });
     }
     Ok(())
 }

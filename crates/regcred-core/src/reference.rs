@@ -33,8 +33,9 @@ const HUB_DOMAIN: &str = "docker.io";
 const LEGACY_HUB_DOMAIN: &str = "index.docker.io";
 /// The namespace of official images on Docker Hub.
 const OFFICIAL_PREFIX: &str = "library/";
-/// `NameTotalLengthMax` of `distribution/reference`.
-const NAME_TOTAL_LENGTH_MAX: usize = 255;
+/// `NameTotalLengthMax` of `distribution/reference`: since v0.6 (docker 24 and later) it
+/// bounds the repository path alone (`library/` included), not the registry in front of it.
+pub(crate) const PATH_LENGTH_MAX: usize = 255;
 /// The longest tag.
 const TAG_LENGTH_MAX: usize = 128;
 /// The tag a reference without tag and digest gets.
@@ -114,10 +115,11 @@ pub enum ReferenceError {
         /// What is wrong with it.
         reason: PathError,
     },
-    /// `registry/repository` is longer than 255 characters.
-    #[error("repository name too long: {length} characters, at most 255")]
+    /// The repository path is longer than 255 characters (the registry in front of it does
+    /// not count, as in docker 24 and later).
+    #[error("repository name too long: {length} characters, at most 255 (the registry host does not count)")]
     NameTooLong {
-        /// Length of the normalized `registry/repository`.
+        /// Length of the normalized repository path (`library/` included for Docker Hub).
         length: usize,
     },
     /// The tag breaks `[A-Za-z0-9_][A-Za-z0-9_.-]*`.
@@ -304,6 +306,15 @@ fn check_digest(digest: &str) -> Result<(), ReferenceError> {
     Ok(())
 }
 
+/// `name [":" tag]`: the tag is the text after the last ':' when no '/' follows that ':'
+/// (else the ':' belongs to a port). `last_slash` is where the last '/' of `rest` is.
+fn split_tag(rest: &str, last_slash: Option<usize>) -> (&str, Option<&str>) {
+    match rest.rfind(':') {
+        Some(colon) if last_slash.is_none_or(|slash| colon > slash) => (&rest[..colon], Some(&rest[colon + 1..])),
+        _ => (rest, None),
+    }
+}
+
 impl Reference {
     /// Parses and normalizes a reference as `docker pull` would.
     ///
@@ -336,10 +347,7 @@ impl Reference {
             // A bracketed IPv6 registry with nothing after it.
             return Err(missing());
         }
-        let (name, tag) = match rest.rfind(':') {
-            Some(colon) if last_slash.is_none_or(|slash| colon > slash) => (&rest[..colon], Some(&rest[colon + 1..])),
-            _ => (rest, None),
-        };
+        let (name, tag) = split_tag(rest, last_slash);
 
         let (registry, path) = match name.split_once('/') {
             Some((first, path)) if looks_like_domain(first) => (Some(first), path),
@@ -363,10 +371,11 @@ impl Reference {
         check_path(path).map_err(|reason| ReferenceError::Repository { repository: path.to_owned(), reason })?;
         let official = registry == HUB_DOMAIN && !path.contains('/');
         let prefix = if official { OFFICIAL_PREFIX } else { "" };
-        let name_len = registry.len() + 1 + prefix.len() + path.len();
-        if name_len > NAME_TOTAL_LENGTH_MAX {
-            return Err(ReferenceError::NameTooLong { length: name_len });
+        let path_len = prefix.len() + path.len();
+        if path_len > PATH_LENGTH_MAX {
+            return Err(ReferenceError::NameTooLong { length: path_len });
         }
+        let name_len = registry.len() + 1 + path_len;
         if let Some(tag) = tag {
             check_tag(tag)?;
         }

@@ -4,11 +4,8 @@
 use std::fmt;
 
 use crate::address::strip_scheme;
-use crate::reference::{PathError, check_path};
+use crate::reference::{PATH_LENGTH_MAX, PathError, check_path};
 use crate::{AddressError, Reference, RegistryAddress};
-
-/// `NameTotalLengthMax` of `distribution/reference`: a longer scope could match nothing.
-const SCOPE_LENGTH_MAX: usize = 255;
 
 /// Where a credential applies.
 ///
@@ -75,10 +72,11 @@ pub enum ScopeError {
         /// What is wrong with the path.
         reason: PathError,
     },
-    /// `address/path` is longer than a repository name may be.
-    #[error("registry scope too long: {length} characters, at most 255")]
+    /// The path is longer than a repository path may be (255 characters; the address in
+    /// front of it does not count), so the scope could match nothing.
+    #[error("registry scope path too long: {length} characters, at most 255 (the registry host does not count)")]
     TooLong {
-        /// Length of the canonical scope.
+        /// Length of the path.
         length: usize,
     },
 }
@@ -153,9 +151,8 @@ impl Scope {
             }
             Err(reason) => return Err(ScopeError::Path { input: input.to_owned(), reason }),
         }
-        let length = address.as_str().len() + 1 + path.len();
-        if length > SCOPE_LENGTH_MAX {
-            return Err(ScopeError::TooLong { length });
+        if path.len() > PATH_LENGTH_MAX {
+            return Err(ScopeError::TooLong { length: path.len() });
         }
         Ok(Scope { address, path: Some(path.to_owned()) })
     }

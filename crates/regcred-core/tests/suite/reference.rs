@@ -35,9 +35,10 @@ fn valid_cases() -> Vec<Valid> {
     let d512 = format!("sha512:{}", hex(128));
     let tag128 = format!("a{}", "b".repeat(127));
     let hex64 = hex(64);
-    // Names of exactly 255 characters, with and without an explicit registry.
-    let path243 = "a".repeat(243); // "example.com/" is 12 characters
-    let path237 = "a".repeat(237); // "docker.io/library/" is 18 characters
+    // Paths of exactly 255 characters, with and without an explicit registry (which does
+    // not count towards the limit).
+    let path255 = "a".repeat(255);
+    let path247 = "a".repeat(247); // "library/" is 8 characters
     vec![
         // Docker Hub: default registry, library/ for one component, index.docker.io.
         v("nginx", "docker.io/library/nginx:latest", "docker.io", "docker.io", "nginx:latest"),
@@ -246,20 +247,20 @@ fn valid_cases() -> Vec<Valid> {
             "docker.io",
             &format!("{}:latest", hex(63)),
         ),
-        // Exactly 255 characters of name.
+        // Exactly 255 characters of path.
         v(
-            &format!("example.com/{path243}"),
-            &format!("example.com/{path243}:latest"),
+            &format!("example.com/{path255}"),
+            &format!("example.com/{path255}:latest"),
             "example.com",
             "example.com",
-            &format!("example.com/{path243}:latest"),
+            &format!("example.com/{path255}:latest"),
         ),
         v(
-            &path237,
-            &format!("docker.io/library/{path237}:latest"),
+            &path247,
+            &format!("docker.io/library/{path247}:latest"),
             "docker.io",
             "docker.io",
-            &format!("{path237}:latest"),
+            &format!("{path247}:latest"),
         ),
     ]
 }
@@ -319,8 +320,8 @@ type Check = fn(&ReferenceError) -> bool;
 fn invalid_cases() -> Vec<(String, Check, String)> {
     use ReferenceError as E;
     let d = |algo: &str, n: usize| format!("{algo}:{}", hex(n));
-    let name256 = format!("example.com/{}", "a".repeat(244));
-    let hub256 = "a".repeat(238);
+    let name256 = format!("example.com/{}", "a".repeat(256));
+    let hub256 = "a".repeat(248);
     let tag129 = format!("a{}", "b".repeat(128));
     let mut cases: Vec<(String, Check, String)> = vec![
         (String::new(), |e| matches!(e, E::Empty), "empty".into()),
@@ -381,11 +382,11 @@ fn invalid_cases() -> Vec<(String, Check, String)> {
             "lower-case hexadecimal".into(),
         ),
         (format!("nginx@sha256:{}@x", hex(64)), |e| matches!(e, E::DigestHex { .. }), "@x".into()),
-        // The 255-character name limit counts the normalized name.
+        // The 255-character limit counts the normalized path (with `library/`).
         (
             name256,
             |e| matches!(e, E::NameTooLong { length: 256 }),
-            "repository name too long: 256 characters, at most 255".into(),
+            "repository name too long: 256 characters, at most 255 (the registry host does not count)".into(),
         ),
         (hub256, |e| matches!(e, E::NameTooLong { length: 256 }), "256 characters".into()),
         // Path components.
@@ -545,6 +546,59 @@ fn tag_length_boundary() {
     assert_eq!(Reference::parse(&ok).unwrap().tag().map(str::len), Some(128));
     let too_long = format!("nginx:{}", "t".repeat(129));
     assert!(matches!(Reference::parse(&too_long), Err(ReferenceError::TagTooLong { length: 129, .. })));
+}
+
+/// A path of `n` characters made of `parts` components (`a…/a…/…`), for length tables.
+fn path_of(n: usize, parts: usize) -> String {
+    let mut path = String::with_capacity(n);
+    for i in 0..parts {
+        if i > 0 {
+            path.push('/');
+        }
+        // The last component takes what is left.
+        let left = n - path.len();
+        let take = if i + 1 == parts { left } else { (left - (parts - 1 - i) * 2) / (parts - i) };
+        path.push_str(&"a".repeat(take));
+    }
+    assert_eq!(path.len(), n);
+    path
+}
+
+#[test]
+fn the_length_limit_counts_the_repository_path_alone() {
+    // docker 24 and later (distribution/reference v0.6): at most 255 characters of path,
+    // whatever the registry host in front of it; Docker Hub's `library/` counts.
+    let long_host = format!("{}.example.com", "h".repeat(60));
+    let rows: Vec<(String, usize, bool)> = [254, 255, 256]
+        .into_iter()
+        .flat_map(|n| {
+            let ok = n <= 255;
+            vec![
+                (format!("example.com/{}:tag", path_of(n, 1)), n, ok),
+                (format!("example.com:5000/{}", path_of(n, 3)), n, ok),
+                (format!("{long_host}/{}", path_of(n, 2)), n, ok),
+                (format!("[fd00::1]:5000/{}@{}", path_of(n, 2), sha256()), n, ok),
+                // Docker Hub without a host: `a/a/…/a:tag`, and one component under `library/`.
+                (format!("{}:tag", path_of(n, 4)), n, ok),
+                (format!("docker.io/{}", path_of(n, 2)), n, ok),
+                (path_of(n - 8, 1), n, ok),
+                (format!("docker.io/{}", path_of(n - 8, 1)), n, ok),
+            ]
+        })
+        .collect();
+    for (input, length, ok) in rows {
+        match Reference::parse(&input) {
+            Ok(r) => {
+                assert!(ok, "{input:?} ({length} characters of path) should be refused");
+                assert_eq!(r.repository().len(), length, "{input:?}");
+            }
+            Err(err) => {
+                assert!(!ok, "{input:?} ({length} characters of path) should parse: {err}");
+                assert_eq!(err, ReferenceError::NameTooLong { length }, "{input:?}");
+                assert!(err.to_string().contains(&format!("{length} characters, at most 255")), "{err}");
+            }
+        }
+    }
 }
 
 #[test]

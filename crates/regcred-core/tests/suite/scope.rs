@@ -86,20 +86,46 @@ fn refused_scopes_say_why_and_offer_a_fix() {
 }
 
 #[test]
-fn too_long_scopes_are_refused() {
-    let ok = format!("ghcr.io/{}", "a".repeat(247));
-    assert_eq!(Scope::parse(&ok).unwrap().to_string().len(), 255);
-    let long = format!("ghcr.io/{}", "a".repeat(248));
-    assert!(matches!(Scope::parse(&long), Err(ScopeError::TooLong { length: 256 })));
+fn the_scope_length_limit_counts_the_path_alone() {
+    // As for references (docker 24 and later): 255 characters of path, whatever the address.
+    let long_host = format!("{}.example.com", "h".repeat(60));
+    for host in ["ghcr.io", "localhost:5000", "[fd00::1]:5000", "dockerhub", long_host.as_str()] {
+        for (n, ok) in [(254, true), (255, true), (256, false)] {
+            let path = format!("{}/{}", "a".repeat(100), "b".repeat(n - 101));
+            let input = format!("{host}/{path}");
+            match Scope::parse(&input) {
+                Ok(scope) => {
+                    assert!(ok, "{input:?} should be refused");
+                    assert_eq!(scope.path().map(str::len), Some(n), "{input:?}");
+                }
+                Err(err) => {
+                    assert!(!ok, "{input:?} should parse: {err}");
+                    assert_eq!(err, ScopeError::TooLong { length: n }, "{input:?}");
+                    assert_eq!(
+                        err.to_string(),
+                        "registry scope path too long: 256 characters, at most 255 (the registry host does not count)"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_scope_at_the_limit_matches_a_reference_at_the_limit() {
+    let path = "a".repeat(255);
+    let scope = Scope::parse(&format!("example.com/{path}")).unwrap();
+    let reference = Reference::parse(&format!("example.com/{path}:1")).unwrap();
+    assert!(scope.matches(&reference));
 }
 
 #[test]
 fn an_uppercase_scope_too_long_in_lower_case_too_offers_no_correction() {
-    let long = format!("ghcr.io/A{}", "a".repeat(247));
+    let long = format!("ghcr.io/A{}", "a".repeat(255));
     let err = Scope::parse(&long).unwrap_err();
     assert!(matches!(err, ScopeError::Uppercase { .. }), "{err:?}");
     assert_eq!(err.suggestion(), None, "the lower-case form is too long, so it is no fix");
-    let fits = format!("ghcr.io/A{}", "a".repeat(246));
+    let fits = format!("ghcr.io/A{}", "a".repeat(254));
     let suggestion = Scope::parse(&fits).unwrap_err().suggestion().map(str::to_owned);
     assert_eq!(suggestion, Some(fits.to_lowercase()));
 }
@@ -165,4 +191,70 @@ fn covers_compares_paths_only() {
 fn scopes_parse_through_from_str() {
     let scope: Scope = "quay/myorg".parse().unwrap();
     assert_eq!(format!("{scope:?}"), "Scope(\"quay.io/myorg\")");
+}
+
+#[test]
+fn refused_scopes_carry_the_correction_in_their_message() {
+    // The exact text a person reads: the corrected scope after "did you mean", or no such
+    // tail when there is no correction.
+    let cases: &[(&str, &str)] = &[
+        (
+            "https://quay.io/myorg",
+            r#"registry scope must not include a scheme: "https://quay.io/myorg"; did you mean "quay.io/myorg"?"#,
+        ),
+        ("quay.io/myorg/", r#"registry scope must not end with '/': "quay.io/myorg/"; did you mean "quay.io/myorg"?"#),
+        (" quay.io/a", r#"registry scope must not contain white space: " quay.io/a"; did you mean "quay.io/a"?"#),
+        ("quay.io/MyOrg", r#"registry scope path must be lowercase: "quay.io/MyOrg"; did you mean "quay.io/myorg"?"#),
+        ("quay.io/my org", r#"registry scope must not contain white space: "quay.io/my org""#),
+        ("quay.io/My!Org", r#"registry scope path must be lowercase: "quay.io/My!Org""#),
+        ("ftp://a b/", r#"registry scope must not contain white space: "ftp://a b/""#),
+    ];
+    for &(input, message) in cases {
+        assert_eq!(Scope::parse(input).unwrap_err().to_string(), message, "{input:?}");
+    }
+}
+
+#[test]
+fn may_have_address_skips_only_text_that_cannot_be_the_address() {
+    // (text, address, answer): `true` wherever the text parses to the address (leading
+    // zeros in the port, upper case anywhere before the path, aliases), and `false` for
+    // text that is already canonical and different, so the filter does skip.
+    let cases: &[(&str, &str, bool)] = &[
+        ("registry.example.com:5000/team", "registry.example.com:5000", true),
+        ("registry.example.com:05000/team", "registry.example.com:5000", true),
+        ("registry.example.com:005000", "registry.example.com:5000", true),
+        ("[fd00::1]:05000/x", "[fd00::1]:5000", true),
+        ("localhost:01", "localhost:1", true),
+        ("Registry.example.com:5000", "registry.example.com:5000", true),
+        // Only the address part counts: the path is for the parser to judge.
+        ("registry.example.com:5000/Team", "registry.example.com:5000", true),
+        ("[FD00::1]:5000", "[fd00::1]:5000", true),
+        ("[fd00::A]:5000", "[fd00::a]:5000", true),
+        ("dockerhub/bob", "docker.io", true),
+        ("index.docker.io", "docker.io", true),
+        ("registry-1.docker.io/x", "docker.io", true),
+        ("quay/org", "quay.io", true),
+        ("QUAY:443", "quay:443", true),
+        // Skipped: canonical text of another address.
+        ("registry.example.com:5001", "registry.example.com:5000", false),
+        ("registry.example.com:50000", "registry.example.com:5000", false),
+        ("registry.example.com", "registry.example.com:5000", false),
+        ("ghcr.io/acme", "quay.io", false),
+        ("quay.io:443", "quay.io", false),
+        // An alias with a port is a host of that name, not the alias.
+        ("quay:443", "quay.io", false),
+        ("dockerhub:443/bob", "docker.io", false),
+        ("index.docker.io:443", "docker.io", false),
+        // A ':0' that is not a leading zero of a port still cannot be skipped safely.
+        ("[::0]:5000", "[::]:5000", true),
+    ];
+    for &(text, address, answer) in cases {
+        let address = RegistryAddress::parse(address).unwrap();
+        assert_eq!(Scope::may_have_address(text, &address), answer, "{text:?} on {address}");
+        if let Ok(scope) = Scope::parse(text)
+            && scope.address() == &address
+        {
+            assert!(answer, "{text:?} parses to {address} and must never be skipped");
+        }
+    }
 }

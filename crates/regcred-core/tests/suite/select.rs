@@ -194,3 +194,31 @@ fn statuses_of_ten_thousand_credentials() {
         assert_eq!(*status, expected, "{}", candidate.id);
     }
 }
+
+#[test]
+fn on_a_complete_tie_the_first_in_input_order_wins() {
+    // Same scope, same sequence (a store cannot have it, but the rule must be total).
+    let quay = Scope::parse("quay.io").unwrap();
+    let image = Reference::parse("quay.io/org/app").unwrap();
+    let candidates = [
+        Candidate { id: 7, scope: &quay, sequence: 3, active: true },
+        Candidate { id: 4, scope: &quay, sequence: 3, active: true },
+        Candidate { id: 9, scope: &quay, sequence: 3, active: true },
+    ];
+    assert_eq!(select(&candidates, &image).chosen, Some(7));
+    assert_eq!(select_chosen(&candidates, &image), Some(7));
+    assert_eq!(
+        statuses(&candidates),
+        [Status::Active, Status::Active, Status::Active],
+        "equal sequences override nothing"
+    );
+    // With a newer one after them, the `by` of the overridden ones is the newest, and on a
+    // tie for newest the first of those.
+    let candidates = [
+        Candidate { id: 1, scope: &quay, sequence: 1, active: true },
+        Candidate { id: 2, scope: &quay, sequence: 5, active: true },
+        Candidate { id: 3, scope: &quay, sequence: 5, active: true },
+    ];
+    assert_eq!(statuses(&candidates), [Status::Overridden { by: 2 }, Status::Active, Status::Active],);
+    assert_eq!(select(&candidates, &image).chosen, Some(2));
+}
