@@ -9,6 +9,7 @@ mod exchange;
 mod helper;
 mod input;
 mod keyring;
+mod lookups;
 mod output;
 mod registry_server;
 mod reliability;

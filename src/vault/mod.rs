@@ -1,7 +1,7 @@
 //! The vault: the floor under every command and the credential helper. It alone writes
 //! files and talks to secret stores. Its operations ([`Vault::add`], [`Vault::edit`],
 //! [`Vault::set_active`], [`Vault::remove`], [`Vault::remove_env`], [`Vault::import`],
-//! [`Vault::secret_of`], the helper's `store` and `erase`) own the write ordering (secret
+//! [`Vault::secret_of`] and [`Vault::secret_cache`], the helper's `store` and `erase`) own the write ordering (secret
 //! first, metadata second, and the secret undone when the metadata cannot be written), the
 //! rules for names, usernames and e-mails, and the "secret missing" error, once.
 //!
@@ -16,6 +16,7 @@ use regcred_core::{Candidate, RegistryAddress, Scope, Status, check_text, valida
 
 pub mod clients;
 pub mod fs;
+pub mod secret_cache;
 pub mod secrets;
 pub mod store;
 
@@ -151,13 +152,11 @@ impl Vault {
         secrets::open(kind, &self.store)
     }
 
-    /// The secret of a credential, from wherever it lives. A secret that should be there
-    /// and is not is an error, never an empty password.
+    /// The secret of one credential, from wherever it lives. A secret that should be there
+    /// and is not is an error, never an empty password. A command that needs the secrets
+    /// of several credentials keeps a [`Vault::secret_cache`] instead, which reads each once.
     pub fn secret_of(&self, store_id: &str, credential: &Credential) -> Result<Secret, Error> {
-        let store = self.secrets(credential.secret_store);
-        store
-            .get(&secret_key(store_id, credential))?
-            .ok_or_else(|| Error::SecretMissing { id: credential.id, location: store.location() })
+        self.secret_cache(store_id).take(credential)
     }
 }
 

@@ -2,6 +2,7 @@
 //! only explicitly. Reading and replacing the file go through [`PrivateFile`].
 
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use zeroize::{Zeroize, Zeroizing};
 
@@ -28,9 +29,15 @@ const FILE_VERSION: i64 = 1;
 ///
 /// The caller holds the config dir's exclusive lock around every read-modify-write, so
 /// this type does no locking of its own.
+///
+/// Reads (`get`, `ids`) parse the file once per `FileStore` and answer from that snapshot,
+/// as if all of them happened at the first: a command that reads many secrets reads the
+/// file once. A write (`set`, `delete`) always reads the file afresh, under the lock, and
+/// drops the snapshot.
 pub(super) struct FileStore {
     file: PrivateFile,
     warnings: Warnings,
+    snapshot: Mutex<Option<FileSecrets>>,
 }
 
 /// One credential's secret as kept in the file; wiped when dropped.
@@ -51,7 +58,21 @@ pub(super) struct FileSecrets {
 
 impl FileStore {
     pub(super) fn new(config_dir: &Path, warnings: Warnings) -> Self {
-        FileStore { file: PrivateFile::new(config_dir.join(FILE_NAME)), warnings }
+        FileStore { file: PrivateFile::new(config_dir.join(FILE_NAME)), warnings, snapshot: Mutex::new(None) }
+    }
+
+    /// `f` over the file as first read by this store (see the type's comment).
+    fn read_snapshot<T>(&self, f: impl FnOnce(&FileSecrets) -> T) -> Result<T, SecretError> {
+        let mut guard = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        let secrets = match guard.take() {
+            Some(secrets) => guard.insert(secrets),
+            None => guard.insert(self.load()?),
+        };
+        Ok(f(secrets))
+    }
+
+    fn forget_snapshot(&self) {
+        *self.snapshot.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     fn path(&self) -> &Path {
@@ -122,6 +143,7 @@ impl SecretStore for FileStore {
 
     /// One read and one atomic rewrite of the file, however many secrets.
     fn set_many(&self, items: &[(SecretKey<'_>, &Secret)]) -> Result<(), SecretError> {
+        self.forget_snapshot();
         let mut secrets = self.load()?;
         for (key, secret) in items {
             secrets.entries.insert(
@@ -139,15 +161,17 @@ impl SecretStore for FileStore {
     }
 
     fn get(&self, key: &SecretKey<'_>) -> Result<Option<Secret>, SecretError> {
-        let secrets = self.load()?;
-        Ok(secrets
-            .entries
-            .get(&key.id)
-            .filter(|entry| entry.store == key.store_id)
-            .map(|entry| Secret::new(entry.secret.clone())))
+        self.read_snapshot(|secrets| {
+            secrets
+                .entries
+                .get(&key.id)
+                .filter(|entry| entry.store == key.store_id)
+                .map(|entry| Secret::new(entry.secret.clone()))
+        })
     }
 
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError> {
+        self.forget_snapshot();
         let mut secrets = self.load()?;
         let ours = secrets.entries.get(&key.id).is_some_and(|entry| entry.store == key.store_id);
         if !ours {
@@ -159,8 +183,9 @@ impl SecretStore for FileStore {
     }
 
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError> {
-        let secrets = self.load()?;
-        Ok(secrets.entries.iter().filter(|(_, entry)| entry.store == store_id).map(|(id, _)| *id).collect())
+        self.read_snapshot(|secrets| {
+            secrets.entries.iter().filter(|(_, entry)| entry.store == store_id).map(|(id, _)| *id).collect()
+        })
     }
 }
 
