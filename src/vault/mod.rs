@@ -24,7 +24,7 @@ mod error;
 mod ops;
 
 pub use error::Error;
-pub use ops::{AddRequest, Changes, ImportItem, NewTls};
+pub use ops::{AddRequest, Changes, ImportItem, NewTls, registry_of};
 use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
 use store::{Credential, Registries, Store};
 
@@ -235,6 +235,31 @@ impl<'a> EnvCredentials<'a> {
                     .map_err(|e| Error::Store(store::StoreError::BadAddress { id: c.id, error: e.to_string() }))
             })
             .collect::<Result<_, _>>()?;
+        Ok(EnvCredentials { records, scopes })
+    }
+
+    /// Only the credentials of one environment that may be on `address`'s registry (a cheap
+    /// text test, [`Scope::may_have_address`], before any parsing). Their statuses are
+    /// exact: a status depends only on credentials with the same scope, which are all here.
+    /// Spares parsing every scope of a large environment to report on one registry.
+    pub fn on_registry(
+        registries: &'a Registries,
+        environment: &str,
+        address: &RegistryAddress,
+    ) -> Result<Self, Error> {
+        let mut records = Vec::new();
+        let mut scopes = Vec::new();
+        for c in registries.credentials.iter().filter(|c| c.environment == environment) {
+            if !Scope::may_have_address(&c.address, address) {
+                continue;
+            }
+            let scope = Scope::parse(&c.address)
+                .map_err(|e| Error::Store(store::StoreError::BadAddress { id: c.id, error: e.to_string() }))?;
+            if scope.address() == address {
+                records.push(c);
+                scopes.push(scope);
+            }
+        }
         Ok(EnvCredentials { records, scopes })
     }
 

@@ -1,6 +1,7 @@
 //! The `file` secret store: `<config-dir>/secrets.toml`, plain text, mode 0600, chosen
 //! only explicitly. Reading and replacing the file go through [`PrivateFile`].
 
+use std::fmt::Write;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -11,8 +12,15 @@ use crate::vault::Warning;
 use crate::vault::Warnings;
 use crate::vault::fs::{PrivateFile, line_column};
 
+mod scan;
+
 pub(crate) const FILE_NAME: &str = "secrets.toml";
 const FILE_VERSION: i64 = 1;
+/// The comment every written file starts with.
+const HEADER: &str = "\
+# regcred secrets: plain text, chosen with `--secret-store file`.
+# Keep this file private (mode 0600). Each [secret.ID] belongs to credential ID.
+";
 
 /// `<config-dir>/secrets.toml`: plain text, mode 0600, one table per credential id.
 ///
@@ -194,9 +202,17 @@ enum Parsed {
     TooNew(i64),
 }
 
-/// Parses the file's text. Errors are (byte offset, message); no message ever quotes a
-/// value from the file, since any value might be a secret.
+/// Parses the file's text: the scanner for what regcred writes, else the `toml` crate.
 fn parse_file(text: &str) -> Result<Parsed, (usize, String)> {
+    match scan::parse(text) {
+        Some(secrets) => Ok(Parsed::Secrets(secrets)),
+        None => parse_file_with_toml(text),
+    }
+}
+
+/// Parses the file's text with the `toml` crate. Errors are (byte offset, message); no
+/// message ever quotes a value from the file, since any value might be a secret.
+fn parse_file_with_toml(text: &str) -> Result<Parsed, (usize, String)> {
     use toml::de::{DeTable, DeValue};
 
     let document = match DeTable::parse(text) {
@@ -291,10 +307,6 @@ fn parse_entry(id: u64, at: usize, fields: toml::de::DeTable<'_>) -> Result<File
 /// Writes the file's text by hand, into one buffer sized up front, so the secrets are
 /// copied exactly once and that copy is wiped.
 fn render_file(secrets: &FileSecrets) -> Zeroizing<String> {
-    const HEADER: &str = "\
-# regcred secrets: plain text, chosen with `--secret-store file`.
-# Keep this file private (mode 0600). Each [secret.ID] belongs to credential ID.
-";
     let capacity = HEADER.len()
         + 32
         + secrets
@@ -308,7 +320,8 @@ fn render_file(secrets: &FileSecrets) -> Zeroizing<String> {
     out.push_str(HEADER);
     out.push_str(&format!("version = {FILE_VERSION}\n"));
     for (id, entry) in &secrets.entries {
-        out.push_str(&format!("\n[secret.{id}]\n"));
+        // Into the buffer directly: `format!` would build a temporary.
+        let _ = write!(*out, "\n[secret.{id}]\n");
         for (name, value) in [
             ("store", &entry.store),
             ("environment", &entry.environment),
@@ -328,6 +341,12 @@ fn render_file(secrets: &FileSecrets) -> Zeroizing<String> {
 /// Appends `value` as a TOML basic string.
 fn push_toml_string(out: &mut String, value: &str) {
     out.push('"');
+    // Most values need no escape: copied whole rather than character by character.
+    if !value.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     for c in value.chars() {
         match c {
             '"' => out.push_str("\\\""),
