@@ -11,67 +11,108 @@
 //! Why: the `toml` crate takes ~20,000 instructions per secret (207 M for a 10,000-secret
 //! file, half of an `add` at that size); this takes a few hundred.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use super::{FileEntry, FileSecrets, HEADER};
 
 /// The fields of a `[secret.ID]` table, in the order they are written.
 const FIELDS: [&str; 5] = ["store", "environment", "address", "username", "secret"];
 
+/// Where each table of a file in the subset is: from the start of its `[secret.ID]` line
+/// to the start of the next table's (or the end). Cutting, replacing or adding one such
+/// span leaves a file in the subset, so a change of one secret never parses the others.
+pub(super) type Tables = BTreeMap<u64, Range<usize>>;
+
 /// Parses `text` if it is in the form regcred writes; `None` means "ask the `toml` crate".
 pub(super) fn parse(text: &str) -> Option<FileSecrets> {
-    let body = text.strip_prefix(HEADER).unwrap_or(text);
+    let tables = index(text)?;
     let mut secrets = FileSecrets::default();
+    for (id, span) in tables {
+        secrets.entries.insert(id, entry(text, span)?);
+    }
+    Some(secrets)
+}
+
+/// Checks that `text` is in the subset and finds its tables, copying nothing.
+pub(super) fn index(text: &str) -> Option<Tables> {
+    let start = if text.starts_with(HEADER) { HEADER.len() } else { 0 };
+    let mut tables = Tables::new();
     let mut seen_version = false;
-    let mut table: Option<(u64, [Option<&str>; 5])> = None;
-    for line in body.split('\n') {
+    // The table being read: its id, where it starts, and which fields it has had.
+    let mut table: Option<(u64, usize, [bool; 5])> = None;
+    let mut at = start;
+    while at < text.len() {
+        let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        let line = &text[at..end];
+        let line_start = at;
+        at = end + 1;
         if line.is_empty() {
             continue;
         }
         if let Some(rest) = line.strip_prefix("[secret.") {
             let id = canonical_id(rest.strip_suffix(']')?)?;
-            if let Some((id, fields)) = table.take() {
-                finish(&mut secrets, id, fields)?;
+            if let Some((id, from, fields)) = table.take() {
+                close(&mut tables, id, from..line_start, fields)?;
             }
-            if secrets.entries.contains_key(&id) {
+            if tables.contains_key(&id) {
                 return None;
             }
-            table = Some((id, [None; 5]));
+            table = Some((id, line_start, [false; 5]));
             continue;
         }
-        let (key, value) = line.split_once(" = ")?;
+        let (key, value) = key_value(line)?;
         match &mut table {
             None if key == "version" && value == "1" && !seen_version => seen_version = true,
             None => return None,
-            Some((_, fields)) => {
+            Some((_, _, fields)) => {
                 let index = FIELDS.iter().position(|f| *f == key)?;
-                let string = value.strip_prefix('"')?.strip_suffix('"')?;
-                // `"` inside means more than one string on the line; the rest needs `toml`.
-                if string.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f) {
-                    return None;
-                }
-                if fields[index].replace(string).is_some() {
+                string(value)?;
+                if std::mem::replace(&mut fields[index], true) {
                     return None;
                 }
             }
         }
     }
-    if let Some((id, fields)) = table {
-        finish(&mut secrets, id, fields)?;
+    if let Some((id, from, fields)) = table {
+        close(&mut tables, id, from..text.len(), fields)?;
     }
-    Some(secrets)
+    Some(tables)
 }
 
-/// A table with all its fields becomes an entry; a missing field is for `toml` to report.
-fn finish(secrets: &mut FileSecrets, id: u64, fields: [Option<&str>; 5]) -> Option<()> {
-    let [store, environment, address, username, secret] = fields;
-    let entry = FileEntry {
-        store: store?.to_owned(),
-        environment: environment?.to_owned(),
-        address: address?.to_owned(),
-        username: username?.to_owned(),
-        secret: secret?.to_owned(),
-    };
-    secrets.entries.insert(id, entry);
-    Some(())
+/// A table with all its fields is recorded; a missing field is for `toml` to report.
+fn close(tables: &mut Tables, id: u64, span: Range<usize>, fields: [bool; 5]) -> Option<()> {
+    fields.iter().all(|f| *f).then(|| {
+        tables.insert(id, span);
+    })
+}
+
+/// `key = value` with exactly one space either side of `=` and a bare key.
+fn key_value(line: &str) -> Option<(&str, &str)> {
+    let space = line.bytes().position(|b| b == b' ')?;
+    let value = line[space..].strip_prefix(" = ")?;
+    Some((&line[..space], value))
+}
+
+/// The contents of a basic string with no escape and no control character.
+fn string(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    // `"` inside means more than one string on the line; the rest needs `toml`.
+    if inner.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f) {
+        return None;
+    }
+    Some(inner)
+}
+
+/// The entry of one table that [`index`] found.
+pub(super) fn entry(text: &str, span: Range<usize>) -> Option<FileEntry> {
+    let mut values: [&str; 5] = [""; 5];
+    for line in text.get(span)?.split('\n').skip(1).filter(|l| !l.is_empty()) {
+        let (key, value) = key_value(line)?;
+        values[FIELDS.iter().position(|f| *f == key)?] = string(value)?;
+    }
+    let [store, environment, address, username, secret] = values.map(str::to_owned);
+    Some(FileEntry { store, environment, address, username, secret })
 }
 
 /// `0`, or digits without a leading zero that fit a u64.
