@@ -41,8 +41,45 @@ pub(super) fn index(text: &str) -> Option<Tables> {
     let mut seen_version = false;
     // The table being read: its id, where it starts, and which fields it has had.
     let mut table: Option<(u64, usize, [bool; 5])> = None;
+    let b = text.as_bytes();
     let mut at = start;
     while at < text.len() {
+        if b[at] == b'\n' {
+            at += 1;
+            continue;
+        }
+        // A field of a table (nearly every line): read byte by byte in one pass, the
+        // string's bytes each looked at once.
+        if let Some((_, _, fields)) = &mut table
+            && b[at] != b'['
+        {
+            let mut i = at;
+            while i < b.len() && b[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            let index = FIELDS.iter().position(|f| f.as_bytes() == &b[at..i])?;
+            if b.get(i..i + 4) != Some(b" = \"") {
+                return None;
+            }
+            i += 4;
+            while i < b.len() && !STRING_STOP[usize::from(b[i])] {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            i += 1;
+            match b.get(i) {
+                None => {}
+                Some(b'\n') => i += 1,
+                Some(_) => return None,
+            }
+            if std::mem::replace(&mut fields[index], true) {
+                return None;
+            }
+            at = i;
+            continue;
+        }
         let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
         let line = &text[at..end];
         let line_start = at;
@@ -79,6 +116,21 @@ pub(super) fn index(text: &str) -> Option<Tables> {
     }
     Some(tables)
 }
+
+/// Bytes that end or spoil a basic string of the subset: the closing quote, a backslash
+/// (an escape), control characters (the line's end among them) and DEL.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
 
 /// A table with all its fields is recorded; a missing field is for `toml` to report.
 fn close(tables: &mut Tables, id: u64, span: Range<usize>, fields: [bool; 5]) -> Option<()> {
