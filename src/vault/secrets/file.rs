@@ -483,17 +483,28 @@ fn push_toml_string(out: &mut String, value: &str) {
     out.push('"');
 }
 
-/// For the fuzzer (`crate::fuzzing`): a secrets file that parses is rewritten by
+/// For the fuzzer (`crate::fuzzing`): wherever the scanner accepts a text, the `toml`
+/// crate reads the same entries from it; and a secrets file that parses is rewritten by
 /// `render_file` into text that parses back to the same entries.
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn check_file_round_trip(text: &str) {
+    let fields = |e: &FileEntry| {
+        [e.store.clone(), e.environment.clone(), e.address.clone(), e.username.clone(), e.secret.clone()]
+    };
+    if let Some(fast) = scan::parse(text) {
+        let Ok(Parsed::Secrets(slow)) = parse_file_with_toml(text) else {
+            panic!("the secrets scanner accepts what the toml crate refuses:\n{text}");
+        };
+        assert!(
+            fast.entries.len() == slow.entries.len()
+                && fast.entries.iter().zip(&slow.entries).all(|((a, x), (b, y))| a == b && fields(x) == fields(y)),
+            "the secrets scanner and the toml crate disagree on:\n{text}"
+        );
+    }
     let Ok(Parsed::Secrets(secrets)) = parse_file(text) else { return };
     let rendered = render_file(&secrets);
     let Ok(Parsed::Secrets(back)) = parse_file(&rendered) else {
         panic!("a rewritten secrets file does not parse:\n{}", rendered.as_str());
-    };
-    let fields = |e: &FileEntry| {
-        [e.store.clone(), e.environment.clone(), e.address.clone(), e.username.clone(), e.secret.clone()]
     };
     assert!(
         secrets.entries.len() == back.entries.len()
