@@ -24,7 +24,7 @@ mod error;
 mod ops;
 
 pub use error::Error;
-pub use ops::{AddRequest, Changes, ImportItem, NewTls, registry_of};
+pub use ops::{AddRequest, Changes, ImportItem, NewTls};
 use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
 use store::{Credential, Registries, Store};
 
@@ -169,6 +169,13 @@ pub fn secret_key<'a>(store_id: &'a str, credential: &'a Credential) -> SecretKe
         address: &credential.address,
         username: &credential.username,
     }
+}
+
+/// The parsed scope of a stored credential; a stored address that does not parse is an
+/// error of the store.
+pub fn scope_of(credential: &Credential) -> Result<Scope, Error> {
+    Scope::parse(&credential.address)
+        .map_err(|e| Error::Store(store::StoreError::BadAddress { id: credential.id, error: e.to_string() }))
 }
 
 /// "did you mean …?" for a mistyped name, when one is close enough.

@@ -106,12 +106,6 @@ pub struct Toggled {
     pub before: Vec<regcred_core::Status>,
 }
 
-/// The parsed scope of a stored credential.
-pub fn registry_of(credential: &Credential) -> Result<Scope, Error> {
-    Scope::parse(&credential.address)
-        .map_err(|e| Error::Store(super::store::StoreError::BadAddress { id: credential.id, error: e.to_string() }))
-}
-
 /// One credential found by an import, before the rules are applied.
 pub struct ImportItem {
     /// The key it had in the file (or the helper's server URL).
@@ -233,8 +227,8 @@ impl Vault {
         let environment = self.environment(&tx)?;
         let selected = super::select(&tx, &environment, selector)?;
         let id = selected.id;
-        let registry = registry_of(selected)?;
-        let before = EnvCredentials::on_registry(&tx, &environment, registry.address())?.statuses();
+        let scope = super::scope_of(selected)?;
+        let before = EnvCredentials::on_registry(&tx, &environment, scope.address())?.statuses();
         let changed = match tx.credential_mut(id) {
             Some(credential) if credential.active != active => {
                 credential.active = active;
