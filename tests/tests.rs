@@ -12,6 +12,7 @@ mod helper;
 mod input;
 mod keyring;
 mod logout;
+mod lookups;
 mod output;
 mod podman;
 mod registry_server;

@@ -189,10 +189,12 @@ fn in_use(ctx: &Context, args: &ExportArgs) -> Result<Vec<(Credential, Scope, Se
             ctx.out.warn(format!("no credential in use for {filter} in environment {environment}"));
         }
     }
+    // One store opened and each secret read once, for all the credentials exported.
+    let mut cache = ctx.secret_cache(&registries.store_id);
     chosen
         .into_iter()
         .map(|(c, scope)| {
-            let secret = ctx.secret_of(&registries.store_id, &c)?;
+            let secret = cache.take(&c)?;
             Ok((c, scope, secret))
         })
         .collect()

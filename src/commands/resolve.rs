@@ -84,14 +84,15 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
         }
     }
 
-    let secrets: Vec<Option<Secret>> = if args.show_secret {
-        chosen
-            .iter()
-            .map(|index| index.map(|i| read_secret(ctx, &registries.store_id, env_credentials.records[i])).transpose())
-            .collect::<Result<_, _>>()?
-    } else {
-        Vec::new()
-    };
+    // Each chosen credential's secret is read once, however many images it serves.
+    let mut cache = ctx.secret_cache(&registries.store_id);
+    if args.show_secret {
+        for i in chosen.iter().flatten() {
+            cache.secret_of(env_credentials.records[*i])?;
+        }
+    }
+    let secrets: Vec<Option<&Secret>> =
+        chosen.iter().map(|index| index.and_then(|i| cache.cached(env_credentials.records[i]))).collect();
 
     let records = &env_credentials.records;
     let mut entries = Vec::with_capacity(inputs.len());
@@ -104,7 +105,7 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
                 continue;
             }
         };
-        let credential = chosen[n].map(|i| view(records, &statuses, i, secrets.get(n).and_then(Option::as_ref)));
+        let credential = chosen[n].map(|i| view(records, &statuses, i, secrets[n]));
         let candidates = explained[n].take().map(|verdicts| {
             verdicts
                 .into_iter()
@@ -190,10 +191,6 @@ fn view<'a>(
         status: statuses.get(i).copied().unwrap_or(Status::Active),
         password: password.map(Secret::expose),
     }
-}
-
-fn read_secret(ctx: &Context, store_id: &str, credential: &Credential) -> Result<Secret, Failure> {
-    Ok(ctx.secret_of(store_id, credential)?)
 }
 
 /// One image of the batch, in input order.

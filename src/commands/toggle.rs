@@ -12,7 +12,9 @@ pub fn run(args: SelectorArgs, ctx: &Context, active: bool) -> Result<(), Failur
     let (registries, environment, id, changed, before) =
         (&toggled.registries, &toggled.environment, toggled.id, toggled.changed, &toggled.before);
 
-    let env_credentials = EnvCredentials::new(registries, environment)?;
+    let Some(toggled_one) = registries.credential(id) else { return Ok(()) };
+    let scope = crate::vault::scope_of(toggled_one)?;
+    let env_credentials = EnvCredentials::on_registry(registries, environment, scope.address())?;
     let after = env_credentials.statuses();
     let this = env_credentials.records.iter().position(|c| c.id == id).map(|i| (env_credentials.records[i], after[i]));
     let Some((credential, status)) = this else { return Ok(()) };

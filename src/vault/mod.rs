@@ -1,7 +1,7 @@
 //! The vault: the floor under every command and the credential helper. It alone writes
 //! files and talks to secret stores. Its operations ([`Vault::add`], [`Vault::edit`],
 //! [`Vault::set_active`], [`Vault::remove`], [`Vault::remove_env`], [`Vault::import`],
-//! [`Vault::secret_of`], the helper's `store` and `erase`) own the write ordering (secret
+//! [`Vault::secret_of`] and [`Vault::secret_cache`], the helper's `store` and `erase`) own the write ordering (secret
 //! first, metadata second, and the secret undone when the metadata cannot be written), the
 //! rules for names, usernames and e-mails, and the "secret missing" error, once.
 //!
@@ -16,6 +16,7 @@ use regcred_core::{Candidate, RegistryAddress, Scope, Status, check_text, valida
 
 pub mod clients;
 pub mod fs;
+pub mod secret_cache;
 pub mod secrets;
 pub mod store;
 
@@ -153,13 +154,11 @@ impl Vault {
         secrets::open(kind, &self.store)
     }
 
-    /// The secret of a credential, from wherever it lives. A secret that should be there
-    /// and is not is an error, never an empty password.
+    /// The secret of one credential, from wherever it lives. A secret that should be there
+    /// and is not is an error, never an empty password. A command that needs the secrets
+    /// of several credentials keeps a [`Vault::secret_cache`] instead, which reads each once.
     pub fn secret_of(&self, store_id: &str, credential: &Credential) -> Result<Secret, Error> {
-        let store = self.secrets(credential.secret_store);
-        store
-            .get(&secret_key(store_id, credential))?
-            .ok_or_else(|| Error::SecretMissing { id: credential.id, location: store.location() })
+        self.secret_cache(store_id).take(credential)
     }
 }
 
@@ -180,6 +179,13 @@ pub fn describe(c: &Credential) -> String {
         Some(name) => format!("{} ({name}: {} @ {})", c.id, c.username, c.address),
         None => format!("{} ({} @ {})", c.id, c.username, c.address),
     }
+}
+
+/// The parsed scope of a stored credential; a stored address that does not parse is an
+/// error of the store.
+pub fn scope_of(credential: &Credential) -> Result<Scope, Error> {
+    Scope::parse(&credential.address)
+        .map_err(|e| Error::Store(store::StoreError::BadAddress { id: credential.id, error: e.to_string() }))
 }
 
 /// "did you mean …?" for a mistyped name, when one is close enough.
@@ -257,6 +263,31 @@ impl<'a> EnvCredentials<'a> {
                     .map_err(|e| Error::Store(store::StoreError::BadAddress { id: c.id, error: e.to_string() }))
             })
             .collect::<Result<_, _>>()?;
+        Ok(EnvCredentials { records, scopes })
+    }
+
+    /// Only the credentials of one environment that may be on `address`'s registry (a cheap
+    /// text test, [`Scope::may_have_address`], before any parsing). Their statuses are
+    /// exact: a status depends only on credentials with the same scope, which are all here.
+    /// Spares parsing every scope of a large environment to report on one registry.
+    pub fn on_registry(
+        registries: &'a Registries,
+        environment: &str,
+        address: &RegistryAddress,
+    ) -> Result<Self, Error> {
+        let mut records = Vec::new();
+        let mut scopes = Vec::new();
+        for c in registries.credentials.iter().filter(|c| c.environment == environment) {
+            if !Scope::may_have_address(&c.address, address) {
+                continue;
+            }
+            let scope = Scope::parse(&c.address)
+                .map_err(|e| Error::Store(store::StoreError::BadAddress { id: c.id, error: e.to_string() }))?;
+            if scope.address() == address {
+                records.push(c);
+                scopes.push(scope);
+            }
+        }
         Ok(EnvCredentials { records, scopes })
     }
 

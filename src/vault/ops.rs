@@ -102,7 +102,8 @@ pub struct Toggled {
     pub environment: String,
     pub id: u64,
     pub changed: bool,
-    /// The environment's statuses before the change, in `EnvCredentials` order.
+    /// The statuses before the change of the credentials on the same registry, in
+    /// `EnvCredentials::on_registry` order (only those can change with this one).
     pub before: Vec<regcred_core::Status>,
 }
 
@@ -239,8 +240,10 @@ impl Vault {
     pub fn set_active(&self, selector: &str, active: bool) -> Result<Toggled, Error> {
         let mut tx = self.store.transaction()?;
         let environment = self.environment(&tx)?;
-        let id = super::select(&tx, &environment, selector)?.id;
-        let before = EnvCredentials::new(&tx, &environment)?.statuses();
+        let selected = super::select(&tx, &environment, selector)?;
+        let id = selected.id;
+        let scope = super::scope_of(selected)?;
+        let before = EnvCredentials::on_registry(&tx, &environment, scope.address())?.statuses();
         let changed = match tx.credential_mut(id) {
             Some(credential) if credential.active != active => {
                 credential.active = active;
