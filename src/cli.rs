@@ -107,6 +107,11 @@ pub struct PasswordArgs {
     /// Read the password (or token) from this environment variable
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+
+    /// Keep no secret: read it from this environment variable each time it is used (CI
+    /// secret variables; registries.toml can then be committed)
+    #[arg(long, value_name = "VAR")]
+    pub secret_from_env: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -65,6 +65,19 @@ pub fn secret_key<'a>(store_id: &'a str, credential: &'a Credential) -> SecretKe
     }
 }
 
+/// The secret of a credential, wherever it comes from: its secret store, or the environment
+/// variable it names (`--secret-from-env`). A missing secret is an error, never an empty one.
+pub fn secret_of(ctx: &Context, store_id: &str, credential: &Credential) -> Result<secrets::Secret, Failure> {
+    if let Some(var) = &credential.secret_env {
+        return crate::secret_env::read(credential, var);
+    }
+    let store = ctx.secrets(credential.secret_store);
+    store.get(&secret_key(store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
+        Failure::operational(format!("the secret of credential {} is missing from {}", credential.id, store.location()))
+            .hint("run `regcred doctor` to check the store, then re-enter it with `regcred edit`")
+    })
+}
+
 pub fn secret_failure(error: SecretError) -> Failure {
     let hint = error.hint();
     Failure::operational(error.to_string()).maybe_hint(hint)

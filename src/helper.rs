@@ -190,15 +190,7 @@ fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
     let credential = in_use(&credentials, &address).ok_or_else(|| Failure::input(NOT_FOUND))?;
-    let store = ctx.secrets(credential.secret_store);
-    let secret =
-        store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
-            Failure::operational(format!(
-                "the secret of regcred credential {} is missing from {}; run `regcred doctor`",
-                credential.id,
-                store.location()
-            ))
-        })?;
+    let secret = crate::context::secret_of(ctx, &registries.store_id, credential)?;
     let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
     let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());
     respond(&json);
@@ -233,7 +225,7 @@ fn erase(ctx: &Context, input: &str) -> Result<(), Failure> {
     if removed.is_empty() {
         return Err(Failure::input(NOT_FOUND));
     }
-    for c in &removed {
+    for c in removed.iter().filter(|c| c.secret_env.is_none()) {
         ctx.secrets(c.secret_store).check().map_err(secret_failure)?;
     }
     ctx.store.save(&registries, &lock)?;
@@ -263,6 +255,7 @@ fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
             active: true,
             updated: now(),
             secret_store: ctx.secret_store,
+            secret_env: None,
             ..old.clone()
         },
         None => registries.new_credential(NewCredential {
@@ -276,7 +269,7 @@ fn store(ctx: &Context, input: &str) -> Result<(), Failure> {
     };
     let secrets = ctx.secrets(ctx.secret_store);
     let previous = match &kept {
-        Some(old) if old.secret_store == ctx.secret_store => {
+        Some(old) if old.secret_store == ctx.secret_store && old.secret_env.is_none() => {
             secrets.get(&secret_key(&registries.store_id, old)).map_err(secret_failure)?
         }
         _ => None,

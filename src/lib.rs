@@ -14,6 +14,7 @@ pub mod helper;
 pub mod output;
 pub mod prompt;
 pub mod registry;
+pub mod secret_env;
 pub mod secrets;
 pub mod store;
 

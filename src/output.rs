@@ -216,7 +216,7 @@ impl Output {
                     ("username", c.username.clone()),
                     ("email", c.email.clone().unwrap_or_else(|| "-".into())),
                     ("status", status),
-                    ("secret", format!("in the {}", secret_store_words(c))),
+                    ("secret", secret_words(c)),
                     ("added", rfc3339(c.added)),
                     ("updated", rfc3339(c.updated)),
                 ];
@@ -968,6 +968,14 @@ fn credential_label(c: &Credential) -> String {
     }
 }
 
+/// Where a credential's secret comes from, for `show`.
+fn secret_words(c: &Credential) -> String {
+    match &c.secret_env {
+        Some(var) => format!("from the environment variable {var}, read at each use"),
+        None => format!("in the {}", secret_store_words(c)),
+    }
+}
+
 pub fn secret_store_words(c: &Credential) -> &'static str {
     match c.secret_store {
         crate::secrets::SecretStoreKind::Keyring => "OS keyring",
@@ -1001,6 +1009,9 @@ struct CredentialJson<'a> {
     status: &'static str,
     added: String,
     updated: String,
+    /// Only for a credential added with `--secret-from-env`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_from_env: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<&'a str>,
 }
@@ -1018,6 +1029,7 @@ impl<'a> From<&CredentialView<'a>> for CredentialJson<'a> {
             status: status_word(v.status),
             added: rfc3339(c.added),
             updated: rfc3339(c.updated),
+            secret_from_env: c.secret_env.as_deref(),
             password: v.password,
         }
     }

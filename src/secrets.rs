@@ -126,6 +126,11 @@ pub trait SecretStore {
     /// Ids of every credential of this store_id that has a secret here (doctor compares with
     /// metadata).
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError>;
+    /// What `add` tells about how long a secret lasts here, when it is not "until deleted"
+    /// (" It is gone at reboot.").
+    fn lifetime_note(&self) -> &'static str {
+        ""
+    }
 }
 
 /// Opens a store. Cheap: nothing is read and no D-Bus connection is made until the first call.

@@ -12,6 +12,7 @@ mod keyring;
 mod registry_server;
 mod reliability;
 mod rules;
+mod secret_env;
 mod store;
 mod terminal;
 mod tls;

@@ -25,14 +25,22 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     let label = format!("{} @ {address}", args.username);
     let ca_cert = args.ca_cert.as_deref().map(tls::read_ca_file).transpose()?;
 
-    let prompting = !args.password.password_stdin && args.password.password_env.is_none();
+    let from_env = args.password.secret_from_env.clone();
+    if let Some(var) = &from_env {
+        crate::secret_env::check_name(var)?;
+    }
+    let prompting = !args.password.password_stdin && args.password.password_env.is_none() && from_env.is_none();
     if prompting {
         // Say what is wrong before asking for a password that would be thrown away.
         let registries = ctx.store.load()?;
         let environment = ctx.environment(&registries)?;
         check_name_free(&registries, &environment, args.name.as_deref())?;
     }
-    let secret = prompt::password(&args.password, &label)?;
+    // With --secret-from-env nothing is stored; the variable is read here only to verify.
+    let secret = match &from_env {
+        None => Some(prompt::password(&args.password, &label)?),
+        Some(_) => None,
+    };
 
     if args.verify {
         // Asked without holding the lock: the registry may take seconds to answer.
@@ -43,7 +51,15 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
         if let Some(setting) = tls_setting(&args, &environment, scope.address(), &ca_cert) {
             trusts.insert(setting.address.clone(), verify::trust_of(&setting)?);
         }
-        verify::check_before_storing(ctx, &trusts, scope.address(), &args.username, &secret)?;
+        let from_variable;
+        let secret = match &secret {
+            Some(secret) => secret,
+            None => {
+                from_variable = prompt::password(&from_env_args(from_env.as_deref().unwrap_or_default()), &label)?;
+                &from_variable
+            }
+        };
+        verify::check_before_storing(ctx, &trusts, scope.address(), &args.username, secret)?;
     }
 
     let lock = ctx.store.lock()?;
@@ -54,7 +70,7 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     if let Some(setting) = &tls_change {
         registries.set_tls(setting.clone());
     }
-    let credential = registries.new_credential(NewCredential {
+    let mut credential = registries.new_credential(NewCredential {
         environment: environment.clone(),
         name: args.name.clone(),
         address,
@@ -62,12 +78,17 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
         email,
         secret_store: ctx.secret_store,
     });
+    credential.secret_env = from_env.clone();
     let id = credential.id;
     let secrets = ctx.secrets(ctx.secret_store);
-    secrets.set(&secret_key(&registries.store_id, &credential), &secret).map_err(secret_failure)?;
+    if let Some(secret) = &secret {
+        secrets.set(&secret_key(&registries.store_id, &credential), secret).map_err(secret_failure)?;
+    }
     registries.credentials.push(credential);
     if let Err(failure) = ctx.store.save(&registries, &lock) {
-        if let Some(credential) = registries.credentials.pop() {
+        if let Some(credential) = registries.credentials.pop()
+            && secret.is_some()
+        {
             let _ = secrets.delete(&secret_key(&registries.store_id, &credential));
         }
         return Err(failure);
@@ -75,10 +96,22 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
     drop(lock);
 
     ctx.out.data(&format!("{id}\n"));
-    ctx.out.info(format!(
-        "Added credential {id} for {label} in environment {environment}; its secret is in {}.",
-        secrets.location()
-    ));
+    match &from_env {
+        Some(var) => {
+            ctx.out.info(format!(
+                "Added credential {id} for {label} in environment {environment}; its secret is read from the \
+                 environment variable {var} each time it is used."
+            ));
+            if !crate::secret_env::is_set(var) {
+                ctx.out.warn(format!("{var} is not set in this shell; set it wherever the credential is used"));
+            }
+        }
+        None => ctx.out.info(format!(
+            "Added credential {id} for {label} in environment {environment}; its secret is in {}.{}",
+            secrets.location(),
+            secrets.lifetime_note()
+        )),
+    }
     if let Some(setting) = &tls_change {
         ctx.out.info(format!("{}.", tls::describe_setting(setting)));
     }
@@ -92,6 +125,11 @@ pub fn run(args: AddArgs, ctx: &Context) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Password options that read `var`, to get the secret of `--secret-from-env` for `--verify`.
+fn from_env_args(var: &str) -> crate::cli::PasswordArgs {
+    crate::cli::PasswordArgs { password_stdin: false, password_env: Some(var.to_owned()), secret_from_env: None }
 }
 
 /// The TLS setting `--insecure` or `--ca-cert` asks for, if any.

@@ -65,9 +65,28 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
         }
     };
 
+    for credential in &registries.credentials {
+        if let Some(var) = &credential.secret_env {
+            let who = describe(credential);
+            if crate::secret_env::is_set(var) {
+                report(true, "secret variable", format!("credential {who} reads its secret from {var}, which is set"));
+                continue;
+            }
+            let detail = format!(
+                "credential {who} reads its secret from {var}, which is not set here; set it wherever the credential is used"
+            );
+            // A warning, not a problem: the variable may well be set only in CI.
+            ctx.out.warn(detail.clone());
+            report(true, "secret variable", detail);
+        }
+    }
+
     let mut remove_ids = Vec::new();
+    // A credential with `--secret-from-env` expects no secret in any store.
+    let stored_in =
+        |c: &crate::store::Credential, kind: SecretStoreKind| c.secret_store == kind && c.secret_env.is_none();
     for kind in [SecretStoreKind::Keyring, SecretStoreKind::File] {
-        let uses = registries.credentials.iter().filter(|c| c.secret_store == kind).count();
+        let uses = registries.credentials.iter().filter(|c| stored_in(c, kind)).count();
         if uses == 0 && kind != ctx.secret_store {
             continue;
         }
@@ -94,7 +113,7 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
                 stored.len()
             ),
         );
-        for credential in registries.credentials.iter().filter(|c| c.secret_store == kind) {
+        for credential in registries.credentials.iter().filter(|c| stored_in(c, kind)) {
             if !stored.contains(&credential.id) {
                 let what = format!("credential {} has no secret in {}", describe(credential), secrets.location());
                 if args.fix {
@@ -109,9 +128,8 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
                 }
             }
         }
-        for id in stored
-            .into_iter()
-            .filter(|id| !registries.credentials.iter().any(|c| c.id == *id && c.secret_store == kind))
+        for id in
+            stored.into_iter().filter(|id| !registries.credentials.iter().any(|c| c.id == *id && stored_in(c, kind)))
         {
             let what =
                 format!("a secret for credential {id} is in {}, but no such credential exists", secrets.location());

@@ -44,7 +44,19 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     check_name(&registries)?;
     let current = registries.credential(id).map(|c| (c.username.clone(), c.address.clone())).unwrap_or_default();
     let label = format!("{} @ {}", args.username.as_deref().unwrap_or(&current.0), current.1);
-    let secret = prompt::password(&args.password, &label)?;
+    let from_env = args.password.secret_from_env.clone();
+    if let Some(var) = &from_env {
+        crate::secret_env::check_name(var)?;
+    }
+    // With --secret-from-env the variable replaces the secret; it is read here only to verify.
+    let secret = match &from_env {
+        None => prompt::password(&args.password, &label)?,
+        Some(var) if args.verify => prompt::password(
+            &crate::cli::PasswordArgs { password_stdin: false, password_env: Some(var.clone()), secret_from_env: None },
+            &label,
+        )?,
+        Some(_) => crate::secrets::Secret::new(String::new()),
+    };
     if args.verify {
         let address = regcred_core::Scope::parse(&current.1)
             .map_err(|e| Failure::operational(format!("credential {id} in the store has a bad address: {e}")))?;
@@ -71,19 +83,63 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
         credential.name = name;
     }
     credential.updated = now();
+    if before.secret_env.is_some() && from_env.is_none() {
+        // A secret entered again after a variable goes where new secrets go now.
+        credential.secret_store = ctx.secret_store;
+    }
+    credential.secret_env = from_env.clone();
     let after = credential.clone();
 
+    if from_env.is_some() {
+        return switch_to_variable(ctx, &registries, &before, &after, lock);
+    }
     let secrets = ctx.secrets(after.secret_store);
-    let old_secret = secrets.get(&secret_key(&registries.store_id, &before)).map_err(secret_failure)?;
+    let old_secret = match before.secret_env {
+        Some(_) => None,
+        None => secrets.get(&secret_key(&registries.store_id, &before)).map_err(secret_failure)?,
+    };
     // `set` replaces the secret of the same credential id, even when the username changed.
     secrets.set(&secret_key(&registries.store_id, &after), &secret).map_err(secret_failure)?;
     if let Err(failure) = ctx.store.save(&registries, &lock) {
-        if let Some(old) = old_secret {
-            let _ = secrets.set(&secret_key(&registries.store_id, &before), &old);
+        match old_secret {
+            Some(old) => {
+                let _ = secrets.set(&secret_key(&registries.store_id, &before), &old);
+            }
+            None => {
+                let _ = secrets.delete(&secret_key(&registries.store_id, &after));
+            }
         }
         return Err(failure);
     }
     drop(lock);
     ctx.out.info(format!("Updated credential {}.", describe(&after)));
+    Ok(())
+}
+
+/// `edit --secret-from-env`: the metadata first, then the stored secret, no longer used, is
+/// removed (if that fails, `regcred doctor --fix` removes it later).
+fn switch_to_variable(
+    ctx: &Context,
+    registries: &crate::store::Registries,
+    before: &crate::store::Credential,
+    after: &crate::store::Credential,
+    lock: crate::store::StoreLock,
+) -> Result<(), Failure> {
+    ctx.store.save(registries, &lock)?;
+    if before.secret_env.is_none() {
+        let removed = ctx.secrets(before.secret_store).delete(&secret_key(&registries.store_id, before));
+        if let Err(e) = removed {
+            ctx.out.warn(format!(
+                "the secret credential {} kept before could not be removed ({e}); `regcred doctor --fix` removes it",
+                after.id
+            ));
+        }
+    }
+    drop(lock);
+    let var = after.secret_env.as_deref().unwrap_or_default();
+    ctx.out.info(format!(
+        "Updated credential {}; its secret is read from the environment variable {var} each time it is used.",
+        describe(after)
+    ));
     Ok(())
 }

@@ -78,7 +78,7 @@ pub fn run(command: EnvCommand, ctx: &Context) -> Result<(), Failure> {
             registries.credentials = kept;
             let removed: Vec<_> = removed;
             for kind in [SecretStoreKind::Keyring, SecretStoreKind::File] {
-                if removed.iter().any(|c| c.secret_store == kind) {
+                if removed.iter().any(|c| c.secret_store == kind && c.secret_env.is_none()) {
                     ctx.secrets(kind).check().map_err(secret_failure)?;
                 }
             }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::cli::{ExportArgs, ExportFormat, HostConfigArgs, ManifestFormat};
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::{Failure, input_error};
 use crate::secrets::Secret;
 use crate::store::{Credential, write_atomically_with_mode};
@@ -187,16 +187,7 @@ fn in_use(ctx: &Context, args: &ExportArgs) -> Result<Vec<(Credential, Scope, Se
     chosen
         .into_iter()
         .map(|(c, scope)| {
-            let store = ctx.secrets(c.secret_store);
-            let secret =
-                store.get(&secret_key(&registries.store_id, &c)).map_err(secret_failure)?.ok_or_else(|| {
-                    Failure::operational(format!(
-                        "the secret of credential {} is missing from {}",
-                        c.id,
-                        store.location()
-                    ))
-                    .hint("run `regcred doctor`")
-                })?;
+            let secret = crate::context::secret_of(ctx, &registries.store_id, &c)?;
             Ok((c, scope, secret))
         })
         .collect()

@@ -22,7 +22,9 @@ pub fn run(args: DeleteArgs, ctx: &Context) -> Result<(), Failure> {
     };
     let secrets = ctx.secrets(registries.credentials[index].secret_store);
     // Refuse up front rather than leave a secret behind that the user cannot see.
-    secrets.check().map_err(secret_failure)?;
+    if registries.credentials[index].secret_env.is_none() {
+        secrets.check().map_err(secret_failure)?;
+    }
     let removed = registries.credentials.remove(index);
     ctx.store.save(&registries, &lock)?;
     delete_secret(ctx, &registries.store_id, &removed)?;
@@ -33,6 +35,10 @@ pub fn run(args: DeleteArgs, ctx: &Context) -> Result<(), Failure> {
 
 /// Removes the secret of a credential whose metadata is already gone.
 pub fn delete_secret(ctx: &Context, store_id: &str, credential: &Credential) -> Result<(), Failure> {
+    if credential.secret_env.is_some() {
+        // Its secret was never stored (`--secret-from-env`).
+        return Ok(());
+    }
     let key = secret_key(store_id, credential);
     ctx.secrets(credential.secret_store).delete(&key).map(|_| ()).map_err(|e| {
         let failure = secret_failure(e);

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use regcred_core::{Reference, RegistryAddress, Scope, Status};
 
 use crate::cli::ResolveArgs;
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::output::{CredentialView, Resolution};
 use crate::secrets::Secret;
@@ -108,14 +108,5 @@ fn view<'a>(
 }
 
 fn read_secret(ctx: &Context, store_id: &str, credential: &Credential) -> Result<Secret, Failure> {
-    let store = ctx.secrets(credential.secret_store);
-    match store.get(&secret_key(store_id, credential)).map_err(secret_failure)? {
-        Some(secret) => Ok(secret),
-        None => Err(Failure::operational(format!(
-            "the secret of credential {} is missing from {}",
-            credential.id,
-            store.location()
-        ))
-        .hint("run `regcred doctor` to check the store, then re-enter it with `regcred edit`")),
-    }
+    crate::context::secret_of(ctx, store_id, credential)
 }

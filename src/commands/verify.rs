@@ -6,7 +6,7 @@ use regcred_core::{Reference, RegistryAddress, Scope};
 
 use crate::cli::VerifyArgs;
 use crate::commands::{describe, select};
-use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::output::{CredentialView, Verification};
 use crate::registry::{self, Check, Login, RegistryError, Report, Trust, Trusts, Verdict};
@@ -18,16 +18,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<(), Failure> {
     let environment = ctx.environment(&registries)?;
     let (credential, reference) = target(&registries, &environment, &args.target)?;
     let address = registry_address(credential)?;
-    let store = ctx.secrets(credential.secret_store);
-    let secret =
-        store.get(&secret_key(&registries.store_id, credential)).map_err(secret_failure)?.ok_or_else(|| {
-            Failure::operational(format!(
-                "the secret of credential {} is missing from {}",
-                credential.id,
-                store.location()
-            ))
-            .hint("run `regcred doctor`, then re-enter it with `regcred edit`")
-        })?;
+    let secret = crate::context::secret_of(ctx, &registries.store_id, credential)?;
     let trusts = trusts(&registries, &environment)?;
     let reference_part = reference.as_ref().map(|r| r.digest().or(r.tag()).unwrap_or("latest"));
     let check = Check {
