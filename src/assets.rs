@@ -225,7 +225,7 @@ struct OtherVariable {
     text: &'static str,
 }
 
-const OTHER_VARIABLES: [OtherVariable; 7] = [
+const OTHER_VARIABLES: [OtherVariable; 8] = [
     OtherVariable {
         name: "NO_COLOR",
         pages: None,
@@ -243,7 +243,7 @@ const OTHER_VARIABLES: [OtherVariable; 7] = [
     },
     OtherVariable {
         name: "DOCKER_CONFIG",
-        pages: Some(&["import", "import docker-config", "setup", "setup docker"]),
+        pages: Some(&["import", "import docker-config", "setup", "setup docker", "exec"]),
         text: "The directory holding docker's config.json (default: ~/.docker).",
     },
     OtherVariable {
@@ -256,6 +256,12 @@ const OTHER_VARIABLES: [OtherVariable; 7] = [
         pages: Some(&["import", "import auth-json", "setup", "setup podman"]),
         text: "Without REGISTRY_AUTH_FILE, the containers auth.json is $XDG_RUNTIME_DIR/containers/auth.json, \
                else ~/.config/containers/auth.json.",
+    },
+    OtherVariable {
+        name: crate::commands::EXEC_SELECTION_VAR,
+        pages: Some(&["exec"]),
+        text: "Set by regcred exec --image for the commands it runs: the ids of the credentials the images resolve to, \
+               the only ones docker-credential-regcred then answers with.",
     },
     OtherVariable {
         name: crate::complete::VAR,

@@ -217,6 +217,19 @@ pub enum Command {
     #[command(subcommand, after_help = "EXAMPLES:\n  regcred setup docker --dry-run\n  regcred setup podman")]
     Setup(SetupTarget),
 
+    /// Run a command whose docker, podman, skopeo, buildah and crane get credentials from regcred
+    #[command(after_help = "COMMAND runs with DOCKER_CONFIG and REGISTRY_AUTH_FILE pointing at a private \
+        temporary directory (0700) whose config.json and auth.json send every registry of the environment to \
+        docker-credential-regcred; the rest of your docker config and your CLI plugins are kept. No secret is \
+        written to disk, REGCRED_ENV and REGCRED_CONFIG_DIR are passed down, SIGINT and SIGTERM are passed on, \
+        the directory is removed afterwards, and the exit status is COMMAND's (127: not found, 126: not \
+        executable).\n\n\
+        EXAMPLES:\n  \
+        regcred exec -- docker build -t registry.example.com/app .\n  \
+        regcred -e ci exec -- skopeo copy docker://quay.io/org/app:1 docker://registry.lan/app:1\n  \
+        regcred exec --image ghcr.io/acme/app:1 -- docker pull ghcr.io/acme/app:1")]
+    Exec(ExecArgs),
+
     /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
     #[command(
         after_help = "EXAMPLES:\n  echo quay.io | regcred credential-helper get\n  regcred credential-helper list"
@@ -491,6 +504,18 @@ pub struct TlsInstallArgs {
     /// Only this registry (repeatable)
     #[arg(long = "registry", value_name = "ADDRESS")]
     pub registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Answer only with the credentials these images resolve to (repeatable); a scoped
+    /// credential is then what docker gets for its registry
+    #[arg(long = "image", value_name = "IMAGE")]
+    pub images: Vec<String>,
+
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND", value_hint = clap::ValueHint::CommandWithArguments)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

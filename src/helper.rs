@@ -183,13 +183,41 @@ fn in_use<'a>(credentials: &EnvCredentials<'a>, address: &RegistryAddress) -> Op
         .map(|(c, _)| *c)
 }
 
+/// Under `regcred exec --image`: the ids of the credentials the images resolve to (one per
+/// registry), which may be scoped; `None` outside such an `exec`.
+fn exec_selection() -> Result<Option<Vec<u64>>, Failure> {
+    let Some(value) = std::env::var_os(crate::commands::EXEC_SELECTION_VAR) else { return Ok(None) };
+    let bad =
+        || Failure::operational(format!("{} is not a list of credential ids", crate::commands::EXEC_SELECTION_VAR));
+    let text = value.to_str().ok_or_else(bad)?;
+    text.split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+/// The selected credential for this registry, scoped or not, if it is still active.
+fn selected<'a>(credentials: &EnvCredentials<'a>, address: &RegistryAddress, ids: &[u64]) -> Option<&'a Credential> {
+    credentials
+        .records
+        .iter()
+        .zip(&credentials.scopes)
+        .find(|(c, scope)| c.active && ids.contains(&c.id) && scope.address() == address)
+        .map(|(c, _)| *c)
+}
+
 fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let (server, address) = parse_server(input)?;
     let may_be_wanted = |text: &str| Scope::may_have_address(text, &address);
     let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
-    let credential = in_use(&credentials, &address).ok_or_else(|| Failure::input(NOT_FOUND))?;
+    let credential = match exec_selection()? {
+        Some(ids) => selected(&credentials, &address, &ids),
+        None => in_use(&credentials, &address),
+    };
+    let credential = credential.ok_or_else(|| Failure::input(NOT_FOUND))?;
     let secret = crate::context::secret_of(ctx, &registries.store_id, credential)?;
     let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
     let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());

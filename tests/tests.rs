@@ -6,6 +6,7 @@ mod assets;
 mod clients;
 mod completion;
 mod exchange;
+mod exec;
 mod helper;
 mod input;
 mod keyring;

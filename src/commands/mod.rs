@@ -6,6 +6,7 @@ mod completions;
 mod doctor;
 mod edit;
 mod env;
+mod exec;
 mod export;
 mod generate_assets;
 mod import;
@@ -21,6 +22,7 @@ mod verify;
 use regcred_core::Scope;
 
 pub use add::check_username;
+pub use exec::SELECTION_VAR as EXEC_SELECTION_VAR;
 pub use remove::delete_secret;
 
 use crate::cli::{Cli, Command};
@@ -50,6 +52,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Export(format)) => export::run(format, &ctx).map(done),
         Some(Command::Import(source)) => import::run(source, &ctx).map(done),
         Some(Command::Setup(target)) => setup::run(target, &ctx).map(done),
+        Some(Command::Exec(args)) => exec::run(args, &ctx),
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, &ctx)),
         Some(Command::GenerateAssets(args)) => generate_assets::run(args, &ctx).map(done),
         Some(Command::Completions(args)) => completions::run(args, &ctx).map(done),
