@@ -36,7 +36,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub config_dir: Option<PathBuf>,
 
-    /// Where new secrets go: the OS keyring, or a 0600 secrets.toml for headless machines
+    /// Where new secrets go: the OS keyring; on servers and in CI the kernel keyring
+    /// (keyutils), the pass password store, or a 0600 secrets.toml
     #[arg(long, global = true, env = "REGCRED_SECRET_STORE", value_name = "STORE", default_value = "keyring", value_parser = parse_secret_store)]
     pub secret_store: SecretStoreKind,
 
@@ -66,7 +67,7 @@ impl GlobalArgs {
 }
 
 fn parse_secret_store(word: &str) -> Result<SecretStoreKind, String> {
-    word.parse().map_err(|_| format!("unknown secret store {word:?}; use `keyring` or `file`"))
+    word.parse().map_err(|_| format!("unknown secret store {word:?}; use `keyring`, `keyutils`, `pass` or `file`"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -980,6 +980,8 @@ pub fn secret_store_words(c: &Credential) -> &'static str {
     match c.secret_store {
         crate::secrets::SecretStoreKind::Keyring => "OS keyring",
         crate::secrets::SecretStoreKind::File => "secrets file (secrets.toml)",
+        crate::secrets::SecretStoreKind::Keyutils => "kernel keyring (keyutils)",
+        crate::secrets::SecretStoreKind::Pass => "password store (pass)",
     }
 }
 

@@ -66,20 +66,27 @@ impl SecretKey<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretStoreKind {
     Keyring,
+    /// The Linux kernel keyring (src/secrets_keyutils.rs).
+    Keyutils,
+    /// The `pass` password store (src/secrets_pass.rs).
+    Pass,
     File,
 }
 
 impl SecretStoreKind {
-    pub const ALL: [SecretStoreKind; 2] = [SecretStoreKind::Keyring, SecretStoreKind::File];
+    pub const ALL: [SecretStoreKind; 4] =
+        [SecretStoreKind::Keyring, SecretStoreKind::Keyutils, SecretStoreKind::Pass, SecretStoreKind::File];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SecretStoreKind::Keyring => "keyring",
+            SecretStoreKind::Keyutils => "keyutils",
+            SecretStoreKind::Pass => "pass",
             SecretStoreKind::File => "file",
         }
     }
 
-    /// Parses `keyring` or `file` (ASCII case-insensitive, surrounding blanks ignored).
+    /// Parses a store's word (ASCII case-insensitive, surrounding blanks ignored).
     pub fn parse(s: &str) -> Result<SecretStoreKind, UnknownSecretStoreKind> {
         let word = s.trim();
         SecretStoreKind::ALL
@@ -105,7 +112,7 @@ impl FromStr for SecretStoreKind {
 
 /// A `--secret-store` value that is neither `keyring` nor `file`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown secret store `{0}` (expected `keyring` or `file`)")]
+#[error("unknown secret store `{0}` (expected `keyring`, `keyutils`, `pass` or `file`)")]
 pub struct UnknownSecretStoreKind(pub String);
 
 /// A place where credentials' secrets are kept.
@@ -137,7 +144,47 @@ pub trait SecretStore {
 pub fn open(kind: SecretStoreKind, config_dir: &Path) -> Box<dyn SecretStore> {
     match kind {
         SecretStoreKind::Keyring => Box::new(KeyringStore::new()),
+        #[cfg(target_os = "linux")]
+        SecretStoreKind::Keyutils => Box::new(keyutils::KeyutilsStore::new()),
+        #[cfg(not(target_os = "linux"))]
+        SecretStoreKind::Keyutils => Box::new(Unavailable(SecretStoreKind::Keyutils)),
+        SecretStoreKind::Pass => Box::new(pass::PassStore::new()),
         SecretStoreKind::File => Box::new(FileStore::new(config_dir)),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[path = "secrets_keyutils.rs"]
+mod keyutils;
+#[path = "secrets_pass.rs"]
+mod pass;
+
+/// A store this platform does not have (the kernel keyring outside Linux).
+#[cfg(not(target_os = "linux"))]
+struct Unavailable(SecretStoreKind);
+
+#[cfg(not(target_os = "linux"))]
+impl SecretStore for Unavailable {
+    fn kind(&self) -> SecretStoreKind {
+        self.0
+    }
+    fn location(&self) -> String {
+        format!("the {} store", self.0)
+    }
+    fn check(&self) -> Result<(), SecretError> {
+        Err(SecretError::KeyutilsRefused { cause: "the kernel keyring exists on Linux only".to_string() })
+    }
+    fn set(&self, _: &SecretKey<'_>, _: &Secret) -> Result<(), SecretError> {
+        self.check()
+    }
+    fn get(&self, _: &SecretKey<'_>) -> Result<Option<Secret>, SecretError> {
+        self.check().map(|()| None)
+    }
+    fn delete(&self, _: &SecretKey<'_>) -> Result<bool, SecretError> {
+        self.check().map(|()| false)
+    }
+    fn ids(&self, _: &str) -> Result<Vec<u64>, SecretError> {
+        self.check().map(|()| Vec::new())
     }
 }
 
@@ -180,6 +227,12 @@ pub enum SecretError {
     NotAFile { path: PathBuf, what: &'static str },
     #[error("{0}")]
     Other(String),
+    /// The kernel keyring cannot be used here (seccomp, no CONFIG_KEYS).
+    #[error("cannot use the kernel keyring: {cause}")]
+    KeyutilsRefused { cause: String },
+    /// `pass` cannot be used as it is set up; `fix` is the command that fixes it.
+    #[error("{problem}")]
+    Pass { problem: String, fix: String },
 }
 
 impl SecretError {
@@ -187,12 +240,22 @@ impl SecretError {
     pub fn hint(&self) -> Option<String> {
         const FILE_OPT_IN: &str =
             "or opt in to a plain-text secrets file with `--secret-store file` (or REGCRED_SECRET_STORE=file)";
+        // Where no Secret Service runs (servers, CI), the headless stores come first.
+        const HEADLESS: &str = "or choose a store that needs no desktop session: `--secret-store keyutils` \
+             (the kernel keyring, until reboot), `--secret-store pass` (GPG-encrypted files)";
         match self {
             SecretError::KeyringUnreachable { .. } => Some(format!(
                 "start a Secret Service such as gnome-keyring and unlock it \
                  (e.g. `gnome-keyring-daemon --unlock --components=secrets`, which reads the \
-                 keyring password from stdin), {FILE_OPT_IN}"
+                 keyring password from stdin), {HEADLESS}, {FILE_OPT_IN}"
             )),
+            SecretError::KeyutilsRefused { .. } => Some(
+                "choose another store: `--secret-store pass` (GPG-encrypted files), `--secret-store keyring` \
+                 where a Secret Service runs, or `--secret-store file` (plain text, mode 0600); or keep no \
+                 secret at all with `--secret-from-env VAR`"
+                    .to_string(),
+            ),
+            SecretError::Pass { fix, .. } => Some(fix.clone()),
             SecretError::KeyringLocked => Some(format!(
                 "unlock the keyring (e.g. in Seahorse, or with `gnome-keyring-daemon --unlock`, \
                  which reads the keyring password from stdin), {FILE_OPT_IN}"
@@ -1116,7 +1179,7 @@ mod tests {
         }
         assert_eq!(SecretStoreKind::parse(" File "), Ok(SecretStoreKind::File));
         let err = SecretStoreKind::parse("vault").unwrap_err();
-        assert_eq!(err.to_string(), "unknown secret store `vault` (expected `keyring` or `file`)");
+        assert_eq!(err.to_string(), "unknown secret store `vault` (expected `keyring`, `keyutils`, `pass` or `file`)");
     }
 
     #[test]
@@ -1130,6 +1193,13 @@ mod tests {
             assert!(hint.contains("gnome-keyring-daemon --unlock"), "{hint}");
             assert!(hint.contains("--secret-store file"), "{hint}");
             assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
+        }
+        // Where no Secret Service runs at all, the stores that need none are named too.
+        let unreachable = SecretError::KeyringUnreachable { cause: "no D-Bus session bus".to_string() };
+        let hint = unreachable.hint().unwrap();
+        for remedy in ["gnome-keyring-daemon", "--secret-store keyutils", "--secret-store pass", "--secret-store file"]
+        {
+            assert!(hint.contains(remedy), "{hint}");
         }
         assert_eq!(SecretError::KeyringLocked.to_string(), "the keyring is locked");
     }

@@ -15,5 +15,6 @@ mod reliability;
 mod rules;
 mod secret_env;
 mod store;
+mod stores;
 mod terminal;
 mod tls;

@@ -85,7 +85,7 @@ pub fn run(args: DoctorArgs, ctx: &Context) -> Result<(), Failure> {
     // A credential with `--secret-from-env` expects no secret in any store.
     let stored_in =
         |c: &crate::store::Credential, kind: SecretStoreKind| c.secret_store == kind && c.secret_env.is_none();
-    for kind in [SecretStoreKind::Keyring, SecretStoreKind::File] {
+    for kind in SecretStoreKind::ALL {
         let uses = registries.credentials.iter().filter(|c| stored_in(c, kind)).count();
         if uses == 0 && kind != ctx.secret_store {
             continue;

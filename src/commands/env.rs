@@ -77,7 +77,7 @@ pub fn run(command: EnvCommand, ctx: &Context) -> Result<(), Failure> {
                 std::mem::take(&mut registries.credentials).into_iter().partition(|c| c.environment == args.name);
             registries.credentials = kept;
             let removed: Vec<_> = removed;
-            for kind in [SecretStoreKind::Keyring, SecretStoreKind::File] {
+            for kind in SecretStoreKind::ALL {
                 if removed.iter().any(|c| c.secret_store == kind && c.secret_env.is_none()) {
                     ctx.secrets(kind).check().map_err(secret_failure)?;
                 }
