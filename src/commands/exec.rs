@@ -15,7 +15,7 @@ use crate::cli::ExecArgs;
 use crate::commands::import::docker_config_path;
 use crate::context::{Context, EnvCredentials};
 use crate::exit::{Failure, input_error};
-use crate::store::{io_failure, write_atomically};
+use crate::store::io_failure;
 
 /// The variable naming the credential ids `exec --image` selected; the helper answers only
 /// with these (one per registry), scoped ones included.
@@ -164,10 +164,10 @@ fn write_configs(
     hosts: &[RegistryAddress],
 ) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(&Value::Object(config)).unwrap_or_default();
-    write_atomically(dir, &dir.join("config.json"), text.as_bytes())?;
+    write_private(&dir.join("config.json"), text.as_bytes())?;
     let helpers: Map<String, Value> = hosts.iter().map(|h| (h.as_str().to_owned(), json!(HELPER))).collect();
     let auth = serde_json::to_string_pretty(&json!({ "auths": {}, "credHelpers": helpers })).unwrap_or_default();
-    write_atomically(dir, &dir.join("auth.json"), auth.as_bytes())?;
+    write_private(&dir.join("auth.json"), auth.as_bytes())?;
     #[cfg(unix)]
     if let Some(user_dir) = user_config.and_then(Path::parent)
         && let Ok(entries) = std::fs::read_dir(user_dir)
@@ -184,6 +184,17 @@ fn write_configs(
     #[cfg(not(unix))]
     let _ = user_config;
     Ok(())
+}
+
+/// Writes a new 0600 file in the private directory. Not synced: the directory lives only as
+/// long as COMMAND, and an fsync would cost more than all the rest of `exec`.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).and_then(|mut file| file.write_all(bytes)).map_err(|e| io_failure("cannot write", path, &e))
 }
 
 /// A new 0700 directory under the temporary directory, whatever the umask.
