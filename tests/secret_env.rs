@@ -133,3 +133,20 @@ fn bad_variable_names_are_refused_and_nothing_is_written() {
     t.run(&["add", "ghcr.io", "-u", "bot", "--secret-from-env", "X", "--password-stdin"]).code(2);
     assert_eq!(t.snapshot(), before);
 }
+
+#[test]
+fn a_variable_that_is_not_utf8_is_an_error_naming_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = TestEnv::new();
+    add_from_env(&t, "ghcr.io", "bot", "GHCR_TOKEN");
+    let before = t.snapshot();
+    let out = t
+        .command(&crate::util::regcred_bin(), &["resolve", "ghcr.io/a/b", "--show-secret"])
+        .env("GHCR_TOKEN", std::ffi::OsStr::from_bytes(b"tok\xff\xfe"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GHCR_TOKEN, which is not valid UTF-8"), "{stderr}");
+    assert_eq!(t.snapshot(), before);
+}

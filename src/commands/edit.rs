@@ -48,21 +48,30 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     if let Some(var) = &from_env {
         crate::secret_env::check_name(var)?;
     }
-    // With --secret-from-env the variable replaces the secret; it is read here only to verify.
+    // With --secret-from-env nothing is stored: the variable is read here only to verify.
     let secret = match &from_env {
-        None => prompt::password(&args.password, &label)?,
-        Some(var) if args.verify => prompt::password(
-            &crate::cli::PasswordArgs { password_stdin: false, password_env: Some(var.clone()), secret_from_env: None },
-            &label,
-        )?,
-        Some(_) => crate::secrets::Secret::new(String::new()),
+        None => Some(prompt::password(&args.password, &label)?),
+        Some(_) => None,
     };
     if args.verify {
         let address = regcred_core::Scope::parse(&current.1)
             .map_err(|e| Failure::operational(format!("credential {id} in the store has a bad address: {e}")))?;
         let trusts = verify::trusts(&registries, &environment)?;
         let username = args.username.as_deref().unwrap_or(&current.0);
-        verify::check_before_storing(ctx, &trusts, address.address(), username, &secret)
+        let from_variable;
+        let secret = match (&secret, &from_env) {
+            (Some(secret), _) => secret,
+            (None, var) => {
+                let args = crate::cli::PasswordArgs {
+                    password_stdin: false,
+                    password_env: var.clone(),
+                    secret_from_env: None,
+                };
+                from_variable = prompt::password(&args, &label)?;
+                &from_variable
+            }
+        };
+        verify::check_before_storing(ctx, &trusts, address.address(), username, secret)
             .map_err(|f| Failure { message: f.message.replace("nothing was stored", "nothing was changed"), ..f })?;
     }
 
@@ -90,9 +99,9 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     credential.secret_env = from_env.clone();
     let after = credential.clone();
 
-    if from_env.is_some() {
+    let Some(secret) = secret else {
         return switch_to_variable(ctx, &registries, &before, &after, lock);
-    }
+    };
     let secrets = ctx.secrets(after.secret_store);
     let old_secret = match before.secret_env {
         Some(_) => None,
