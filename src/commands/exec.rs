@@ -262,39 +262,45 @@ mod child {
     /// itself waits for COMMAND rather than die, so that it can clean up.
     #[cfg(unix)]
     pub fn run(mut command: Command) -> Result<u8, SpawnError> {
-        use rustix::process::{Pid, Signal, WaitIdOptions, kill_process, waitid};
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process, waitid};
+        use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
         use signal_hook::iterator::SignalsInfo;
         use signal_hook::iterator::exfiltrator::WithOrigin;
         use signal_hook::low_level::siginfo::Cause;
 
         // Registered before the spawn, so no signal in between kills regcred and leaves the
-        // directory behind.
+        // directory behind, and COMMAND's SIGCHLD cannot come before we listen for it.
         let mut signals =
-            SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).map_err(SpawnError::Other)?;
+            SignalsInfo::<WithOrigin>::new([SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT]).map_err(SpawnError::Other)?;
         let mut child = command.spawn().map_err(spawn_error)?;
         let pid = Pid::from_child(&child);
-        let handle = signals.handle();
-        let forwarder = std::thread::spawn(move || {
-            for origin in signals.forever() {
-                if matches!(origin.cause, Cause::Kernel) {
-                    continue;
+        // Whether COMMAND has exited, without reaping it: until it is reaped, `pid` is still
+        // COMMAND's and a signal passed on cannot reach another process.
+        let exited = || {
+            let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT | WaitIdOptions::NOHANG;
+            !matches!(waitid(WaitId::Pid(pid), options), Ok(None) | Err(rustix::io::Errno::INTR))
+        };
+        if !exited() {
+            'wait: for origin in signals.forever() {
+                match origin.signal {
+                    SIGCHLD => {
+                        if exited() {
+                            break 'wait;
+                        }
+                    }
+                    _ if matches!(origin.cause, Cause::Kernel) => {}
+                    signal => {
+                        let signal = match signal {
+                            SIGINT => Signal::INT,
+                            SIGTERM => Signal::TERM,
+                            SIGHUP => Signal::HUP,
+                            _ => Signal::QUIT,
+                        };
+                        let _ = kill_process(pid, signal);
+                    }
                 }
-                let signal = match origin.signal {
-                    SIGINT => Signal::INT,
-                    SIGTERM => Signal::TERM,
-                    SIGHUP => Signal::HUP,
-                    _ => Signal::QUIT,
-                };
-                // COMMAND is not reaped before this thread ends, so `pid` is still its.
-                let _ = kill_process(pid, signal);
             }
-        });
-        // Wait without reaping: the forwarder may still send a signal to `pid`.
-        let exited = || waitid(rustix::process::WaitId::Pid(pid), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT);
-        while let Err(rustix::io::Errno::INTR) = exited() {}
-        handle.close();
-        let _ = forwarder.join();
+        }
         let status = child.wait().map_err(SpawnError::Other)?;
         Ok(shell_status(status))
     }
