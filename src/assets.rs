@@ -225,7 +225,7 @@ struct OtherVariable {
     text: &'static str,
 }
 
-const OTHER_VARIABLES: [OtherVariable; 8] = [
+const OTHER_VARIABLES: [OtherVariable; 9] = [
     OtherVariable {
         name: "NO_COLOR",
         pages: None,
@@ -243,7 +243,7 @@ const OTHER_VARIABLES: [OtherVariable; 8] = [
     },
     OtherVariable {
         name: "DOCKER_CONFIG",
-        pages: Some(&["import", "import docker-config", "setup", "setup docker"]),
+        pages: Some(&["import", "import docker-config", "setup", "setup docker", "exec"]),
         text: "The directory holding docker's config.json (default: ~/.docker).",
     },
     OtherVariable {
@@ -263,6 +263,12 @@ const OTHER_VARIABLES: [OtherVariable; 8] = [
         text: "How many seconds to wait for another regcred holding the store's lock, or for the Secret Service \
                to answer (default 30). After a second regcred says on stderr what it waits for; when the time is \
                up it gives up with exit status 1.",
+    },
+    OtherVariable {
+        name: crate::helper::SELECTION_VAR,
+        pages: Some(&["exec"]),
+        text: "Set by regcred exec --image for the commands it runs: the ids of the credentials the images resolve to, \
+               the only ones docker-credential-regcred then answers with.",
     },
     OtherVariable {
         name: crate::complete::VAR,

@@ -36,7 +36,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "REGCRED_CONFIG_DIR", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub config_dir: Option<PathBuf>,
 
-    /// Where new secrets go: the OS keyring, or a 0600 secrets.toml for headless machines
+    /// Where new secrets go: the OS keyring; on servers and in CI the kernel keyring
+    /// (keyutils), the pass password store, or a 0600 secrets.toml
     #[arg(long, global = true, env = "REGCRED_SECRET_STORE", value_name = "STORE", default_value = "keyring", value_parser = parse_secret_store)]
     pub secret_store: SecretStoreKind,
 
@@ -66,7 +67,7 @@ impl GlobalArgs {
 }
 
 fn parse_secret_store(word: &str) -> Result<SecretStoreKind, String> {
-    word.parse().map_err(|_| format!("unknown secret store {word:?}; use `keyring` or `file`"))
+    word.parse().map_err(|_| format!("unknown secret store {word:?}; use `keyring`, `keyutils`, `pass` or `file`"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,6 +108,11 @@ pub struct PasswordArgs {
     /// Read the password (or token) from this environment variable
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+
+    /// Keep no secret: read it from this environment variable each time it is used (CI
+    /// secret variables; registries.toml can then be committed)
+    #[arg(long, value_name = "VAR")]
+    pub secret_from_env: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +217,19 @@ pub enum Command {
     /// Point docker or podman/skopeo/buildah at docker-credential-regcred
     #[command(subcommand, after_help = "EXAMPLES:\n  regcred setup docker --dry-run\n  regcred setup podman")]
     Setup(SetupTarget),
+
+    /// Run a command whose docker, podman, skopeo, buildah and crane get credentials from regcred
+    #[command(after_help = "COMMAND runs with DOCKER_CONFIG and REGISTRY_AUTH_FILE pointing at a private \
+        temporary directory (0700) whose config.json and auth.json send every registry of the environment to \
+        docker-credential-regcred; the rest of your docker config and your CLI plugins are kept. No secret is \
+        written to disk, REGCRED_ENV and REGCRED_CONFIG_DIR are passed down, SIGINT and SIGTERM are passed on, \
+        the directory is removed afterwards, and the exit status is COMMAND's (127: not found, 126: not \
+        executable).\n\n\
+        EXAMPLES:\n  \
+        regcred exec -- docker build -t registry.example.com/app .\n  \
+        regcred -e ci exec -- skopeo copy docker://quay.io/org/app:1 docker://registry.lan/app:1\n  \
+        regcred exec --image ghcr.io/acme/app:1 -- docker pull ghcr.io/acme/app:1")]
+    Exec(ExecArgs),
 
     /// Speak the Docker credential-helper protocol (what docker-credential-regcred does)
     #[command(
@@ -503,6 +522,18 @@ pub struct TlsInstallArgs {
     /// Only this registry (repeatable)
     #[arg(long = "registry", value_name = "ADDRESS")]
     pub registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Answer only with the credentials these images resolve to (repeatable); a scoped
+    /// credential is then what docker gets for its registry
+    #[arg(long = "image", value_name = "IMAGE")]
+    pub images: Vec<String>,
+
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND", value_hint = clap::ValueHint::CommandWithArguments)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,11 @@ pub use crate::vault::NOT_FOUND;
 /// Helpers read one small JSON object or URL; anything larger is refused.
 const MAX_INPUT: u64 = 64 * 1024;
 
+/// Set by `regcred exec --image` for the commands it runs: the ids of the credentials the
+/// images resolve to (one per registry, scoped ones included), the only ones `get` answers
+/// with.
+pub const SELECTION_VAR: &str = "REGCRED_EXEC_SELECTION";
+
 /// What `store` reads. No `Debug`: it holds the secret.
 #[derive(Deserialize)]
 pub(crate) struct StoreRequest {
@@ -170,12 +175,28 @@ fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
-    let credential = credentials.in_use_for_docker(&address).ok_or(vault::Error::NotFound)?;
+    let credential = match exec_selection()? {
+        Some(ids) => credentials.selected_for(&address, &ids),
+        None => credentials.in_use_for_docker(&address),
+    };
+    let credential = credential.ok_or(vault::Error::NotFound)?;
     let secret = ctx.secret_of(&registries.store_id, credential)?;
     let body = GetResponse { server_url: &server, username: &credential.username, secret: secret.expose() };
     let json = Zeroizing::new(serde_json::to_string(&body).unwrap_or_default());
     respond(&json)?;
     respond("\n")
+}
+
+/// Under `regcred exec --image`: the ids of [`SELECTION_VAR`]; `None` outside such an `exec`.
+fn exec_selection() -> Result<Option<Vec<u64>>, Failure> {
+    let Some(value) = std::env::var_os(SELECTION_VAR) else { return Ok(None) };
+    let bad = || Failure::operational(format!("{SELECTION_VAR} is not a list of credential ids"));
+    let text = value.to_str().ok_or_else(bad)?;
+    text.split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 fn list(ctx: &Context) -> Result<(), Failure> {

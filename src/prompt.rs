@@ -9,11 +9,10 @@ use zeroize::Zeroizing;
 use crate::cli::PasswordArgs;
 use crate::exit::{ExitCode, Failure, input_error};
 use crate::secrets::Secret;
+use crate::vault::SecretSource;
 
-/// The longest password accepted, in bytes. Registry passwords and tokens are far shorter
-/// (a JWT is a few KiB); anything longer is a mistake, such as a whole file piped in, and
-/// the credential helper could not hand it over either (its requests are capped alike).
-pub const MAX_PASSWORD: usize = 64 * 1024;
+/// The longest password accepted, in bytes: the vault's bound for every secret.
+pub use crate::vault::secrets::MAX_SECRET as MAX_PASSWORD;
 
 /// Gets the password the way the user chose. `label` names what it is for
 /// (`bob @ docker.io`). An empty password is refused.
@@ -47,6 +46,18 @@ pub fn password(args: &PasswordArgs, label: &str) -> Result<Secret, Failure> {
     }
     // Moving the String out keeps a single copy, wiped when the Secret drops.
     Ok(Secret::new(std::mem::take(&mut *value)))
+}
+
+/// The secret `--verify` tries before anything is stored: the one given, or, with
+/// `--secret-from-env VAR`, VAR's value now (read as `--password-env VAR` would).
+pub fn secret_to_verify(source: &SecretSource, label: &str) -> Result<Secret, Failure> {
+    match source {
+        SecretSource::Given(secret) => Ok(secret.clone()),
+        SecretSource::Env(var) => {
+            let args = PasswordArgs { password_stdin: false, password_env: Some(var.clone()), secret_from_env: None };
+            password(&args, label)
+        }
+    }
 }
 
 /// The first line of stdin, without its line ending (what `docker login --password-stdin`

@@ -1197,3 +1197,152 @@ fn a_locked_keyring_is_reported_with_both_remedies_and_changes_nothing() {
         &[row(state.area, state.input, &state.shown(), run.code, &message(&run, false, &t))],
     );
 }
+
+/// Headless secret stores, secrets from variables and `exec`: bad setups and inputs.
+#[test]
+fn bad_store_variable_and_exec_input_gets_its_exit_code_and_changes_nothing() {
+    let t = TestEnv::new();
+    t.add("quay.io", "alice", "pw1");
+    t.run(&["add", "registry.example.com:5000", "-u", "ci", "--secret-from-env", "CI_TOKEN"]).ok();
+    let root = t.root().display().to_string();
+    // A GnuPG home with no key, and password stores: none, and one for a key nobody has.
+    let gnupg = format!("{root}/gnupg-empty");
+    fs::create_dir_all(&gnupg).unwrap();
+    fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
+    let foreign = format!("{root}/foreign-store");
+    fs::create_dir_all(&foreign).unwrap();
+    fs::write(format!("{foreign}/.gpg-id"), "0123456789ABCDEF0123456789ABCDEF01234567\n").unwrap();
+    let pw = "pw\n";
+    let add = |store: &str| -> Vec<String> {
+        ["--secret-store", store, "add", "ghcr.io", "-u", "bob", "--password-stdin"].map(str::to_owned).to_vec()
+    };
+    let pass_add = add("pass");
+    let pass_add: Vec<&str> = pass_add.iter().map(String::as_str).collect();
+    let keyring_add = add("keyring");
+    let keyring_add: Vec<&str> = keyring_add.iter().map(String::as_str).collect();
+    let cases = vec![
+        // --secret-from-env names
+        case(
+            "secret variable",
+            "empty name",
+            &["add", "ghcr.io", "-u", "b", "--secret-from-env", ""],
+            "",
+            2,
+            "is empty",
+        ),
+        case(
+            "secret variable",
+            "name starts with a digit",
+            &["add", "ghcr.io", "-u", "b", "--secret-from-env", "1TOKEN"],
+            "",
+            2,
+            "not an environment variable name",
+        ),
+        case(
+            "secret variable",
+            "name with '-'",
+            &["add", "ghcr.io", "-u", "b", "--secret-from-env", "MY-TOKEN"],
+            "",
+            2,
+            "not an environment variable name",
+        ),
+        case(
+            "secret variable",
+            "name with '='",
+            &["add", "ghcr.io", "-u", "b", "--secret-from-env", "A=B"],
+            "",
+            2,
+            "not an environment variable name",
+        ),
+        case(
+            "secret variable",
+            "name with a space",
+            &["edit", "1", "--secret-from-env", "A B"],
+            "",
+            2,
+            "not an environment variable name",
+        ),
+        case(
+            "secret variable",
+            "with --password-stdin",
+            &["add", "ghcr.io", "-u", "b", "--secret-from-env", "X", "--password-stdin"],
+            pw,
+            2,
+            "cannot be used with",
+        ),
+        case(
+            "secret variable",
+            "unset, resolve --show-secret",
+            &["resolve", "registry.example.com:5000/app", "--show-secret"],
+            "",
+            1,
+            "CI_TOKEN, which is not set",
+        ),
+        case(
+            "secret variable",
+            "empty, resolve --show-secret",
+            &["resolve", "registry.example.com:5000/app", "--show-secret"],
+            "",
+            1,
+            "CI_TOKEN, which is empty",
+        )
+        .env("CI_TOKEN", ""),
+        case("secret variable", "unset, export", &["export", "auth-json"], "", 1, "CI_TOKEN, which is not set"),
+        case("secret variable", "unset, doctor warns only", &["doctor"], "", 0, "warning: credential 2")
+            .env("CI_TOKEN", ""),
+        Case {
+            helper: true,
+            ..case(
+                "secret variable",
+                "unset, helper get",
+                &["get"],
+                "registry.example.com:5000\n",
+                1,
+                "CI_TOKEN, which is not set",
+            )
+        },
+        // secret stores
+        case("secret store", "misspelt (keyutil)", &["--secret-store", "keyutil", "list"], "", 2, "keyutil"),
+        case("secret store", "pass: store not initialised", &pass_add, pw, 1, "is not initialised")
+            .env("PASSWORD_STORE_DIR", &format!("{root}/no-store"))
+            .env("GNUPGHOME", &gnupg),
+        case("secret store", "pass: GPG key missing", &pass_add, pw, 1, "no usable public key")
+            .env("PASSWORD_STORE_DIR", &foreign)
+            .env("GNUPGHOME", &gnupg),
+        case("secret store", "pass: not installed", &pass_add, pw, 1, "`pass` program is not installed")
+            .env("PATH", &format!("{root}/no-bin"))
+            .env("PASSWORD_STORE_DIR", &foreign),
+        case(
+            "secret store",
+            "keyring unreachable: every remedy named",
+            &keyring_add,
+            pw,
+            1,
+            "cannot reach the OS keyring",
+        )
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/regcred-bus"),
+        // exec
+        case("exec", "no command", &["exec"], "", 2, "COMMAND"),
+        case("exec", "nothing after --", &["exec", "--"], "", 2, "COMMAND"),
+        case("exec", "command not found", &["exec", "--", "no-such-program-regcred"], "", 127, "command not found"),
+        case("exec", "not executable (a directory)", &["exec", "--", "/"], "", 126, "cannot run it"),
+        case("exec", "bad --image", &["exec", "--image", "Bad Image", "--", "true"], "", 2, "invalid image reference"),
+        case("exec", "unknown environment", &["-e", "nope", "exec", "--", "true"], "", 2, "does not exist"),
+        case("exec", "command without --", &["exec", "true"], "", 2, "unexpected argument"),
+        Case {
+            helper: true,
+            ..case("exec", "bad selection variable", &["get"], "quay.io\n", 1, "not a list of credential ids")
+        }
+        .env("REGCRED_EXEC_SELECTION", "one,two"),
+    ];
+    let mut failures = Vec::new();
+    let rows = check_cases(&t, &cases, &mut failures);
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad inputs misbehaved:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    check_document("stores", &rows);
+}

@@ -467,7 +467,9 @@ fn crash_run(t: &TestEnv, kind: SecretStoreKind, kills_wanted: usize, test: &str
     names.sort();
     let expected: &[&str] = match kind {
         SecretStoreKind::File => &["registries.lock", "registries.toml", "secrets.toml"],
-        SecretStoreKind::Keyring => &["registries.lock", "registries.toml"],
+        SecretStoreKind::Keyring | SecretStoreKind::Keyutils | SecretStoreKind::Pass => {
+            &["registries.lock", "registries.toml"]
+        }
     };
     assert_eq!(names, expected, "leftover files in the config dir");
     assert!(figures.kills >= kills_wanted, "only {} of {kills_wanted} kills landed: {figures:?}", figures.kills);

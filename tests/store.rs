@@ -153,6 +153,7 @@ fn doctor_waits_for_a_write_under_way_instead_of_reporting_it_half_done() {
         active: true,
         sequence,
         secret_store: regcred::testing::SecretStoreKind::File,
+        secret_env: None,
         added: stamp,
         updated: stamp,
     };

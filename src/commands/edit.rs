@@ -7,7 +7,7 @@ use crate::commands::{describe, select, verify};
 use crate::context::Context;
 use crate::exit::Failure;
 use crate::prompt;
-use crate::vault::{Changes, check_name_free};
+use crate::vault::{Changes, SecretSource, check_name_free, secret_env};
 
 pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     let changes = Changes::new(args.username.clone(), args.email.as_deref(), args.name.as_deref())?;
@@ -20,15 +20,29 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     check_name_free(&registries, &environment, new_name, Some(id))?;
     let username = args.username.as_deref().unwrap_or(&current.username);
     let label = format!("{username} @ {}", current.address);
-    let secret = prompt::password(&args.password, &label)?;
+    if let Some(var) = &args.password.secret_from_env {
+        secret_env::check_name(var)?;
+    }
+    // With --secret-from-env nothing is stored: the variable is read here only to verify.
+    let source = match args.password.secret_from_env.clone() {
+        None => SecretSource::Given(prompt::password(&args.password, &label)?),
+        Some(var) => SecretSource::Env(var),
+    };
     if args.verify {
         let address = regcred_core::Scope::parse(&current.address)
             .map_err(|e| Failure::operational(format!("credential {id} in the store has a bad address: {e}")))?;
         let trusts = verify::trusts(&registries, &environment)?;
+        let secret = prompt::secret_to_verify(&source, &label)?;
         verify::check_before_storing(ctx, &trusts, address.address(), username, &secret, "nothing was changed")?;
     }
 
-    let after = ctx.edit(id, &environment, &changes, &secret)?;
-    ctx.out.info(format!("Updated credential {}.", describe(&after)));
+    let after = ctx.edit(id, &environment, &changes, &source)?;
+    match &after.secret_env {
+        Some(var) => ctx.out.info(format!(
+            "Updated credential {}; its secret is read from the environment variable {var} each time it is used.",
+            describe(&after)
+        )),
+        None => ctx.out.info(format!("Updated credential {}.", describe(&after))),
+    }
     Ok(())
 }

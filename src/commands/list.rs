@@ -5,7 +5,7 @@ use regcred_core::Status;
 use crate::cli::{Format, ListArgs, ShowArgs};
 use crate::commands::select;
 use crate::commands::view::{
-    CredentialJson, CredentialView, json_line, rfc3339, secret_store_words, short_time, status_color, status_word,
+    CredentialJson, CredentialView, json_line, rfc3339, secret_words, short_time, status_color, status_word,
 };
 use crate::context::{Context, EnvCredentials};
 use crate::exit::Failure;
@@ -111,7 +111,7 @@ fn print_one(shell: &Shell, view: &CredentialView<'_>, format: Format) -> Result
         ("username", c.username.clone()),
         ("email", or_dash(&c.email)),
         ("status", status),
-        ("secret", format!("in the {}", secret_store_words(c))),
+        ("secret", secret_words(c)),
         ("added", rfc3339(c.added)),
         ("updated", rfc3339(c.updated)),
     ];

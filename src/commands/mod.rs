@@ -6,6 +6,7 @@ mod completions;
 mod doctor;
 mod edit;
 mod env;
+mod exec;
 mod export;
 mod generate_assets;
 mod import;
@@ -58,6 +59,7 @@ fn dispatch(cli: Cli, ctx: &Context) -> Result<u8, Failure> {
         Some(Command::Doctor(args)) => doctor::run(args, ctx).map(done),
         Some(Command::Export(format)) => export::run(format, ctx).map(done),
         Some(Command::Import(source)) => import::run(source, ctx).map(done),
+        Some(Command::Exec(args)) => exec::run(args, ctx),
         Some(Command::Setup(target)) => setup::run(target, ctx).map(done),
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, ctx)),
         Some(Command::GenerateAssets(args)) => generate_assets::run(args, ctx).map(done),

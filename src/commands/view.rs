@@ -30,6 +30,9 @@ pub struct CredentialJson<'a> {
     status: &'static str,
     added: String,
     updated: String,
+    /// Only for a credential added with `--secret-from-env`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_from_env: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<&'a str>,
 }
@@ -47,6 +50,7 @@ impl<'a> From<&CredentialView<'a>> for CredentialJson<'a> {
             status: status_word(v.status),
             added: rfc3339(c.added),
             updated: rfc3339(c.updated),
+            secret_from_env: c.secret_env.as_deref(),
             password: v.password,
         }
     }
@@ -77,9 +81,19 @@ pub fn credential_label(c: &Credential) -> String {
     }
 }
 
-pub fn secret_store_words(c: &Credential) -> &'static str {
+/// Where a credential's secret comes from, for `show`.
+pub fn secret_words(c: &Credential) -> String {
+    match &c.secret_env {
+        Some(var) => format!("from the environment variable {var}, read at each use"),
+        None => format!("in the {}", secret_store_words(c)),
+    }
+}
+
+fn secret_store_words(c: &Credential) -> &'static str {
     match c.secret_store {
         SecretStoreKind::Keyring => "OS keyring",
+        SecretStoreKind::Keyutils => "kernel keyring (keyutils)",
+        SecretStoreKind::Pass => "password store (pass)",
         SecretStoreKind::File => "secrets file (secrets.toml)",
     }
 }

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use super::Vault;
 use super::fs::{ModeCheck, check_mode};
 use super::secrets::{SecretKey, SecretStoreKind};
 use super::store::TlsSetting;
+use super::{Vault, Warning};
 
 /// One thing doctor checked.
 pub struct Finding {
@@ -90,9 +90,27 @@ impl Vault {
             }
         };
 
+        for credential in &registries.credentials {
+            if let Some(var) = &credential.secret_env {
+                let who = super::describe(credential);
+                if super::secret_env::is_set(var) {
+                    report(
+                        true,
+                        "secret variable",
+                        format!("credential {who} reads its secret from {var}, which is set"),
+                    );
+                    continue;
+                }
+                // A warning, not a problem: the variable may well be set only in CI.
+                let warning = Warning::SecretVariableUnset { credential: who, var: var.clone() };
+                report(true, "secret variable", warning.to_string());
+                self.store.warnings().push(warning);
+            }
+        }
+
         let mut remove_ids = Vec::new();
-        for kind in [SecretStoreKind::Keyring, SecretStoreKind::File] {
-            let uses = registries.credentials.iter().filter(|c| c.secret_store == kind).count();
+        for kind in SecretStoreKind::ALL {
+            let uses = registries.credentials.iter().filter(|c| c.keeps_secret_in(kind)).count();
             if uses == 0 && kind != self.secret_store {
                 continue;
             }
@@ -119,7 +137,7 @@ impl Vault {
                     stored.len()
                 ),
             );
-            for credential in registries.credentials.iter().filter(|c| c.secret_store == kind) {
+            for credential in registries.credentials.iter().filter(|c| c.keeps_secret_in(kind)) {
                 if !stored.contains(&credential.id) {
                     let what =
                         format!("credential {} has no secret in {}", super::describe(credential), secrets.location());
@@ -137,7 +155,7 @@ impl Vault {
             }
             for id in stored
                 .into_iter()
-                .filter(|id| !registries.credentials.iter().any(|c| c.id == *id && c.secret_store == kind))
+                .filter(|id| !registries.credentials.iter().any(|c| c.id == *id && c.keeps_secret_in(kind)))
             {
                 let what =
                     format!("a secret for credential {id} is in {}, but no such credential exists", secrets.location());

@@ -23,6 +23,10 @@ pub enum Error {
     /// The metadata says a secret is there, and it is not.
     #[error("the secret of credential {id} is missing from {location}")]
     SecretMissing { id: u64, location: String },
+    /// A credential's secret comes from an environment variable (`--secret-from-env`) that
+    /// gives none.
+    #[error("credential {credential} takes its secret from the environment variable {var}, which {problem}")]
+    SecretVariable { id: u64, credential: String, var: String, problem: super::secret_env::Unusable },
     /// The metadata is gone; its secret could not be removed.
     #[error("credential {id} was deleted, but its secret could not be removed: {source}")]
     SecretLeftBehind {
@@ -54,6 +58,10 @@ impl Error {
             Error::SecretMissing { .. } => {
                 Some("run `regcred doctor` to check the store, then re-enter it with `regcred edit`".into())
             }
+            Error::SecretVariable { id, var, .. } => Some(format!(
+                "set {var} to the registry password or token (in CI: a secret variable), \
+                 or store a secret instead with: regcred edit {id} --password-stdin"
+            )),
             Error::SecretLeftBehind { .. } => {
                 Some("run `regcred doctor --fix` once the secret store is reachable".into())
             }

@@ -219,6 +219,16 @@ impl PrivateFile {
     /// Writes a new file that must not exist yet (`O_CREAT|O_EXCL|O_NOFOLLOW`): whatever
     /// stands at the path (a file, a planted link or FIFO) is left alone and reported.
     pub fn create_new(&self, bytes: &[u8]) -> Result<(), FsError> {
+        self.create(bytes, true)
+    }
+
+    /// [`create_new`](Self::create_new) without the fsyncs, for a file that lives only as
+    /// long as this process (`exec`'s configs), where a sync would cost more than the rest.
+    pub fn create_scratch(&self, bytes: &[u8]) -> Result<(), FsError> {
+        self.create(bytes, false)
+    }
+
+    fn create(&self, bytes: &[u8], durable: bool) -> Result<(), FsError> {
         let owner = self.check_dir_owner()?;
         let file = create_exclusive(&self.path, self.mode).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
@@ -231,12 +241,14 @@ impl PrivateFile {
         set_mode(&file, self.mode).map_err(fail("cannot set permissions for"))?;
         owner.give(&file).map_err(fail("cannot keep the owner of"))?;
         let mut file = file;
-        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        let written = file.write_all(bytes).and_then(|()| if durable { file.sync_all() } else { Ok(()) });
         if let Err(e) = written {
             let _ = fs::remove_file(&self.path);
             return Err(FsError::io("cannot write", &self.path, e));
         }
-        sync_dir(&self.dir());
+        if durable {
+            sync_dir(&self.dir());
+        }
         Ok(())
     }
 

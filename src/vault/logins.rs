@@ -72,14 +72,15 @@ pub(crate) fn relogin(same_user: &[Held]) -> Relogin {
 
 /// A login replacing `old` is a re-addition: it takes the new `sequence` and is added `now`,
 /// so `list`, `--explain` ("added later") and JSON `added` all agree on the order the
-/// selection rule uses. It is active again and keeps its id, name and e-mail.
+/// selection rule uses. It is active again and keeps its id, name and e-mail; its secret is
+/// the one the login gave, kept in `secret_store` (no longer read from a variable).
 pub(crate) fn readded(
     old: &Credential,
     sequence: u64,
     now: OffsetDateTime,
     secret_store: SecretStoreKind,
 ) -> Credential {
-    Credential { sequence, active: true, added: now, updated: now, secret_store, ..old.clone() }
+    Credential { sequence, active: true, added: now, updated: now, secret_store, secret_env: None, ..old.clone() }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! [`Vault::set_active`], [`Vault::remove`], [`Vault::remove_env`], [`Vault::import`],
 //! [`Vault::secret_of`] and [`Vault::secret_cache`], the helper's `store` and `erase`) own the write ordering (secret
 //! first, metadata second, and the secret undone when the metadata cannot be written), the
-//! rules for names, usernames and e-mails, and the "secret missing" error, once.
+//! rules for names, usernames and e-mails, and the "secret missing" and "variable unset"
+//! errors, once.
 //!
 //! The vault never prints: what it has to say beside its result (a file others can read)
 //! is collected in [`Warnings`] for the command to print, and a wait is announced through
@@ -15,6 +16,7 @@ use std::time::Duration;
 use regcred_core::{Candidate, RegistryAddress, Scope, Status, check_text, validate_credential_name};
 
 pub mod clients;
+pub mod exec_dir;
 pub mod fs;
 pub mod secret_cache;
 pub mod secrets;
@@ -24,9 +26,10 @@ mod doctor;
 mod error;
 mod logins;
 mod ops;
+pub mod secret_env;
 
 pub use error::{Error, NOT_FOUND};
-pub use ops::{AddRequest, Changes, ImportItem, NewTls};
+pub use ops::{AddRequest, Changes, ImportItem, NewTls, SecretSource};
 use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
 use store::{Credential, Registries, Store};
 
@@ -41,6 +44,10 @@ pub(crate) const LEGACY_TEMP_NAMES: [(&str, &str); 2] = [(".regcred-", ".tmp"), 
 pub enum Warning {
     /// A file holding credentials that other users can read.
     ReadableByOthers { path: std::path::PathBuf, mode: u32 },
+    /// A credential reads its secret from a variable that is not set here (doctor).
+    SecretVariableUnset { credential: String, var: String },
+    /// `edit --secret-from-env`: the secret the credential kept before could not be removed.
+    SecretKeptBehind { id: u64, cause: String },
 }
 
 impl std::fmt::Display for Warning {
@@ -50,6 +57,15 @@ impl std::fmt::Display for Warning {
                 f,
                 "{0} is readable by other users (mode {mode:04o}); make it private with: chmod 600 {0}",
                 path.display()
+            ),
+            Warning::SecretVariableUnset { credential, var } => write!(
+                f,
+                "credential {credential} reads its secret from {var}, which is not set here; set it wherever the \
+                 credential is used"
+            ),
+            Warning::SecretKeptBehind { id, cause } => write!(
+                f,
+                "the secret credential {id} kept before could not be removed ({cause}); `regcred doctor --fix` removes it"
             ),
         }
     }
@@ -154,9 +170,10 @@ impl Vault {
         secrets::open(kind, &self.store)
     }
 
-    /// The secret of one credential, from wherever it lives. A secret that should be there
-    /// and is not is an error, never an empty password. A command that needs the secrets
-    /// of several credentials keeps a [`Vault::secret_cache`] instead, which reads each once.
+    /// The secret of one credential, from wherever it lives (with `--secret-from-env`, the
+    /// variable's value, read now). A secret that should be there and is not is an error,
+    /// never an empty password. A command that needs the secrets of several credentials
+    /// keeps a [`Vault::secret_cache`] instead, which reads each once.
     pub fn secret_of(&self, store_id: &str, credential: &Credential) -> Result<Secret, Error> {
         self.secret_cache(store_id).take(credential)
     }
@@ -323,6 +340,16 @@ impl<'a> EnvCredentials<'a> {
             .zip(&self.scopes)
             .filter(|(c, scope)| c.active && scope.path().is_none() && scope.address() == address)
             .max_by_key(|(c, _)| c.sequence)
+            .map(|(c, _)| *c)
+    }
+
+    /// Of the credentials `ids` (what `exec --image` chose, scoped ones included), the one
+    /// for this host, if it is still active.
+    pub fn selected_for(&self, address: &RegistryAddress, ids: &[u64]) -> Option<&'a Credential> {
+        self.records
+            .iter()
+            .zip(&self.scopes)
+            .find(|(c, scope)| c.active && ids.contains(&c.id) && scope.address() == address)
             .map(|(c, _)| *c)
     }
 }

@@ -42,12 +42,39 @@ impl AddRequest {
     }
 }
 
+/// Where a new or edited credential's secret comes from.
+pub enum SecretSource {
+    /// Entered now, and kept in the secret store new secrets go to.
+    Given(Secret),
+    /// `--secret-from-env VAR`: kept nowhere, read from VAR at each use.
+    Env(String),
+}
+
+impl SecretSource {
+    /// The rule for variable names; checked again by [`Vault::add`] and [`Vault::edit`].
+    pub fn validate(&self) -> Result<(), Error> {
+        match self {
+            SecretSource::Given(_) => Ok(()),
+            SecretSource::Env(var) => super::secret_env::check_name(var),
+        }
+    }
+
+    fn var(&self) -> Option<String> {
+        match self {
+            SecretSource::Given(_) => None,
+            SecretSource::Env(var) => Some(var.clone()),
+        }
+    }
+}
+
 /// What [`Vault::add`] did.
 pub struct Added {
     pub credential: Credential,
     pub environment: String,
-    /// Where the secret went, in words.
+    /// Where the secret went, in words (none with `--secret-from-env`).
     pub location: String,
+    /// How long a secret lasts there, when not until deleted (" It is gone at reboot.").
+    pub lifetime_note: &'static str,
     pub tls: Option<TlsSetting>,
     /// Active credentials for exactly the same address, now overridden by the new one.
     pub overridden: Vec<Credential>,
@@ -152,8 +179,9 @@ impl Vault {
 
     /// Adds a credential: its secret first, its metadata second, and the secret removed
     /// again if the metadata cannot be written.
-    pub fn add(&self, request: AddRequest, secret: &Secret) -> Result<Added, Error> {
+    pub fn add(&self, request: AddRequest, source: &SecretSource) -> Result<Added, Error> {
         request.validate()?;
+        source.validate()?;
         let mut tx = self.store.transaction()?;
         let environment = self.environment(&tx)?;
         check_name_free(&tx, &environment, request.name.as_deref(), None)?;
@@ -167,7 +195,7 @@ impl Vault {
         if let Some(setting) = &tls {
             tx.set_tls(setting.clone());
         }
-        let credential = tx.new_credential(NewCredential {
+        let mut credential = tx.new_credential(NewCredential {
             environment: environment.clone(),
             name: request.name,
             address: request.address,
@@ -175,14 +203,19 @@ impl Vault {
             email: check_email(request.email.as_deref())?,
             secret_store: self.secret_store,
         });
+        credential.secret_env = source.var();
         let secrets = self.secrets(self.secret_store);
         let store_id = tx.store_id.clone();
-        secrets.set(&secret_key(&store_id, &credential), secret)?;
+        if let SecretSource::Given(secret) = source {
+            secrets.set(&secret_key(&store_id, &credential), secret)?;
+        }
         tx.credentials.push(credential.clone());
         let registries = match tx.commit() {
             Ok(registries) => registries,
             Err(error) => {
-                let _ = secrets.delete(&secret_key(&store_id, &credential));
+                if credential.secret_env.is_none() {
+                    let _ = secrets.delete(&secret_key(&store_id, &credential));
+                }
                 return Err(error.into());
             }
         };
@@ -193,14 +226,28 @@ impl Vault {
             .filter(|c| c.id != credential.id && c.active && c.address == credential.address)
             .cloned()
             .collect();
-        Ok(Added { credential, environment, location: secrets.location(), tls, overridden })
+        Ok(Added {
+            credential,
+            environment,
+            location: secrets.location(),
+            lifetime_note: secrets.lifetime_note(),
+            tls,
+            overridden,
+        })
     }
 
-    /// Changes a credential's username, e-mail or name and replaces its secret; the
-    /// address and the addition order never change. The old secret comes back if the
-    /// metadata cannot be written.
-    pub fn edit(&self, id: u64, environment: &str, changes: &Changes, secret: &Secret) -> Result<Credential, Error> {
+    /// Changes a credential's username, e-mail or name and replaces its secret (or where it
+    /// comes from); the address and the addition order never change. The old secret comes
+    /// back if the metadata cannot be written.
+    pub fn edit(
+        &self,
+        id: u64,
+        environment: &str,
+        changes: &Changes,
+        source: &SecretSource,
+    ) -> Result<Credential, Error> {
         changes.validate()?;
+        source.validate()?;
         let mut tx = self.store.transaction()?;
         let new_name = changes.name.as_ref().and_then(|n| n.as_deref());
         check_name_free(&tx, environment, new_name, Some(id))?;
@@ -221,15 +268,39 @@ impl Vault {
             credential.name = name.clone();
         }
         credential.updated = now();
+        if before.secret_env.is_some() && matches!(source, SecretSource::Given(_)) {
+            // A secret entered again after a variable goes where new secrets go now.
+            credential.secret_store = self.secret_store;
+        }
+        credential.secret_env = source.var();
         let after = credential.clone();
         let store_id = tx.store_id.clone();
+        let SecretSource::Given(secret) = source else {
+            // The metadata first, then the stored secret, no longer used, is removed (if
+            // that fails, `doctor --fix` removes it later).
+            tx.commit()?;
+            if before.secret_env.is_none()
+                && let Err(e) = self.secrets(before.secret_store).delete(&secret_key(&store_id, &before))
+            {
+                self.store.warnings().push(super::Warning::SecretKeptBehind { id, cause: e.to_string() });
+            }
+            return Ok(after);
+        };
         let secrets = self.secrets(after.secret_store);
-        let old_secret = secrets.get(&secret_key(&store_id, &before))?;
+        let old_secret = match before.secret_env {
+            Some(_) => None,
+            None => secrets.get(&secret_key(&store_id, &before))?,
+        };
         // `set` replaces the secret of the same credential id, even when the username changed.
         secrets.set(&secret_key(&store_id, &after), secret)?;
         if let Err(error) = tx.commit() {
-            if let Some(old) = old_secret {
-                let _ = secrets.set(&secret_key(&store_id, &before), &old);
+            match old_secret {
+                Some(old) => {
+                    let _ = secrets.set(&secret_key(&store_id, &before), &old);
+                }
+                None => {
+                    let _ = secrets.delete(&secret_key(&store_id, &after));
+                }
             }
             return Err(error.into());
         }
@@ -264,15 +335,19 @@ impl Vault {
             return Err(Error::invalid(format!("credential {id} was deleted meanwhile"), None));
         };
         // Refuse up front rather than leave a secret behind that the user cannot see.
-        self.secrets(tx.credentials[index].secret_store).check()?;
+        self.check_stores_of(&tx.credentials[index..=index])?;
         let removed = tx.credentials.remove(index);
         tx.save()?;
         self.delete_secret(&tx.store_id, &removed)?;
         Ok(removed)
     }
 
-    /// Removes the secret of a credential whose metadata is already gone.
+    /// Removes the secret of a credential whose metadata is already gone (none was kept
+    /// for one with `--secret-from-env`).
     fn delete_secret(&self, store_id: &str, credential: &Credential) -> Result<(), Error> {
+        if credential.secret_env.is_some() {
+            return Ok(());
+        }
         self.secrets(credential.secret_store)
             .delete(&secret_key(store_id, credential))
             .map(drop)
@@ -282,7 +357,7 @@ impl Vault {
     /// Checks that the secret stores the credentials use answer before their metadata goes.
     fn check_stores_of(&self, credentials: &[Credential]) -> Result<(), Error> {
         for kind in SecretStoreKind::ALL {
-            if credentials.iter().any(|c| c.secret_store == kind) {
+            if credentials.iter().any(|c| c.keeps_secret_in(kind)) {
                 self.secrets(kind).check()?;
             }
         }
@@ -480,7 +555,7 @@ impl Vault {
         let store_id = tx.store_id.clone();
         let secrets = self.secrets(self.secret_store);
         let previous = match &kept {
-            Some(old) if old.secret_store == self.secret_store => secrets.get(&secret_key(&store_id, old))?,
+            Some(old) if old.keeps_secret_in(self.secret_store) => secrets.get(&secret_key(&store_id, old))?,
             _ => None,
         };
         secrets.set(&secret_key(&store_id, &credential), secret)?;
@@ -499,7 +574,7 @@ impl Vault {
         }
         // Duplicates from before, and a replaced secret kept in the other store, go last.
         for old in existing.iter().chain(kept.iter().filter(|old| old.secret_store != self.secret_store)) {
-            let _ = self.secrets(old.secret_store).delete(&secret_key(&store_id, old));
+            let _ = self.delete_secret(&store_id, old);
         }
         Ok(())
     }

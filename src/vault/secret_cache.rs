@@ -63,6 +63,10 @@ impl<'a> SecretCache<'a> {
     }
 
     fn read(&mut self, credential: &Credential) -> Result<Secret, Error> {
+        // `--secret-from-env`: the variable's value, read now; no store is opened.
+        if let Some(var) = &credential.secret_env {
+            return super::secret_env::read(credential, var);
+        }
         let kind = credential.secret_store;
         let index = match self.stores.iter().position(|(k, _)| *k == kind) {
             Some(index) => index,
@@ -130,6 +134,7 @@ mod tests {
             active: true,
             sequence: id,
             secret_store: SecretStoreKind::File,
+            secret_env: None,
             added: stamp,
             updated: stamp,
         }

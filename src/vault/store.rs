@@ -482,6 +482,7 @@ mod tests {
             active: true,
             sequence,
             secret_store: SecretStoreKind::File,
+            secret_env: None,
             added: stamp,
             updated: stamp,
         });

@@ -12,7 +12,9 @@
 //!
 //! Nothing here ever falls back from one store to the other: the caller picks one. One
 //! file per store: `secret_service` (Linux and the BSDs), `native` (macOS, Windows),
-//! `file` (`secrets.toml`), `unsupported` (anything else).
+//! `file` (`secrets.toml`), `unsupported` (anything else), and the two stores for servers
+//! and CI that need no desktop session: `keyutils` (the Linux kernel keyring) and `pass`
+//! (the standard Unix password manager, GPG-encrypted files).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -24,13 +26,20 @@ use super::Store;
 use super::fs::FsError;
 
 mod file;
+#[cfg(target_os = "linux")]
+mod keyutils;
 #[cfg(any(test, target_os = "macos", target_os = "windows"))]
 #[cfg_attr(not(any(target_os = "macos", target_os = "windows")), allow(dead_code))]
 mod native;
+mod pass;
 #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
 mod secret_service;
+#[cfg(all(test, target_os = "linux"))]
+mod session_test;
 #[cfg(test)]
 mod tests;
+#[cfg(not(target_os = "linux"))]
+mod unavailable;
 #[cfg(not(any(
     all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
     target_os = "macos",
@@ -54,6 +63,11 @@ use unsupported::UnsupportedStore as KeyringStore;
 pub(crate) use file::FILE_NAME;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use file::check_file_round_trip;
+
+/// The longest secret accepted, in bytes. Registry passwords and tokens are far shorter
+/// (a JWT is a few KiB); anything longer is a mistake, such as a whole file piped in, and
+/// the credential helper could not hand it over either (its requests are capped alike).
+pub const MAX_SECRET: usize = 64 * 1024;
 
 /// The service name every keyring entry carries.
 const SERVICE: &str = "regcred";
@@ -101,20 +115,27 @@ impl SecretKey<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretStoreKind {
     Keyring,
+    /// The Linux kernel keyring (keyutils.rs).
+    Keyutils,
+    /// The `pass` password store (pass.rs).
+    Pass,
     File,
 }
 
 impl SecretStoreKind {
-    pub const ALL: [SecretStoreKind; 2] = [SecretStoreKind::Keyring, SecretStoreKind::File];
+    pub const ALL: [SecretStoreKind; 4] =
+        [SecretStoreKind::Keyring, SecretStoreKind::Keyutils, SecretStoreKind::Pass, SecretStoreKind::File];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SecretStoreKind::Keyring => "keyring",
+            SecretStoreKind::Keyutils => "keyutils",
+            SecretStoreKind::Pass => "pass",
             SecretStoreKind::File => "file",
         }
     }
 
-    /// Parses `keyring` or `file` (ASCII case-insensitive, surrounding blanks ignored).
+    /// Parses a store's word (ASCII case-insensitive, surrounding blanks ignored).
     pub fn parse(s: &str) -> Result<SecretStoreKind, UnknownSecretStoreKind> {
         let word = s.trim();
         SecretStoreKind::ALL
@@ -138,9 +159,9 @@ impl FromStr for SecretStoreKind {
     }
 }
 
-/// A `--secret-store` value that is neither `keyring` nor `file`.
+/// A `--secret-store` value that names no store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown secret store `{0}` (expected `keyring` or `file`)")]
+#[error("unknown secret store `{0}` (expected `keyring`, `keyutils`, `pass` or `file`)")]
 pub struct UnknownSecretStoreKind(pub String);
 
 /// A place where credentials' secrets are kept.
@@ -161,6 +182,11 @@ pub trait SecretStore {
     /// Ids of every credential of this store_id that has a secret here (doctor compares with
     /// metadata).
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError>;
+    /// What `add` tells about how long a secret lasts here, when it is not "until deleted"
+    /// (" It is gone at reboot.").
+    fn lifetime_note(&self) -> &'static str {
+        ""
+    }
 }
 
 /// Opens the secret store of `kind` for the config dir of `store`. Cheap: nothing is read
@@ -168,6 +194,11 @@ pub trait SecretStore {
 pub fn open(kind: SecretStoreKind, store: &Store) -> Box<dyn SecretStore> {
     match kind {
         SecretStoreKind::Keyring => Box::new(KeyringStore::new(store.patience().clone())),
+        #[cfg(target_os = "linux")]
+        SecretStoreKind::Keyutils => Box::new(keyutils::KeyutilsStore::new()),
+        #[cfg(not(target_os = "linux"))]
+        SecretStoreKind::Keyutils => Box::new(unavailable::Unavailable(SecretStoreKind::Keyutils)),
+        SecretStoreKind::Pass => Box::new(pass::PassStore::new()),
         SecretStoreKind::File => Box::new(file::FileStore::new(store.dir(), store.warnings().clone())),
     }
 }
@@ -215,6 +246,12 @@ pub enum SecretError {
     NotAFile { path: PathBuf, what: &'static str },
     #[error("{0}")]
     Other(String),
+    /// The kernel keyring cannot be used here (seccomp, no CONFIG_KEYS).
+    #[error("cannot use the kernel keyring: {cause}")]
+    KeyutilsRefused { cause: String },
+    /// `pass` cannot be used as it is set up; `fix` is the command that fixes it.
+    #[error("{problem}")]
+    Pass { problem: String, fix: String },
 }
 
 impl SecretError {
@@ -226,12 +263,22 @@ impl SecretError {
              printf %s \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw`";
         const FILE_OPT_IN: &str =
             "or opt in to a plain-text secrets file with `--secret-store file` (or REGCRED_SECRET_STORE=file)";
+        // Where no Secret Service runs (servers, CI), the headless stores come first.
+        const HEADLESS: &str = "or choose a store that needs no desktop session: `--secret-store keyutils` \
+             (the kernel keyring, until reboot), `--secret-store pass` (GPG-encrypted files)";
         match self {
             SecretError::KeyringUnreachable { .. } => Some(format!(
                 "start a Secret Service such as gnome-keyring and unlock it \
                  (e.g. `gnome-keyring-daemon --unlock --components=secrets`, which reads the \
-                 keyring password from stdin), {FILE_OPT_IN}"
+                 keyring password from stdin), {HEADLESS}, {FILE_OPT_IN}"
             )),
+            SecretError::KeyutilsRefused { .. } => Some(
+                "choose another store: `--secret-store pass` (GPG-encrypted files), `--secret-store keyring` \
+                 where a Secret Service runs, or `--secret-store file` (plain text, mode 0600); or keep no \
+                 secret at all with `--secret-from-env VAR`"
+                    .to_string(),
+            ),
+            SecretError::Pass { fix, .. } => Some(fix.clone()),
             // `gnome-keyring-daemon --unlock` would start a second daemon, not unlock this one.
             SecretError::KeyringLocked => Some(format!(
                 "unlock the keyring: on the desktop in Seahorse (regcred shows the keyring's own unlock prompt \

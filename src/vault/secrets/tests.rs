@@ -82,7 +82,7 @@ fn secret_store_kind_parses_and_displays_its_words() {
     }
     assert_eq!(SecretStoreKind::parse(" File "), Ok(SecretStoreKind::File));
     let err = SecretStoreKind::parse("vault").unwrap_err();
-    assert_eq!(err.to_string(), "unknown secret store `vault` (expected `keyring` or `file`)");
+    assert_eq!(err.to_string(), "unknown secret store `vault` (expected `keyring`, `keyutils`, `pass` or `file`)");
 }
 
 #[test]
@@ -96,6 +96,12 @@ fn keyring_errors_hint_at_both_remedies() {
         assert!(hint.contains("gnome-keyring-daemon --") && hint.contains("--unlock"), "{hint}");
         assert!(hint.contains("--secret-store file"), "{hint}");
         assert!(hint.contains("REGCRED_SECRET_STORE=file"), "{hint}");
+    }
+    // Where no Secret Service runs at all, the stores that need none are named too.
+    let unreachable = SecretError::KeyringUnreachable { cause: "no D-Bus session bus".to_string() };
+    let hint = unreachable.hint().unwrap();
+    for remedy in ["gnome-keyring-daemon", "--secret-store keyutils", "--secret-store pass", "--secret-store file"] {
+        assert!(hint.contains(remedy), "{hint}");
     }
     assert_eq!(SecretError::KeyringLocked.to_string(), "the keyring is locked");
 }

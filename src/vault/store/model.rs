@@ -57,10 +57,22 @@ pub struct Credential {
     /// Where the secret was put when the credential was added; reads always go there.
     #[serde(with = "secret_store_kind")]
     pub secret_store: SecretStoreKind,
+    /// `--secret-from-env VAR`: no secret is kept anywhere; it is read from `VAR` at each
+    /// use (CI secret variables). `secret_store` then only says where a secret entered
+    /// later would go.
+    #[serde(default, rename = "secret_from_env", skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub added: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated: OffsetDateTime,
+}
+
+impl Credential {
+    /// Whether its secret is kept in `kind` (one with `--secret-from-env` keeps none).
+    pub fn keeps_secret_in(&self, kind: SecretStoreKind) -> bool {
+        self.secret_store == kind && self.secret_env.is_none()
+    }
 }
 
 /// How regcred talks TLS to one registry in one environment. No entry means: HTTPS, verified
@@ -186,6 +198,7 @@ impl Registries {
             active: true,
             sequence,
             secret_store: new.secret_store,
+            secret_env: None,
             added: stamp,
             updated: stamp,
         }

@@ -301,6 +301,7 @@ struct CredFields<'a> {
     active: Option<bool>,
     sequence: Option<u64>,
     secret_store: Option<&'a str>,
+    secret_env: Option<&'a str>,
     added: Option<&'a str>,
     updated: Option<&'a str>,
 }
@@ -317,6 +318,7 @@ impl<'a> CredFields<'a> {
             "active" => once(&mut self.active, boolean(value)),
             "sequence" => once(&mut self.sequence, int(value)),
             "secret_store" => once(&mut self.secret_store, string(value)),
+            "secret_from_env" => once(&mut self.secret_env, string(value)),
             "added" => once(&mut self.added, string(value)),
             "updated" => once(&mut self.updated, string(value)),
             _ => None,
@@ -352,6 +354,7 @@ impl<'a> CredFields<'a> {
             active,
             sequence,
             secret_store,
+            secret_env: self.secret_env.map(str::to_owned),
             added: timestamp(self.added?)?,
             updated: timestamp(self.updated?)?,
         }))
@@ -443,7 +446,14 @@ pub fn render(registries: &Registries) -> Option<String> {
         out.push_str("\"\n");
     }
     for c in credentials {
-        let strings = [Some(&c.environment), c.name.as_ref(), Some(&c.address), Some(&c.username), c.email.as_ref()];
+        let strings = [
+            Some(&c.environment),
+            c.name.as_ref(),
+            Some(&c.address),
+            Some(&c.username),
+            c.email.as_ref(),
+            c.secret_env.as_ref(),
+        ];
         if !strings.into_iter().flatten().all(|s| plain(s))
             || i64::try_from(c.id).is_err()
             || i64::try_from(c.sequence).is_err()
@@ -467,6 +477,9 @@ pub fn render(registries: &Registries) -> Option<String> {
         number(&mut out, c.sequence);
         out.push('\n');
         field(&mut out, "secret_store", c.secret_store.as_str());
+        if let Some(var) = &c.secret_env {
+            field(&mut out, "secret_from_env", var);
+        }
         field(&mut out, "added", &added);
         field(&mut out, "updated", &updated);
     }
@@ -528,10 +541,13 @@ mod tests {
     fn credential() -> impl Strategy<Value = Credential> {
         (
             (0u64..(1 << 62), text(), prop::option::of(text()), text(), text(), prop::option::of(text())),
-            (any::<bool>(), 0u64..(1 << 62), any::<bool>(), time_strategy(), time_strategy()),
+            (any::<bool>(), 0u64..(1 << 62), any::<bool>(), prop::option::of(text()), time_strategy(), time_strategy()),
         )
             .prop_map(
-                |((id, environment, name, address, username, email), (active, sequence, file, added, updated))| {
+                |(
+                    (id, environment, name, address, username, email),
+                    (active, sequence, file, secret_env, added, updated),
+                )| {
                     Credential {
                         id,
                         environment,
@@ -542,6 +558,7 @@ mod tests {
                         active,
                         sequence,
                         secret_store: if file { SecretStoreKind::File } else { SecretStoreKind::Keyring },
+                        secret_env,
                         added,
                         updated,
                     }
@@ -629,11 +646,13 @@ mod tests {
                 active: i != 1,
                 sequence: i,
                 secret_store: SecretStoreKind::File,
+                secret_env: (i == 3).then(|| "REGISTRY3_TOKEN".into()),
                 added: stamp,
                 updated: stamp,
             });
         }
         let text = render(&r).expect("plain store renders directly");
+        assert!(text.contains("secret_from_env = \"REGISTRY3_TOKEN\""), "{text}");
         assert_eq!(text, toml::to_string(&r).unwrap());
         let back = parse(&text, None).expect("own output scans");
         assert_eq!(shown(&back), shown(&r));
