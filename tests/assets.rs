@@ -222,6 +222,7 @@ fn man_page_environment_lists_every_regcred_variable() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn man_pages_have_their_sections_and_render_cleanly() {
     let dir = source_tree().join("man");
     let pages = files(&dir);

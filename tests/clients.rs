@@ -127,6 +127,7 @@ fn docker_login_and_pulls_go_through_regcred(t: &TestEnv, registry: &Registry) {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn docker_and_skopeo_use_regcred_with_the_file_store() {
     if !tools("docker_and_skopeo_use_regcred_with_the_file_store") {
         return;
@@ -136,6 +137,7 @@ fn docker_and_skopeo_use_regcred_with_the_file_store() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn docker_and_skopeo_use_regcred_with_the_keyring() {
     let test = "docker_and_skopeo_use_regcred_with_the_keyring";
     let Some(t) = TestEnv::keyring(test) else { return };
@@ -147,6 +149,7 @@ fn docker_and_skopeo_use_regcred_with_the_keyring() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn exported_configs_work_for_docker_and_skopeo() {
     let test = "exported_configs_work_for_docker_and_skopeo";
     if !tools(test) {

@@ -54,6 +54,7 @@ fn check_shell(tmux: &Tmux, shell: &str) {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn bash_completes_commands_options_and_store_values() {
     let test = "bash_completes_commands_options_and_store_values";
     if !tool_available(test, "tmux") || !tool_available(test, "bash") || !tool_available(test, BASH_COMPLETION) {
@@ -77,6 +78,7 @@ fn bash_completes_commands_options_and_store_values() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn zsh_completes_commands_options_and_store_values() {
     let test = "zsh_completes_commands_options_and_store_values";
     if !tool_available(test, "tmux") || !tool_available(test, "zsh") {
@@ -94,6 +96,7 @@ fn zsh_completes_commands_options_and_store_values() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn fish_completes_commands_options_and_store_values() {
     let test = "fish_completes_commands_options_and_store_values";
     if !tool_available(test, "fish") {

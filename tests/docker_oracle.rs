@@ -409,6 +409,7 @@ fn dialed(registry: &str) -> &str {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn docker_and_regcred_agree_on_references() {
     let test = "docker_and_regcred_agree_on_references";
     if !tool_available(test, "docker") || !tool_available(test, "timeout") {

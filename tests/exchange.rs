@@ -202,6 +202,7 @@ fn setup_docker_keeps_other_keys_and_backs_up() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn setup_podman_covers_the_environments_registries() {
     let t = TestEnv::new();
     let path = t.root().join("auth.json");
@@ -223,6 +224,7 @@ fn setup_podman_covers_the_environments_registries() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn k8s_secret_is_what_kubectl_creates() {
     if !crate::registry_server::available("k8s_secret_is_what_kubectl_creates", &["kubectl"]) {
         return;

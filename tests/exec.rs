@@ -201,6 +201,7 @@ fn skopeo_and_docker(test: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn exec_serves_docker_and_skopeo_against_a_real_registry() {
     let Some(registry) = Registry::start("exec_serves_docker_and_skopeo_against_a_real_registry") else { return };
     if !skopeo_and_docker("exec_serves_docker_and_skopeo_against_a_real_registry") {
@@ -236,6 +237,7 @@ fn exec_serves_docker_and_skopeo_against_a_real_registry() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn a_committed_store_with_secrets_from_ci_variables_drives_skopeo() {
     let Some(registry) = Registry::start("a_committed_store_with_secrets_from_ci_variables_drives_skopeo") else {
         return;

@@ -49,6 +49,7 @@ fn files_containing(t: &TestEnv, needle: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn secret_lives_in_the_keyring_and_nowhere_else() {
     let Some(t) = TestEnv::keyring("secret_lives_in_the_keyring_and_nowhere_else") else { return };
     let id = t.add("quay.io", "robot", "kr-secret-8f3a");
@@ -67,6 +68,7 @@ fn secret_lives_in_the_keyring_and_nowhere_else() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn rancher_workflow_against_the_keyring() {
     let Some(t) = TestEnv::keyring("rancher_workflow_against_the_keyring") else { return };
     let old = t.add("registry.example.com:5000", "alice", "pw-alice");
@@ -95,6 +97,7 @@ fn rancher_workflow_against_the_keyring() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn env_delete_removes_keyring_secrets() {
     let Some(t) = TestEnv::keyring("env_delete_removes_keyring_secrets") else { return };
     t.run(&["env", "create", "tmp"]).ok();
@@ -105,6 +108,7 @@ fn env_delete_removes_keyring_secrets() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn doctor_removes_an_orphaned_keyring_secret() {
     let Some(t) = TestEnv::keyring("doctor_removes_an_orphaned_keyring_secret") else { return };
     t.add("quay.io", "x", "pw");

@@ -73,6 +73,7 @@ fn helper_get(t: &TestEnv, server: &str) -> Run {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn docker_logout_deletes_the_credential_in_use_and_keeps_the_others() {
     let test = "docker_logout_deletes_the_credential_in_use_and_keeps_the_others";
     if !available(test, &["docker"]) {
@@ -115,6 +116,7 @@ fn docker_logout_deletes_the_credential_in_use_and_keeps_the_others() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn bare_docker_logout_keeps_named_and_inactive_docker_hub_credentials() {
     let test = "bare_docker_logout_keeps_named_and_inactive_docker_hub_credentials";
     if !available(test, &["docker"]) {
@@ -144,6 +146,7 @@ fn bare_docker_logout_keeps_named_and_inactive_docker_hub_credentials() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn a_second_docker_login_is_a_re_addition() {
     let test = "a_second_docker_login_is_a_re_addition";
     if !available(test, &["docker"]) {

@@ -67,6 +67,7 @@ fn calls(capture: &str) -> Vec<(String, String, String)> {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn resolve_reads_each_credentials_secret_from_the_keyring_once() {
     let test = "resolve_reads_each_credentials_secret_from_the_keyring_once";
     let Some(t) = TestEnv::keyring(test) else { return };

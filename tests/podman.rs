@@ -114,6 +114,7 @@ impl<'a> Podman<'a> {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn podman_and_buildah_log_in_pull_push_and_log_out_through_regcred() {
     let test = "podman_and_buildah_log_in_pull_push_and_log_out_through_regcred";
     if !available(test, &["podman", "buildah"]) {

@@ -205,6 +205,7 @@ fn thirty_two_concurrent_adds_lose_nothing_and_readers_never_see_a_torn_file() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn thirty_two_concurrent_adds_lose_nothing_in_the_keyring() {
     let Some(t) = TestEnv::keyring("thirty_two_concurrent_adds_lose_nothing_in_the_keyring") else { return };
     concurrent_adds(&t, SecretStoreKind::Keyring);
@@ -494,6 +495,7 @@ fn sigkilled_add_edit_delete_lose_nothing_committed() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn sigkilled_add_edit_delete_lose_nothing_committed_in_the_keyring() {
     let Some(t) = TestEnv::keyring("sigkilled_add_edit_delete_lose_nothing_committed_in_the_keyring") else { return };
     crash_run(&t, SecretStoreKind::Keyring, setting("REGCRED_TEST_KEYRING_KILLS", 50), "crash (keyring)");
@@ -565,11 +567,13 @@ fn no_secret_leaks(t: &mut TestEnv) {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn no_secret_in_output_errors_logs_or_the_store_file() {
     no_secret_leaks(&mut TestEnv::new());
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn no_secret_in_output_errors_logs_or_the_store_file_with_the_keyring() {
     let Some(mut t) = TestEnv::keyring("no_secret_in_output_errors_logs_or_the_store_file_with_the_keyring") else {
         return;

@@ -18,6 +18,7 @@ fn show(title: &str, screen: &str) {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn password_prompt_does_not_echo() {
     if !tool_available("password_prompt_does_not_echo", "tmux") {
         return;
@@ -36,6 +37,7 @@ fn password_prompt_does_not_echo() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn delete_asks_and_only_yes_deletes() {
     if !tool_available("delete_asks_and_only_yes_deletes", "tmux") {
         return;
@@ -91,6 +93,7 @@ fn wide_store() -> TestEnv {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn tables_fit_80_columns_and_use_the_width_of_wider_terminals() {
     if !tool_available("tables_fit_80_columns_and_use_the_width_of_wider_terminals", "tmux") {
         return;
@@ -121,6 +124,7 @@ fn tables_fit_80_columns_and_use_the_width_of_wider_terminals() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn colour_marks_status_only_on_a_terminal() {
     if !tool_available("colour_marks_status_only_on_a_terminal", "tmux") {
         return;
@@ -166,6 +170,7 @@ fn colour_marks_status_only_on_a_terminal() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn quiet_silences_messages_on_a_terminal_but_never_data() {
     if !tool_available("quiet_silences_messages_on_a_terminal_but_never_data", "tmux") {
         return;

@@ -33,6 +33,7 @@ fn tls_section(t: &TestEnv) -> String {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn an_untrusted_self_signed_certificate_fails_with_a_hint_to_pin_it() {
     let test = "an_untrusted_self_signed_certificate_fails_with_a_hint_to_pin_it";
     let Some(registry) = Registry::start(test) else { return };
@@ -61,6 +62,7 @@ fn an_untrusted_self_signed_certificate_fails_with_a_hint_to_pin_it() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn after_tls_fetch_verify_passes_and_a_wrong_password_is_rejected() {
     let test = "after_tls_fetch_verify_passes_and_a_wrong_password_is_rejected";
     let Some(registry) = Registry::start(test) else { return };
@@ -110,6 +112,7 @@ fn after_tls_fetch_verify_passes_and_a_wrong_password_is_rejected() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn add_and_edit_with_verify_store_nothing_the_registry_rejects() {
     let test = "add_and_edit_with_verify_store_nothing_the_registry_rejects";
     let Some(registry) = Registry::start(test) else { return };
@@ -164,6 +167,7 @@ fn add_and_edit_with_verify_store_nothing_the_registry_rejects() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn insecure_registries_work_without_pinning_over_https_and_plain_http() {
     let test = "insecure_registries_work_without_pinning_over_https_and_plain_http";
     let Some(tls_registry) = Registry::start(test) else { return };
@@ -210,6 +214,7 @@ fn insecure_registries_work_without_pinning_over_https_and_plain_http() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn tls_install_writes_the_server_certificate_byte_for_byte() {
     let test = "tls_install_writes_the_server_certificate_byte_for_byte";
     let Some(registry) = Registry::start(test) else { return };
@@ -254,6 +259,7 @@ fn tls_install_writes_the_server_certificate_byte_for_byte() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn a_private_ca_given_with_ca_cert_is_trusted_for_the_certificates_it_issues() {
     let test = "a_private_ca_given_with_ca_cert_is_trusted_for_the_certificates_it_issues";
     let Some(registry) = Registry::start_with_private_ca(test) else { return };
@@ -318,6 +324,7 @@ fn tls_settings_belong_to_their_environment() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn docker_daemon_export_merges_into_an_existing_daemon_json() {
     let t = TestEnv::new();
     t.run(&["tls", "set", "10.0.0.7:5000", "--insecure"]).ok();
@@ -531,6 +538,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn the_bearer_token_flow_authenticates_at_the_token_service_with_a_pull_scope_for_an_image() {
     let server = TokenRegistry::start(None);
     let t = TestEnv::new();
@@ -573,6 +581,7 @@ fn the_bearer_token_flow_authenticates_at_the_token_service_with_a_pull_scope_fo
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn a_plain_http_token_service_gets_no_password_unless_it_is_marked_insecure() {
     let tokens = TokenRegistry::start(None);
     let registry = TokenRegistry::start(Some(format!("http://{}/token", tokens.address())));
@@ -791,6 +800,7 @@ fn assert_no_forgery(what: &str, text: &str) {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn certificate_names_cannot_forge_a_fingerprint_line_or_hide_the_prompt() {
     let test = "certificate_names_cannot_forge_a_fingerprint_line_or_hide_the_prompt";
     let t = TestEnv::new();
@@ -926,6 +936,7 @@ fn ca_twins(dir: &std::path::Path) -> [std::path::PathBuf; 4] {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn an_expired_ca_is_refused_when_given_and_no_longer_trusted_when_stored() {
     let test = "an_expired_ca_is_refused_when_given_and_no_longer_trusted_when_stored";
     let t = TestEnv::new();
@@ -1020,6 +1031,7 @@ fn tls_show_and_doctor_warn_of_a_pin_that_expires_within_30_days() {
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn redirects_to_plain_http_or_another_server_are_refused_and_nothing_is_stored() {
     let test = "redirects_to_plain_http_or_another_server_are_refused_and_nothing_is_stored";
     let t = TestEnv::new();
@@ -1068,6 +1080,7 @@ fn redirects_to_plain_http_or_another_server_are_refused_and_nothing_is_stored()
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn redirects_within_the_registry_are_followed_and_the_url_that_answered_is_reported() {
     let test = "redirects_within_the_registry_are_followed_and_the_url_that_answered_is_reported";
     let t = TestEnv::new();
@@ -1086,6 +1099,7 @@ fn redirects_within_the_registry_are_followed_and_the_url_that_answered_is_repor
 }
 
 #[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn a_tls_setting_in_another_environment_is_named_when_verification_fails() {
     let test = "a_tls_setting_in_another_environment_is_named_when_verification_fails";
     let Some(registry) = Registry::start(test) else { return };
