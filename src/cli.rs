@@ -201,6 +201,20 @@ pub enum Command {
     )]
     Export(ExportFormat),
 
+    /// Add the imagePullSecrets Kubernetes workloads need, printing those Secrets first
+    #[command(after_help = "Reads Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs (also\n\
+        inside a v1 List), resolves every container, init container and ephemeral container image\n\
+        in the environment, and adds one Secret per credential to each pod template's\n\
+        imagePullSecrets (those already there are kept). The Secrets are what `kubectl create secret\n\
+        docker-registry` makes, named after the credential (else regcred-<address>), in each\n\
+        workload's namespace. Other objects and fields come out unchanged, in their order;\n\
+        comments are not kept. An image with no credential is reported on stderr, its template\n\
+        is left as it was, and the exit status is 3.\n\n\
+        EXAMPLES:\n  regcred kube deploy.yaml | kubectl apply -f -\n  \
+        helm template ./chart | regcred -e prod kube - -n shop | kubectl apply -f -\n  \
+        regcred kube -o json list.json > with-secrets.json")]
+    Kube(KubeArgs),
+
     /// Import credentials from docker's config.json or the containers auth.json
     #[command(
         subcommand,
@@ -592,6 +606,21 @@ pub struct K8sSecretArgs {
 
     #[command(flatten)]
     pub export: ExportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// Manifests: YAML documents, JSON, or a v1 List; `-` reads stdin
+    #[arg(value_name = "FILE", required = true, value_hint = clap::ValueHint::FilePath)]
+    pub files: Vec<PathBuf>,
+
+    /// Namespace of the workloads that name none [default: default]
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Manifest format
+    #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml, value_name = "FORMAT")]
+    pub output: ManifestFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ pub mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod helper;
+pub mod kube;
 pub mod output;
 pub mod prompt;
 pub mod registry;

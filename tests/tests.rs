@@ -9,6 +9,7 @@ mod exchange;
 mod helper;
 mod input;
 mod keyring;
+mod kube;
 mod registry_server;
 mod reliability;
 mod rules;

@@ -1,0 +1,173 @@
+//! `regcred kube`: Kubernetes manifests in, the same manifests out with the
+//! `imagePullSecrets` their images need, preceded by those Secrets. The manifest work is
+//! `crate::kube`; this file reads the inputs and brings the store's answers.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use regcred_core::{Reference, Scope, validate_name};
+
+use crate::cli::{KubeArgs, ManifestFormat};
+use crate::commands::export::{check_secret_name, k8s_secret};
+use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
+use crate::exit::{ExitCode, Failure, input_error};
+use crate::kube::manifest::{self, Document, Format, Pull};
+use crate::kube::secret::secret_name;
+use crate::secrets::Secret;
+use crate::store::Credential;
+
+pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
+    let namespace = args.namespace.as_deref().unwrap_or("default");
+    validate_name("namespace", namespace).map_err(|e| input_error!("{e}"))?;
+    let mut documents = Vec::new();
+    for file in &args.files {
+        documents.extend(read(file)?);
+    }
+
+    let pulls = Pulls::load(ctx)?;
+    let mut answers: HashMap<String, Option<Pull>> = HashMap::new();
+    let outcome = manifest::attach(&mut documents, namespace, |image| {
+        if let Some(answer) = answers.get(image) {
+            return Ok(answer.clone());
+        }
+        let answer = pulls.resolve(image)?;
+        answers.insert(image.to_owned(), answer.clone());
+        Ok(answer)
+    })
+    .map_err(|e| Failure::input(e.to_string()))?;
+
+    // One Secret name per credential, each a valid name.
+    let mut names: HashMap<&str, u64> = HashMap::new();
+    for needed in &outcome.secrets {
+        check_secret_name(&needed.name).map_err(|_| {
+            input_error!(
+                "the Secret name {:?} for credential {} is not a valid Kubernetes name",
+                needed.name,
+                needed.credential
+            )
+            .hint(format!("name the credential: regcred edit {} --name NAME", needed.credential))
+        })?;
+        if let Some(other) = names.insert(&needed.name, needed.credential)
+            && other != needed.credential
+        {
+            return Err(input_error!(
+                "credentials {other} and {} would both make the Secret {:?}",
+                needed.credential,
+                needed.name
+            )
+            .hint(format!("rename one: regcred edit {} --name NAME", needed.credential)));
+        }
+    }
+
+    let format = match args.output {
+        ManifestFormat::Yaml => Format::Yaml,
+        ManifestFormat::Json => Format::Json,
+    };
+    let secrets = pulls.secrets(ctx, outcome.secrets.iter().map(|s| s.credential))?;
+    let texts: Vec<_> = outcome
+        .secrets
+        .iter()
+        .filter_map(|needed| {
+            let credential = secrets.iter().find(|(c, _, _)| c.id == needed.credential)?;
+            Some(k8s_secret(&needed.name, Some(&needed.namespace), std::slice::from_ref(credential), args.output))
+        })
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
+    ctx.out.data(&zeroize::Zeroizing::new(manifest::render(&texts, &documents, format)));
+
+    for unresolved in &outcome.unresolved {
+        ctx.out.warn(format!(
+            "no credential for {} ({}, {}) in environment {}: that template is unchanged",
+            unresolved.image, unresolved.at, unresolved.path, pulls.environment
+        ));
+    }
+    if outcome.unresolved.is_empty() { Ok(0) } else { Ok(ExitCode::Unresolved as u8) }
+}
+
+/// The documents of one FILE (`-`: stdin).
+fn read(file: &Path) -> Result<Vec<Document>, Failure> {
+    let (name, text) = if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| input_error!("cannot read manifests from stdin: {e}"))?;
+        ("stdin".to_owned(), text)
+    } else {
+        let name = file.display().to_string();
+        if file.is_dir() {
+            return Err(input_error!("{name} is a directory").hint("give the manifest files, e.g. dir/*.yaml"));
+        }
+        let bytes = std::fs::read(file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => input_error!("{name}: no such file"),
+            _ => crate::store::io_failure("cannot read", file, &e),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| input_error!("{name} is not UTF-8 text"))?;
+        (name, text)
+    };
+    manifest::parse(&name, &text).map_err(|e| {
+        input_error!("{e}").hint("regcred kube reads Kubernetes objects: YAML documents, JSON, or a v1 List")
+    })
+}
+
+/// The environment's credentials, for answering which one an image needs, and reading
+/// the secrets of those used (each once). The only part of this command that knows the
+/// store.
+struct Pulls {
+    environment: String,
+    store_id: String,
+    credentials: Vec<Credential>,
+    scopes: Vec<Scope>,
+}
+
+impl Pulls {
+    fn load(ctx: &Context) -> Result<Pulls, Failure> {
+        let registries = ctx.store.load()?;
+        let environment = ctx.environment(&registries)?;
+        let env = EnvCredentials::new(&registries, &environment)?;
+        Ok(Pulls {
+            store_id: registries.store_id.clone(),
+            credentials: env.records.iter().map(|c| (*c).clone()).collect(),
+            scopes: env.scopes,
+            environment,
+        })
+    }
+
+    /// The credential a pull of `image` uses (the full rule, scopes included: kubelet
+    /// matches `.dockerconfigjson` keys by path prefix too) and its Secret's name.
+    fn resolve(&self, image: &str) -> Result<Option<Pull>, String> {
+        let reference = Reference::parse(image).map_err(|e| e.to_string())?;
+        let candidates: Vec<regcred_core::Candidate<'_>> = self
+            .credentials
+            .iter()
+            .zip(&self.scopes)
+            .map(|(c, scope)| regcred_core::Candidate { id: c.id, scope, sequence: c.sequence, active: c.active })
+            .collect();
+        let Some(id) = regcred_core::select_chosen(&candidates, &reference) else { return Ok(None) };
+        let Some(c) = self.credentials.iter().find(|c| c.id == id) else { return Ok(None) };
+        Ok(Some(Pull { credential: id, secret: secret_name(c.name.as_deref(), &c.address) }))
+    }
+
+    /// The used credentials with their scopes and secrets, each secret read once.
+    fn secrets(
+        &self,
+        ctx: &Context,
+        ids: impl Iterator<Item = u64>,
+    ) -> Result<Vec<(Credential, Scope, Secret)>, Failure> {
+        let mut found: Vec<(Credential, Scope, Secret)> = Vec::new();
+        for id in ids {
+            if found.iter().any(|(c, _, _)| c.id == id) {
+                continue;
+            }
+            let Some(index) = self.credentials.iter().position(|c| c.id == id) else { continue };
+            let c = &self.credentials[index];
+            let store = ctx.secrets(c.secret_store);
+            let secret = store.get(&secret_key(&self.store_id, c)).map_err(secret_failure)?.ok_or_else(|| {
+                Failure::operational(format!("the secret of credential {} is missing from {}", c.id, store.location()))
+                    .hint("run `regcred doctor`")
+            })?;
+            found.push((c.clone(), self.scopes[index].clone(), secret));
+        }
+        Ok(found)
+    }
+}
