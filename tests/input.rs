@@ -1035,6 +1035,11 @@ fn bad_manifests_and_node_files_get_their_exit_code_and_change_nothing() {
         }
         text
     };
+    let under_file = format!("{latin1}/certs.d");
+    let hosts = dir.join("hosts");
+    fs::create_dir_all(hosts.join("quay.io")).unwrap();
+    fs::write(hosts.join("quay.io/hosts.toml"), "server = \"https://mirror.example.com\"\n").unwrap();
+    let hosts_arg = hosts.display().to_string();
     let kube = |input: &str, stdin: &str, needle: &str| case("kube", input, &["kube", "-"], stdin, 2, needle);
     let cases: Vec<Case> = vec![
         kube("not Kubernetes YAML (no apiVersion)", "name: web\nimage: nginx\n", "no `apiVersion`"),
@@ -1088,6 +1093,56 @@ fn bad_manifests_and_node_files_get_their_exit_code_and_change_nothing() {
         ),
         case("kube", "bad --namespace", &["kube", "-", "-n", "Bad_NS"], &pod("quay.io/a"), 2, "Bad_NS"),
         case("kube", "no FILE", &["kube"], "", 2, "FILE"),
+        // Node files.
+        case(
+            "nodes",
+            "--dir is a file",
+            &["export", "containerd-hosts", "--dir", &latin1],
+            "",
+            2,
+            "is not a directory",
+        ),
+        case(
+            "nodes",
+            "unwritable --dir (under a file)",
+            &["export", "containerd-hosts", "--dir", &under_file],
+            "",
+            1,
+            "cannot",
+        ),
+        case(
+            "nodes",
+            "a hosts.toml regcred did not write",
+            &["export", "containerd-hosts", "--dir", &hosts_arg],
+            "",
+            2,
+            "regcred did not write it",
+        ),
+        case(
+            "nodes",
+            "--registry with a scheme",
+            &["export", "containerd-hosts", "--dir", &hosts_arg, "--registry", "https://quay.io"],
+            "",
+            2,
+            "quay.io",
+        ),
+        case("nodes", "no --dir", &["export", "containerd-hosts"], "", 2, "--dir"),
+        case(
+            "nodes",
+            "--ca-dir is a file",
+            &["export", "registries-yaml", "--ca-dir", &latin1],
+            "",
+            2,
+            "is not a directory",
+        ),
+        case(
+            "nodes",
+            "--output-file is a directory",
+            &["export", "registries-yaml", "--output-file", &dir_arg],
+            "",
+            2,
+            "is a directory",
+        ),
     ];
     let mut failures = Vec::new();
     let root = t.root().display().to_string();
@@ -1099,6 +1154,14 @@ fn bad_manifests_and_node_files_get_their_exit_code_and_change_nothing() {
             failures.push(format!("{}: printed on stdout: {}", c.shown(), run.stdout));
         }
     }
+    // Nothing half-written: ghcr.io (sorted before quay.io) got no directory.
+    if hosts.join("ghcr.io").exists() {
+        failures.push("containerd-hosts wrote ghcr.io before refusing quay.io".to_owned());
+    }
+    assert_eq!(
+        fs::read_to_string(hosts.join("quay.io/hosts.toml")).unwrap(),
+        "server = \"https://mirror.example.com\"\n"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} bad inputs misbehaved:\n{}",

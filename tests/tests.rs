@@ -10,6 +10,7 @@ mod helper;
 mod input;
 mod keyring;
 mod kube;
+mod nodes;
 mod registry_server;
 mod reliability;
 mod rules;

@@ -74,6 +74,8 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
             }
             emit(ctx, args.target.output_file.as_deref(), &pretty(&serde_json::Value::Object(daemon)), 0o644)
         }
+        ExportFormat::RegistriesYaml(args) => super::nodes::registries_yaml(args, ctx),
+        ExportFormat::ContainerdHosts(args) => super::nodes::containerd_hosts(args, ctx),
         ExportFormat::RegistriesConf(args) => {
             #[derive(Serialize)]
             struct Entry {
@@ -300,7 +302,7 @@ fn secret_json(name: &str, namespace: Option<&str>, data: &str) -> Zeroizing<Str
 
 /// Stdout, or a file written atomically with `mode`: 0600 for what carries secrets, 0644 for
 /// host configuration that daemons and other users must read.
-fn emit(ctx: &Context, output_file: Option<&std::path::Path>, text: &str, mode: u32) -> Result<(), Failure> {
+pub(crate) fn emit(ctx: &Context, output_file: Option<&std::path::Path>, text: &str, mode: u32) -> Result<(), Failure> {
     let Some(path) = output_file else {
         ctx.out.data(text);
         return Ok(());

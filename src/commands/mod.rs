@@ -11,6 +11,7 @@ mod generate_assets;
 mod import;
 mod kube;
 mod list;
+mod nodes;
 mod overview;
 mod remove;
 mod resolve;

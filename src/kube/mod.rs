@@ -3,5 +3,6 @@
 //! exports write. Pure over data: the commands bring the store's answers.
 
 pub mod manifest;
+pub mod nodes;
 pub mod secret;
 pub mod yaml;
