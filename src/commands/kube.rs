@@ -12,7 +12,7 @@ use crate::cli::{KubeArgs, ManifestFormat};
 use crate::commands::export::{check_secret_name, k8s_secret};
 use crate::context::{Context, EnvCredentials, secret_failure, secret_key};
 use crate::exit::{ExitCode, Failure, input_error};
-use crate::kube::manifest::{self, Document, Format, Pull};
+use crate::kube::manifest::{self, Attacher, Document, Format, ManifestError, Pull};
 use crate::kube::secret::secret_name;
 use crate::secrets::Secret;
 use crate::store::Credential;
@@ -20,22 +20,48 @@ use crate::store::Credential;
 pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
     let namespace = args.namespace.as_deref().unwrap_or("default");
     validate_name("namespace", namespace).map_err(|e| input_error!("{e}"))?;
-    let mut documents = Vec::new();
-    for file in &args.files {
-        documents.extend(read(file)?);
-    }
+    let format = match args.output {
+        ManifestFormat::Yaml => Format::Yaml,
+        ManifestFormat::Json => Format::Json,
+    };
 
     let pulls = Pulls::load(ctx)?;
     let mut answers: HashMap<String, Option<Pull>> = HashMap::new();
-    let outcome = manifest::attach(&mut documents, namespace, |image| {
+    let mut attacher = Attacher::new(namespace, |image: &str| {
         if let Some(answer) = answers.get(image) {
             return Ok(answer.clone());
         }
         let answer = pulls.resolve(image)?;
         answers.insert(image.to_owned(), answer.clone());
         Ok(answer)
-    })
-    .map_err(|e| Failure::input(e.to_string()))?;
+    });
+    // Each document is rendered as soon as it is done, so a long stream is never held as
+    // values; Secrets the output may replace wait until every document is seen.
+    let mut chunks: Vec<Result<String, Document>> = Vec::new();
+    for file in &args.files {
+        let (name, text) = read(file)?;
+        for document in manifest::documents(&name, &text) {
+            let mut document = document.map_err(bad_manifest)?;
+            attacher.add(&mut document).map_err(bad_manifest)?;
+            if manifest::may_be_replaced(&document) {
+                chunks.push(Err(document));
+            } else {
+                chunks.push(Ok(manifest::render_one(&document, format)));
+            }
+        }
+    }
+    let mut texts = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        match chunk {
+            Ok(text) => texts.push(text),
+            Err(mut document) => {
+                if !attacher.drop_replaced(&mut document).map_err(bad_manifest)? {
+                    texts.push(manifest::render_one(&document, format));
+                }
+            }
+        }
+    }
+    let outcome = attacher.finish();
 
     // One Secret name per credential, each a valid name.
     let mut names: HashMap<&str, u64> = HashMap::new();
@@ -60,21 +86,19 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
         }
     }
 
-    let format = match args.output {
-        ManifestFormat::Yaml => Format::Yaml,
-        ManifestFormat::Json => Format::Json,
-    };
     let secrets = pulls.secrets(ctx, outcome.secrets.iter().map(|s| s.credential))?;
-    let texts: Vec<_> = outcome
-        .secrets
-        .iter()
-        .filter_map(|needed| {
-            let credential = secrets.iter().find(|(c, _, _)| c.id == needed.credential)?;
-            Some(k8s_secret(&needed.name, Some(&needed.namespace), std::slice::from_ref(credential), args.output))
-        })
-        .collect();
-    let texts: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-    ctx.out.data(&zeroize::Zeroizing::new(manifest::render(&texts, &documents, format)));
+    let mut secret_texts = Vec::with_capacity(outcome.secrets.len());
+    for needed in &outcome.secrets {
+        if let Some(credential) = secrets.iter().find(|(c, _, _)| c.id == needed.credential) {
+            secret_texts.push(k8s_secret(
+                &needed.name,
+                Some(&needed.namespace),
+                std::slice::from_ref(credential),
+                args.output,
+            ));
+        }
+    }
+    write(ctx, secret_texts.iter().map(|t| t.as_str()).chain(texts.iter().map(String::as_str)), format);
 
     for unresolved in &outcome.unresolved {
         ctx.out.warn(format!(
@@ -85,29 +109,54 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
     if outcome.unresolved.is_empty() { Ok(0) } else { Ok(ExitCode::Unresolved as u8) }
 }
 
-/// The documents of one FILE (`-`: stdin).
-fn read(file: &Path) -> Result<Vec<Document>, Failure> {
-    let (name, text) = if file.as_os_str() == "-" {
+fn bad_manifest(error: ManifestError) -> Failure {
+    let syntax = matches!(error, ManifestError::Yaml { .. } | ManifestError::Json { .. });
+    let failure = Failure::input(error.to_string());
+    if syntax {
+        failure.hint("regcred kube reads Kubernetes objects: YAML documents, JSON, or a v1 List")
+    } else {
+        failure
+    }
+}
+
+/// The output stream, in pieces of about 64 KiB: YAML documents separated by `---`, JSON
+/// objects one after another. The buffer is wiped, as it held Secrets.
+fn write<'a>(ctx: &Context, parts: impl Iterator<Item = &'a str>, format: Format) {
+    let mut buffer = zeroize::Zeroizing::new(String::with_capacity(1 << 16));
+    for (i, part) in parts.enumerate() {
+        if i > 0 && format == Format::Yaml {
+            buffer.push_str("---\n");
+        }
+        buffer.push_str(part);
+        if buffer.len() >= 1 << 16 {
+            ctx.out.data(&buffer);
+            zeroize::Zeroize::zeroize(&mut *buffer);
+        }
+    }
+    if !buffer.is_empty() {
+        ctx.out.data(&buffer);
+    }
+}
+
+/// The name and text of one FILE (`-`: stdin).
+fn read(file: &Path) -> Result<(String, String), Failure> {
+    if file.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| input_error!("cannot read manifests from stdin: {e}"))?;
-        ("stdin".to_owned(), text)
-    } else {
-        let name = file.display().to_string();
-        if file.is_dir() {
-            return Err(input_error!("{name} is a directory").hint("give the manifest files, e.g. dir/*.yaml"));
-        }
-        let bytes = std::fs::read(file).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => input_error!("{name}: no such file"),
-            _ => crate::store::io_failure("cannot read", file, &e),
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| input_error!("{name} is not UTF-8 text"))?;
-        (name, text)
-    };
-    manifest::parse(&name, &text).map_err(|e| {
-        input_error!("{e}").hint("regcred kube reads Kubernetes objects: YAML documents, JSON, or a v1 List")
-    })
+        return Ok(("stdin".to_owned(), text));
+    }
+    let name = file.display().to_string();
+    if file.is_dir() {
+        return Err(input_error!("{name} is a directory").hint("give the manifest files, e.g. dir/*.yaml"));
+    }
+    let bytes = std::fs::read(file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => input_error!("{name}: no such file"),
+        _ => crate::store::io_failure("cannot read", file, &e),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| input_error!("{name} is not UTF-8 text"))?;
+    Ok((name, text))
 }
 
 /// The environment's credentials, for answering which one an image needs, and reading

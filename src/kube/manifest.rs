@@ -94,35 +94,49 @@ pub enum Format {
     Json,
 }
 
-/// The objects of one input: a JSON value or stream of values when the text starts with
-/// `{`, else YAML documents. Empty YAML documents are dropped; every other one must be a
-/// Kubernetes object (a mapping with `apiVersion` and `kind`).
-pub fn parse(file: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
+/// The objects of one input, one at a time: a JSON value or stream of values when the text
+/// starts with `{`, else YAML documents. Empty YAML documents are dropped; every other one
+/// must be a Kubernetes object (a mapping with `apiVersion` and `kind`).
+pub fn documents<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Document, ManifestError>> + 'a {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let values: Vec<Value> = if text.trim_start().starts_with('{') {
-        serde_json::Deserializer::from_str(text)
-            .into_iter::<Value>()
-            .collect::<Result<_, _>>()
-            .map_err(|error| ManifestError::Json { file: file.to_owned(), error })?
+    let values: Box<dyn Iterator<Item = Result<Value, ManifestError>> + 'a> = if text.trim_start().starts_with('{') {
+        Box::new(
+            serde_json::Deserializer::from_str(text)
+                .into_iter::<Value>()
+                .map(move |r| r.map_err(|error| ManifestError::Json { file: file.to_owned(), error })),
+        )
     } else {
-        yaml::parse_stream(text).map_err(|error| ManifestError::Yaml { file: file.to_owned(), error })?
+        Box::new(
+            yaml::Documents::new(text)
+                .map(move |r| r.map_err(|error| ManifestError::Yaml { file: file.to_owned(), error })),
+        )
     };
-    let mut documents = Vec::new();
-    for value in values.into_iter().filter(|v| !v.is_null()) {
-        let document = Document { file: file.to_owned(), number: documents.len() + 1, value };
-        let at = Location { file: file.to_owned(), document: document.number, item: None };
-        check_object(&at, &document.value)?;
-        if is_list(&document.value) {
-            let Some(items) = document.value.get("items").and_then(Value::as_array) else {
-                return Err(invalid(&at, "a List needs `items`, a list of objects"));
-            };
-            for (i, item) in items.iter().enumerate() {
-                check_object(&Location { item: Some(i), ..at.clone() }, item)?;
-            }
+    let mut number = 0;
+    values.filter(|r| !matches!(r, Ok(Value::Null))).map(move |value| {
+        number += 1;
+        let document = Document { file: file.to_owned(), number, value: value? };
+        check_document(&document)?;
+        Ok(document)
+    })
+}
+
+/// All the objects of one input.
+pub fn parse(file: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
+    documents(file, text).collect()
+}
+
+fn check_document(document: &Document) -> Result<(), ManifestError> {
+    let at = Location { file: document.file.clone(), document: document.number, item: None };
+    check_object(&at, &document.value)?;
+    if is_list(&document.value) {
+        let Some(items) = document.value.get("items").and_then(Value::as_array) else {
+            return Err(invalid(&at, "a List needs `items`, a list of objects"));
+        };
+        for (i, item) in items.iter().enumerate() {
+            check_object(&Location { item: Some(i), ..at.clone() }, item)?;
         }
-        documents.push(document);
     }
-    Ok(documents)
+    Ok(())
 }
 
 fn invalid(at: &impl fmt::Display, message: impl Into<String>) -> ManifestError {
@@ -203,21 +217,76 @@ fn objects_mut(documents: &mut [Document]) -> Vec<(Location, &mut Value)> {
 pub fn attach(
     documents: &mut Vec<Document>,
     default_namespace: &str,
-    mut resolve: impl FnMut(&str) -> Result<Option<Pull>, String>,
+    resolve: impl FnMut(&str) -> Result<Option<Pull>, String>,
 ) -> Result<Outcome, ManifestError> {
-    check_duplicates(documents, default_namespace)?;
-    let mut outcome = Outcome::default();
-    let mut needed: HashSet<(String, String)> = HashSet::new();
-    for (at, object) in objects_mut(documents) {
-        let (Some(api_version), Some(kind)) = (text(object, "apiVersion"), text(object, "kind")) else { continue };
-        let Some(path) = pod_spec_path(api_version, kind) else { continue };
-        let namespace = metadata_text(object, "namespace").unwrap_or(default_namespace).to_owned();
-        let what = describe(object);
-        let at = format!("{at} ({what})");
+    let mut attacher = Attacher::new(default_namespace, resolve);
+    for document in documents.iter_mut() {
+        attacher.add(document)?;
+    }
+    let mut keep = Vec::with_capacity(documents.len());
+    for document in documents.iter_mut() {
+        keep.push(!attacher.drop_replaced(document)?);
+    }
+    let mut flags = keep.into_iter();
+    documents.retain(|_| flags.next().unwrap_or(true));
+    Ok(attacher.finish())
+}
+
+/// [`attach`] one document at a time, for streams too long to hold as values: `add` each
+/// document (then render it, unless [`may_be_replaced`]), and once all are added,
+/// `drop_replaced` on the ones held back.
+pub struct Attacher<R> {
+    default_namespace: String,
+    resolve: R,
+    seen: HashMap<(String, String, String, String), Location>,
+    needed: HashSet<(String, String)>,
+    outcome: Outcome,
+}
+
+impl<R: FnMut(&str) -> Result<Option<Pull>, String>> Attacher<R> {
+    pub fn new(default_namespace: &str, resolve: R) -> Self {
+        Attacher {
+            default_namespace: default_namespace.to_owned(),
+            resolve,
+            seen: HashMap::new(),
+            needed: HashSet::new(),
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// Checks one document against the ones before it and adds its templates' Secrets.
+    pub fn add(&mut self, document: &mut Document) -> Result<(), ManifestError> {
+        for (at, object) in objects_mut(std::slice::from_mut(document)) {
+            self.check_duplicate(&at, object)?;
+            self.attach_object(at, object)?;
+        }
+        Ok(())
+    }
+
+    fn check_duplicate(&mut self, at: &Location, object: &Value) -> Result<(), ManifestError> {
+        let Some(name) = metadata_text(object, "name") else { return Ok(()) };
+        let api_version = text(object, "apiVersion").unwrap_or_default();
+        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group).to_owned();
+        let kind = text(object, "kind").unwrap_or_default().to_owned();
+        let namespace = metadata_text(object, "namespace").unwrap_or(&self.default_namespace).to_owned();
+        let what = format!("{kind} {namespace}/{name}");
+        if let Some(first) = self.seen.insert((group, kind, namespace, name.to_owned()), at.clone()) {
+            return Err(ManifestError::Duplicate { first: first.to_string(), second: at.to_string(), what });
+        }
+        Ok(())
+    }
+
+    fn attach_object(&mut self, at: Location, object: &mut Value) -> Result<(), ManifestError> {
+        let (Some(api_version), Some(kind)) = (text(object, "apiVersion"), text(object, "kind")) else {
+            return Ok(());
+        };
+        let Some(path) = pod_spec_path(api_version, kind) else { return Ok(()) };
+        let namespace = metadata_text(object, "namespace").unwrap_or(&self.default_namespace).to_owned();
+        let at = format!("{at} ({})", describe(object));
         let spec = pod_spec(object, path).map_err(|message| invalid(&at, message))?;
         let prefix = path.join(".");
-        let Some(pulls) = template_pulls(spec, &at, &prefix, &mut resolve, &mut outcome.unresolved)? else {
-            continue;
+        let Some(pulls) = template_pulls(spec, &at, &prefix, &mut self.resolve, &mut self.outcome.unresolved)? else {
+            return Ok(());
         };
         let pull_secrets = spec.entry("imagePullSecrets").or_insert_with(|| Value::Array(Vec::new()));
         let Some(pull_secrets) = pull_secrets.as_array_mut() else {
@@ -229,17 +298,68 @@ pub fn attach(
                 reference.insert("name".into(), Value::String(pull.secret.clone()));
                 pull_secrets.push(Value::Object(reference));
             }
-            if needed.insert((namespace.clone(), pull.secret.clone())) {
-                outcome.secrets.push(NeededSecret {
+            if self.needed.insert((namespace.clone(), pull.secret.clone())) {
+                self.outcome.secrets.push(NeededSecret {
                     namespace: namespace.clone(),
                     name: pull.secret,
                     credential: pull.credential,
                 });
             }
         }
+        Ok(())
     }
-    drop_replaced_secrets(documents, default_namespace, &needed)?;
-    Ok(outcome)
+
+    /// After every document was added: drops from a held-back document the Secrets the
+    /// output makes again (docker-registry Secrets of the same namespace and name), and
+    /// says whether the whole document goes. Any other Secret of such a name is a conflict.
+    pub fn drop_replaced(&self, document: &mut Document) -> Result<bool, ManifestError> {
+        let at = Location { file: document.file.clone(), document: document.number, item: None };
+        if !is_list(&document.value) {
+            return self.replaced(&document.value, &|| at.to_string());
+        }
+        if let Some(items) = document.value.get_mut("items").and_then(Value::as_array_mut) {
+            let mut kept = Vec::with_capacity(items.len());
+            for (i, item) in items.drain(..).enumerate() {
+                let item_at = || Location { item: Some(i), ..at.clone() }.to_string();
+                if !self.replaced(&item, &item_at)? {
+                    kept.push(item);
+                }
+            }
+            *items = kept;
+        }
+        Ok(false)
+    }
+
+    fn replaced(&self, value: &Value, at: &dyn Fn() -> String) -> Result<bool, ManifestError> {
+        if !is_secret(value) {
+            return Ok(false);
+        }
+        let Some(name) = metadata_text(value, "name") else { return Ok(false) };
+        let namespace = metadata_text(value, "namespace").unwrap_or(&self.default_namespace);
+        if !self.needed.contains(&(namespace.to_owned(), name.to_owned())) {
+            return Ok(false);
+        }
+        if text(value, "type") == Some("kubernetes.io/dockerconfigjson") {
+            return Ok(true);
+        }
+        Err(ManifestError::SecretConflict { at: at(), namespace: namespace.to_owned(), name: name.to_owned() })
+    }
+
+    pub fn finish(self) -> Outcome {
+        self.outcome
+    }
+}
+
+fn is_secret(value: &Value) -> bool {
+    text(value, "apiVersion") == Some("v1") && text(value, "kind") == Some("Secret")
+}
+
+/// Whether a document holds a Secret the output may replace: such documents wait for
+/// [`Attacher::drop_replaced`] before they are written.
+pub fn may_be_replaced(document: &Document) -> bool {
+    is_secret(&document.value)
+        || (is_list(&document.value)
+            && document.value.get("items").and_then(Value::as_array).is_some_and(|items| items.iter().any(is_secret)))
 }
 
 /// The pod spec at `path`, created nowhere: a workload without one is refused.
@@ -305,68 +425,6 @@ fn template_pulls(
     Ok(complete.then_some(pulls))
 }
 
-/// Two objects with the same group, kind, namespace and name.
-fn check_duplicates(documents: &mut [Document], default_namespace: &str) -> Result<(), ManifestError> {
-    let mut seen: HashMap<(String, String, String, String), Location> = HashMap::new();
-    for (at, object) in objects_mut(documents) {
-        let Some(name) = metadata_text(object, "name") else { continue };
-        let api_version = text(object, "apiVersion").unwrap_or_default();
-        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group).to_owned();
-        let kind = text(object, "kind").unwrap_or_default().to_owned();
-        let namespace = metadata_text(object, "namespace").unwrap_or(default_namespace).to_owned();
-        let what = format!("{kind} {namespace}/{name}");
-        if let Some(first) = seen.insert((group, kind, namespace, name.to_owned()), at.clone()) {
-            return Err(ManifestError::Duplicate { first: first.to_string(), second: at.to_string(), what });
-        }
-    }
-    Ok(())
-}
-
-/// Drops input Secrets the output makes again (docker-registry Secrets of the same
-/// namespace and name); any other Secret of such a name is a conflict.
-fn drop_replaced_secrets(
-    documents: &mut Vec<Document>,
-    default_namespace: &str,
-    needed: &HashSet<(String, String)>,
-) -> Result<(), ManifestError> {
-    let replaced = |value: &Value, at: &dyn Fn() -> String| -> Result<bool, ManifestError> {
-        if text(value, "apiVersion") != Some("v1") || text(value, "kind") != Some("Secret") {
-            return Ok(false);
-        }
-        let Some(name) = metadata_text(value, "name") else { return Ok(false) };
-        let namespace = metadata_text(value, "namespace").unwrap_or(default_namespace);
-        if !needed.contains(&(namespace.to_owned(), name.to_owned())) {
-            return Ok(false);
-        }
-        if text(value, "type") == Some("kubernetes.io/dockerconfigjson") {
-            return Ok(true);
-        }
-        Err(ManifestError::SecretConflict { at: at(), namespace: namespace.to_owned(), name: name.to_owned() })
-    };
-    let mut keep = Vec::with_capacity(documents.len());
-    for document in documents.iter_mut() {
-        let at = Location { file: document.file.clone(), document: document.number, item: None };
-        if is_list(&document.value) {
-            if let Some(items) = document.value.get_mut("items").and_then(Value::as_array_mut) {
-                let mut kept = Vec::with_capacity(items.len());
-                for (i, item) in items.drain(..).enumerate() {
-                    let item_at = || Location { item: Some(i), ..at.clone() }.to_string();
-                    if !replaced(&item, &item_at)? {
-                        kept.push(item);
-                    }
-                }
-                *items = kept;
-            }
-            keep.push(true);
-        } else {
-            keep.push(!replaced(&document.value, &|| at.to_string())?);
-        }
-    }
-    let mut flags = keep.into_iter();
-    documents.retain(|_| flags.next().unwrap_or(true));
-    Ok(())
-}
-
 /// One object as `kubectl -o json` writes it: four-space indentation, a final newline.
 pub fn to_json(value: &Value) -> String {
     let mut out = Vec::new();
@@ -379,14 +437,19 @@ pub fn to_json(value: &Value) -> String {
     text
 }
 
+/// One document as the output writes it.
+pub fn render_one(document: &Document, format: Format) -> String {
+    match format {
+        Format::Yaml => yaml::to_string(&document.value),
+        Format::Json => to_json(&document.value),
+    }
+}
+
 /// The output stream: the Secrets (already rendered) first, then the documents; YAML
 /// documents separated by `---`, JSON objects one after another.
 pub fn render(secrets: &[impl AsRef<str>], documents: &[Document], format: Format) -> String {
     let mut parts: Vec<String> = secrets.iter().map(|s| s.as_ref().to_owned()).collect();
-    parts.extend(documents.iter().map(|d| match format {
-        Format::Yaml => yaml::to_string(&d.value),
-        Format::Json => to_json(&d.value),
-    }));
+    parts.extend(documents.iter().map(|d| render_one(d, format)));
     match format {
         Format::Yaml => parts.join("---\n"),
         Format::Json => parts.concat(),
@@ -467,7 +530,7 @@ mod tests {
             ),
             ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n", "containers is missing"),
             (
-                "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: p}\n",
                 "same object",
             ),
         ];

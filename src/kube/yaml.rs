@@ -46,96 +46,125 @@ enum Frame {
 /// The documents of a YAML stream, in order. An empty document (only comments, or nothing
 /// between two `---`) is `Value::Null`.
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
-    let mut parser = Parser::new_from_str(text);
-    let mut documents = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Value> = HashMap::new();
-    let mut root: Option<Value> = None;
-    let mut budget = NODE_BUDGET;
-    loop {
-        let (event, mark) = parser.next_token().map_err(|e| {
-            let m = *e.marker();
-            YamlError::at(m, e.info().to_owned())
-        })?;
-        let value = match event {
-            Event::StreamEnd => break,
-            Event::DocumentStart => {
-                anchors.clear();
-                root = None;
-                continue;
-            }
-            Event::DocumentEnd => {
-                documents.push(root.take().unwrap_or(Value::Null));
-                continue;
-            }
-            Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Sequence { items: Vec::new(), anchor });
-                continue;
-            }
-            Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Mapping { map: Map::new(), key: None, anchor, start: mark, merged: Vec::new() });
-                continue;
-            }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Sequence { items, anchor }) => remember(&mut anchors, anchor, Value::Array(items)),
-                _ => return Err(YamlError::at(mark, "unbalanced sequence")),
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Mapping { map, key: None, anchor, .. }) => {
-                    remember(&mut anchors, anchor, Value::Object(map))
-                }
-                _ => return Err(YamlError::at(mark, "unbalanced mapping")),
-            },
-            Event::Scalar(text, style, anchor, tag) => {
-                // A mapping key keeps its text: keys are strings in JSON.
-                if let Some(Frame::Mapping { key, .. }) = stack.last_mut()
-                    && key.is_none()
-                {
-                    let merge = style == TScalarStyle::Plain && tag.is_none() && text == "<<";
-                    let text = if style == TScalarStyle::Plain && tag.is_none() { key_text(&text) } else { text };
-                    *key = Some((text, merge));
+    Documents::new(text).collect()
+}
+
+/// The documents of a YAML stream, one at a time, so a long stream is never held whole.
+pub struct Documents<'a> {
+    parser: Parser<std::str::Chars<'a>>,
+    budget: usize,
+    done: bool,
+}
+
+impl<'a> Documents<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Documents { parser: Parser::new_from_str(text), budget: NODE_BUDGET, done: false }
+    }
+
+    fn next_document(&mut self) -> Result<Option<Value>, YamlError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut anchors: HashMap<usize, Value> = HashMap::new();
+        let mut root: Option<Value> = None;
+        loop {
+            let (event, mark) = self.parser.next_token().map_err(|e| {
+                let m = *e.marker();
+                YamlError::at(m, e.info().to_owned())
+            })?;
+            let value = match event {
+                Event::StreamEnd => return Ok(None),
+                Event::DocumentStart => {
+                    anchors.clear();
+                    root = None;
                     continue;
                 }
-                let value = scalar(&text, style, tag.as_ref()).map_err(|m| YamlError::at(mark, m))?;
-                remember(&mut anchors, anchor, value)
-            }
-            Event::Alias(id) => {
-                let Some(value) = anchors.get(&id) else {
-                    return Err(YamlError::at(mark, "alias to an unknown anchor"));
-                };
-                let size = count_nodes(value);
-                if size > budget {
-                    return Err(YamlError::at(mark, "aliases expand to too many values"));
+                Event::DocumentEnd => return Ok(Some(root.take().unwrap_or(Value::Null))),
+                Event::SequenceStart(anchor, _) => {
+                    stack.push(Frame::Sequence { items: Vec::new(), anchor });
+                    continue;
                 }
-                budget -= size;
-                value.clone()
-            }
-            Event::StreamStart | Event::Nothing => continue,
-        };
-        // Attach the finished value to its parent.
-        match stack.last_mut() {
-            None => root = Some(value),
-            Some(Frame::Sequence { items, .. }) => items.push(value),
-            Some(Frame::Mapping { map, key, start, merged, .. }) => match key.take() {
-                None => {
-                    return Err(YamlError::at(mark, "a mapping key must be a plain value (string, number or boolean)"));
+                Event::MappingStart(anchor, _) => {
+                    stack.push(Frame::Mapping { map: Map::new(), key: None, anchor, start: mark, merged: Vec::new() });
+                    continue;
                 }
-                Some((_, true)) => merge_into(map, value, merged).map_err(|m| YamlError::at(mark, m))?,
-                Some((name, false)) => {
-                    if let Some(at) = merged.iter().position(|k| *k == name) {
-                        merged.swap_remove(at);
-                    } else if map.contains_key(&name) {
+                Event::SequenceEnd => match stack.pop() {
+                    Some(Frame::Sequence { items, anchor }) => remember(&mut anchors, anchor, Value::Array(items)),
+                    _ => return Err(YamlError::at(mark, "unbalanced sequence")),
+                },
+                Event::MappingEnd => match stack.pop() {
+                    Some(Frame::Mapping { map, key: None, anchor, .. }) => {
+                        remember(&mut anchors, anchor, Value::Object(map))
+                    }
+                    _ => return Err(YamlError::at(mark, "unbalanced mapping")),
+                },
+                Event::Scalar(text, style, anchor, tag) => {
+                    // A mapping key keeps its text: keys are strings in JSON.
+                    if let Some(Frame::Mapping { key, .. }) = stack.last_mut()
+                        && key.is_none()
+                    {
+                        let plain = style == TScalarStyle::Plain && tag.is_none();
+                        let merge = plain && text == "<<";
+                        let text = if plain { key_text(text) } else { text };
+                        *key = Some((text, merge));
+                        continue;
+                    }
+                    let value = scalar(text, style, tag.as_ref()).map_err(|m| YamlError::at(mark, m))?;
+                    remember(&mut anchors, anchor, value)
+                }
+                Event::Alias(id) => {
+                    let Some(value) = anchors.get(&id) else {
+                        return Err(YamlError::at(mark, "alias to an unknown anchor"));
+                    };
+                    let size = count_nodes(value);
+                    if size > self.budget {
+                        return Err(YamlError::at(mark, "aliases expand to too many values"));
+                    }
+                    self.budget -= size;
+                    value.clone()
+                }
+                Event::StreamStart | Event::Nothing => continue,
+            };
+            // Attach the finished value to its parent.
+            match stack.last_mut() {
+                None => root = Some(value),
+                Some(Frame::Sequence { items, .. }) => items.push(value),
+                Some(Frame::Mapping { map, key, start, merged, .. }) => match key.take() {
+                    None => {
                         return Err(YamlError::at(
                             mark,
-                            format!("duplicate key {name:?} in the mapping that starts at line {}", start.line()),
+                            "a mapping key must be a plain value (string, number or boolean)",
                         ));
                     }
-                    map.insert(name, value);
-                }
-            },
+                    Some((_, true)) => merge_into(map, value, merged).map_err(|m| YamlError::at(mark, m))?,
+                    Some((name, false)) => {
+                        if let Some(at) = merged.iter().position(|k| *k == name) {
+                            merged.swap_remove(at);
+                        } else if map.contains_key(&name) {
+                            return Err(YamlError::at(
+                                mark,
+                                format!("duplicate key {name:?} in the mapping that starts at line {}", start.line()),
+                            ));
+                        }
+                        map.insert(name, value);
+                    }
+                },
+            }
         }
     }
-    Ok(documents)
+}
+
+impl Iterator for Documents<'_> {
+    type Item = Result<Value, YamlError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_document().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
 }
 
 fn remember(anchors: &mut HashMap<usize, Value>, anchor: usize, value: Value) -> Value {
@@ -180,33 +209,34 @@ fn merge_into(map: &mut Map<String, Value>, value: Value, merged: &mut Vec<Strin
 
 /// A plain key as `sigs.k8s.io/yaml` turns it into a JSON key: booleans and null spelled
 /// as JSON spells them, everything else as written.
-fn key_text(text: &str) -> String {
+fn key_text(text: String) -> String {
     match resolve_plain(text) {
         Value::Bool(b) => b.to_string(),
         Value::Null => "null".to_owned(),
         Value::Number(n) => n.to_string(),
-        _ => text.to_owned(),
+        Value::String(text) => text,
+        _ => String::new(),
     }
 }
 
-fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
         let known = tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!";
         return match (known, tag.suffix.as_str()) {
-            (true, "str" | "binary") => Ok(Value::String(text.to_owned())),
+            (true, "str" | "binary") => Ok(Value::String(text)),
             (true, "null" | "bool" | "int" | "float") => match resolve_plain(text) {
-                Value::String(_) => Err(format!("{text:?} is not a valid !!{}", tag.suffix)),
+                Value::String(text) => Err(format!("{text:?} is not a valid !!{}", tag.suffix)),
                 value => Ok(value),
             },
             _ => Err(format!("unsupported tag {}{}", tag.handle, tag.suffix)),
         };
     }
     if style != TScalarStyle::Plain {
-        return Ok(Value::String(text.to_owned()));
+        return Ok(Value::String(text));
     }
     match resolve_plain(text) {
         Value::String(s) if is_non_finite(&s) => {
-            Err(format!("{text} is not a number JSON can hold, and Kubernetes objects are JSON"))
+            Err(format!("{s} is not a number JSON can hold, and Kubernetes objects are JSON"))
         }
         value => Ok(value),
     }
@@ -220,32 +250,40 @@ fn is_non_finite(text: &str) -> bool {
 /// go-yaml v2's resolution of a plain scalar (resolve.go): the YAML 1.1 booleans and nulls,
 /// integers in the bases Go's `strconv.ParseInt(s, 0, 64)` takes (so a leading 0 is
 /// octal), `0b` binary, and floats of the YAML form; anything else is a string.
-pub fn resolve_plain(text: &str) -> Value {
+pub fn resolve_plain(text: String) -> Value {
+    match resolved_kind(&text) {
+        Some(value) => value,
+        None => Value::String(text),
+    }
+}
+
+/// What a plain scalar resolves to when not a string.
+fn resolved_kind(text: &str) -> Option<Value> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true);
+            return Some(Value::Bool(true));
         }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false);
+            return Some(Value::Bool(false));
         }
         _ => {}
     }
     let first = text.as_bytes()[0];
     if !(first.is_ascii_digit() || first == b'+' || first == b'-' || first == b'.') {
-        return Value::String(text.to_owned());
+        return None;
     }
     let plain: String = text.chars().filter(|&c| c != '_').collect();
     if let Some(n) = parse_go_int(&plain) {
-        return Value::Number(n);
+        return Some(Value::Number(n));
     }
     if is_yaml_float(&plain)
         && let Ok(f) = plain.parse::<f64>()
         && let Some(n) = Number::from_f64(f)
     {
-        return Value::Number(n);
+        return Some(Value::Number(n));
     }
-    Value::String(text.to_owned())
+    None
 }
 
 /// `strconv.ParseInt(s, 0, 64)`, then `ParseUint`, then go-yaml's `0b` form.
@@ -405,22 +443,27 @@ fn write_string(out: &mut String, s: &str, level: usize, key: bool) {
 
 /// Text every YAML reader (1.1 and 1.2) reads back as this same string when plain.
 fn is_safe_plain(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
-    if !(first.is_ascii_alphabetic() || first == '/' || first == '_') {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else { return false };
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    // One pass: only these characters, and no ": " (`#` is not among them at all).
+    let mut previous = 0u8;
+    for &b in bytes {
+        let allowed = b.is_ascii_alphanumeric()
+            || matches!(b, b' ' | b'.' | b'_' | b'/' | b'-' | b':' | b'@' | b'=' | b'+' | b',' | b'(' | b')');
+        if !allowed || (previous == b':' && b == b' ') {
+            return false;
+        }
+        previous = b;
+    }
+    if matches!(previous, b' ' | b':') {
         return false;
     }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || " ._/-:@=+,()".contains(c)) {
-        return false;
-    }
-    // Words YAML 1.1 or 1.2 reads as booleans or null.
-    !matches!(resolve_plain(s), Value::Bool(_) | Value::Null)
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
-        )
+    // Words YAML 1.1 or 1.2 reads as booleans or null, in any case.
+    !(s.len() <= 5
+        && ["true", "false", "null", "yes", "no", "on", "off", "y", "n"].iter().any(|w| w.eq_ignore_ascii_case(s)))
 }
 
 /// Multi-line text a literal block (`|`) holds exactly: no carriage returns or other
