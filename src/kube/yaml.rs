@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use std::borrow::Cow;
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, StrInput, Tag};
 
 /// What is wrong with a YAML stream, with the line and column where it was found.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +52,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
 
 /// The documents of a YAML stream, one at a time, so a long stream is never held whole.
 pub struct Documents<'a> {
-    parser: Parser<std::str::Chars<'a>>,
+    parser: Parser<'a, StrInput<'a>>,
     budget: usize,
     done: bool,
 }
@@ -66,13 +67,15 @@ impl<'a> Documents<'a> {
         let mut anchors: HashMap<usize, Value> = HashMap::new();
         let mut root: Option<Value> = None;
         loop {
-            let (event, mark) = self.parser.next_token().map_err(|e| {
-                let m = *e.marker();
-                YamlError::at(m, e.info().to_owned())
-            })?;
+            let (event, span) = match self.parser.next_event() {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(YamlError::at(*e.marker(), e.info().to_owned())),
+                Some(Ok(next)) => next,
+            };
+            let mark = span.start;
             let value = match event {
                 Event::StreamEnd => return Ok(None),
-                Event::DocumentStart => {
+                Event::DocumentStart(_) => {
                     anchors.clear();
                     root = None;
                     continue;
@@ -101,13 +104,13 @@ impl<'a> Documents<'a> {
                     if let Some(Frame::Mapping { key, .. }) = stack.last_mut()
                         && key.is_none()
                     {
-                        let plain = style == TScalarStyle::Plain && tag.is_none();
+                        let plain = style == ScalarStyle::Plain && tag.is_none();
                         let merge = plain && text == "<<";
-                        let text = if plain { key_text(text) } else { text };
+                        let text = if plain { key_text(text) } else { text.into_owned() };
                         *key = Some((text, merge));
                         continue;
                     }
-                    let value = scalar(text, style, tag.as_ref()).map_err(|m| YamlError::at(mark, m))?;
+                    let value = scalar(text, style, tag.as_deref()).map_err(|m| YamlError::at(mark, m))?;
                     remember(&mut anchors, anchor, value)
                 }
                 Event::Alias(id) => {
@@ -209,36 +212,36 @@ fn merge_into(map: &mut Map<String, Value>, value: Value, merged: &mut Vec<Strin
 
 /// A plain key as `sigs.k8s.io/yaml` turns it into a JSON key: booleans and null spelled
 /// as JSON spells them, everything else as written.
-fn key_text(text: String) -> String {
-    match resolve_plain(text) {
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "null".to_owned(),
-        Value::Number(n) => n.to_string(),
-        Value::String(text) => text,
-        _ => String::new(),
+fn key_text(text: Cow<'_, str>) -> String {
+    match resolved_kind(&text) {
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Null) => "null".to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => text.into_owned(),
     }
 }
 
-fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
         let known = tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!";
         return match (known, tag.suffix.as_str()) {
-            (true, "str" | "binary") => Ok(Value::String(text)),
-            (true, "null" | "bool" | "int" | "float") => match resolve_plain(text) {
-                Value::String(text) => Err(format!("{text:?} is not a valid !!{}", tag.suffix)),
-                value => Ok(value),
+            (true, "str" | "binary") => Ok(Value::String(text.into_owned())),
+            (true, "null" | "bool" | "int" | "float") => match resolved_kind(&text) {
+                None => Err(format!("{text:?} is not a valid !!{}", tag.suffix)),
+                Some(value) => Ok(value),
             },
             _ => Err(format!("unsupported tag {}{}", tag.handle, tag.suffix)),
         };
     }
-    if style != TScalarStyle::Plain {
-        return Ok(Value::String(text));
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.into_owned()));
     }
-    match resolve_plain(text) {
-        Value::String(s) if is_non_finite(&s) => {
-            Err(format!("{s} is not a number JSON can hold, and Kubernetes objects are JSON"))
+    match resolved_kind(&text) {
+        Some(value) => Ok(value),
+        None if is_non_finite(&text) => {
+            Err(format!("{text} is not a number JSON can hold, and Kubernetes objects are JSON"))
         }
-        value => Ok(value),
+        None => Ok(Value::String(text.into_owned())),
     }
 }
 
@@ -249,15 +252,7 @@ fn is_non_finite(text: &str) -> bool {
 
 /// go-yaml v2's resolution of a plain scalar (resolve.go): the YAML 1.1 booleans and nulls,
 /// integers in the bases Go's `strconv.ParseInt(s, 0, 64)` takes (so a leading 0 is
-/// octal), `0b` binary, and floats of the YAML form; anything else is a string.
-pub fn resolve_plain(text: String) -> Value {
-    match resolved_kind(&text) {
-        Some(value) => value,
-        None => Value::String(text),
-    }
-}
-
-/// What a plain scalar resolves to when not a string.
+/// octal), `0b` binary, and floats of the YAML form; `None` for a string.
 fn resolved_kind(text: &str) -> Option<Value> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
