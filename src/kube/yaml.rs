@@ -520,6 +520,43 @@ mod tests {
         assert!(e.message.contains("unknown anchor"), "{e}");
     }
 
+    fn arb_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e12f64..1e12).prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[ -~\n\t]{0,30}".prop_map(Value::String),
+            prop::sample::select(vec!["yes", "No", "on", "0644", "1e3", "~", "null", "- x", "a: b", "#c", "|", "x\n"])
+                .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec(("[a-zA-Z0-9 ._:/-]{0,10}", inner), 0..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_written_value_reads_back_the_same(value in arb_value()) {
+            let text = to_string(&value);
+            let back = parse_stream(&text).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text}")))?;
+            proptest::prop_assert_eq!(back.len(), 1, "{}", text);
+            proptest::prop_assert_eq!(&back[0], &value, "{}", text);
+        }
+
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(text in "[a-z0-9:{}\\[\\],'\"|>&*!#<~. \n-]{0,300}") {
+            let _ = crate::kube::manifest::parse("fuzz", &text);
+        }
+    }
+
     #[test]
     fn written_yaml_reads_back_as_the_same_value() {
         let v = json!({
