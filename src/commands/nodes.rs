@@ -73,7 +73,8 @@ pub fn containerd_hosts(args: ContainerdHostsArgs, ctx: &Context) -> Result<(), 
                 return Err(input_error!("{} exists and regcred did not write it", file.display())
                     .hint("move it away, or replace it with --force"));
             }
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            // Under a file, the directory cannot be made: said when it is tried.
+            Err(e) if !matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
                 return Err(io_failure("cannot read", &file, &e));
             }
             _ => {}
