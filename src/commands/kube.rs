@@ -40,15 +40,30 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
     let mut chunks: Vec<Result<String, Document>> = Vec::new();
     for file in &args.files {
         let (name, text) = read(file)?;
-        for document in manifest::documents(&name, &text) {
-            let mut document = document.map_err(bad_manifest)?;
-            attacher.add(&mut document).map_err(bad_manifest)?;
-            if manifest::may_be_replaced(&document) {
-                chunks.push(Err(document));
-            } else {
-                chunks.push(Ok(manifest::render_one(&document, format)));
+        let (name, text) = (name.as_str(), text.as_str());
+        // Parsing is most of the work: one thread parses while this one attaches and
+        // renders, in document order. A parse error stops the parser after it is sent.
+        std::thread::scope(|scope| -> Result<(), Failure> {
+            let (parsed, documents) = std::sync::mpsc::sync_channel(64);
+            scope.spawn(move || {
+                for document in manifest::documents(name, text) {
+                    let last = document.is_err();
+                    if parsed.send(document).is_err() || last {
+                        break;
+                    }
+                }
+            });
+            for document in documents {
+                let mut document = document.map_err(bad_manifest)?;
+                attacher.add(&mut document).map_err(bad_manifest)?;
+                if manifest::may_be_replaced(&document) {
+                    chunks.push(Err(document));
+                } else {
+                    chunks.push(Ok(manifest::render_one(&document, format)));
+                }
             }
-        }
+            Ok(())
+        })?;
     }
     let mut texts = Vec::with_capacity(chunks.len());
     for chunk in chunks {
