@@ -9,6 +9,7 @@ mod env;
 mod export;
 mod generate_assets;
 mod import;
+mod kube;
 mod list;
 mod overview;
 mod remove;
@@ -57,6 +58,7 @@ fn dispatch(cli: Cli, ctx: &Context) -> Result<u8, Failure> {
         Some(Command::Tls(command)) => tls::run(command, ctx).map(done),
         Some(Command::Doctor(args)) => doctor::run(args, ctx).map(done),
         Some(Command::Export(format)) => export::run(format, ctx).map(done),
+        Some(Command::Kube(args)) => kube::run(args, ctx),
         Some(Command::Import(source)) => import::run(source, ctx).map(done),
         Some(Command::Setup(target)) => setup::run(target, ctx).map(done),
         Some(Command::CredentialHelper(args)) => Ok(crate::helper::run(args.action, ctx)),
