@@ -207,6 +207,20 @@ pub enum Command {
     )]
     Export(ExportFormat),
 
+    /// Add the imagePullSecrets Kubernetes workloads need, printing those Secrets first
+    #[command(after_help = "Reads Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs (also\n\
+        inside a v1 List), resolves every container, init container and ephemeral container image\n\
+        in the environment, and adds one Secret per credential to each pod template's\n\
+        imagePullSecrets (those already there are kept). The Secrets are what `kubectl create secret\n\
+        docker-registry` makes, named after the credential (else regcred-<address>), in each\n\
+        workload's namespace. Other objects and fields come out unchanged, in their order;\n\
+        comments are not kept. An image with no credential is reported on stderr, its template\n\
+        is left as it was, and the exit status is 3.\n\n\
+        EXAMPLES:\n  regcred kube deploy.yaml | kubectl apply -f -\n  \
+        helm template ./chart | regcred -e prod kube - -n shop | kubectl apply -f -\n  \
+        regcred kube -o json list.json > with-secrets.json")]
+    Kube(KubeArgs),
+
     /// Import credentials from docker's config.json or the containers auth.json
     #[command(
         subcommand,
@@ -582,6 +596,63 @@ pub enum ExportFormat {
         regcred export registries-conf --output-file ~/.config/containers/registries.conf.d/r.conf"
     )]
     RegistriesConf(HostConfigArgs),
+
+    /// k3s/RKE2 registries.yaml: configs."<host>".auth and .tls for the environment's registries
+    #[command(after_help = "auth holds the username and password of each credential in use (scoped credentials\n\
+        are skipped with a warning); tls holds ca_file (the trusted or pinned certificate, in\n\
+        --ca-dir, default /etc/rancher/certs) and insecure_skip_verify for insecure registries.\n\
+        With --ca-dir the certificates are written there too. Mirrors are left to you.\n\n\
+        EXAMPLES:\n  \
+        sudo regcred export registries-yaml --output-file /etc/rancher/k3s/registries.yaml\n  \
+        sudo regcred export registries-yaml --ca-dir /etc/rancher/certs > registries.yaml\n  \
+        regcred -e prod export registries-yaml --registry registry.lan:5000")]
+    RegistriesYaml(RegistriesYamlArgs),
+
+    /// containerd hosts.toml per registry: DIR/<host[:port]>/hosts.toml, with its CA beside it
+    #[command(
+        after_help = "For containerd's config_path (containerd 1.5 and later; `ctr --hosts-dir`). Each registry\n\
+        with a credential in use or a TLS setting gets a hosts.toml able to pull and resolve:\n\
+        ca = \"ca.crt\" for a trusted or pinned certificate, skip_verify and then plain http:// for\n\
+        an insecure registry. Credentials are not written: the kubelet passes imagePullSecrets.\n\
+        A hosts.toml regcred did not write is left alone unless --force.\n\n\
+        EXAMPLES:\n  sudo regcred export containerd-hosts --dir /etc/containerd/certs.d\n  \
+        regcred export containerd-hosts --dir ./certs.d --registry registry.lan:5000"
+    )]
+    ContainerdHosts(ContainerdHostsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistriesYamlArgs {
+    /// Where ca_file points, and where the certificates are written when given [default: /etc/rancher/certs, not written]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub ca_dir: Option<PathBuf>,
+
+    /// Only this registry (repeatable)
+    #[arg(long = "registry", value_name = "ADDRESS")]
+    pub registries: Vec<String>,
+
+    /// Write to this file (mode 0600) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Replace the --output-file if it exists (otherwise an existing file is refused)
+    #[arg(long, requires = "output_file")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerdHostsArgs {
+    /// containerd's config_path, e.g. /etc/containerd/certs.d
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: PathBuf,
+
+    /// Replace hosts.toml files regcred did not write
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only this registry (repeatable)
+    #[arg(long = "registry", value_name = "ADDRESS")]
+    pub registries: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -648,6 +719,21 @@ pub struct K8sSecretArgs {
 
     #[command(flatten)]
     pub export: ExportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// Manifests: YAML documents, JSON, or a v1 List; `-` reads stdin
+    #[arg(value_name = "FILE", required = true, value_hint = clap::ValueHint::FilePath)]
+    pub files: Vec<PathBuf>,
+
+    /// Namespace of the workloads that name none [default: default]
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Manifest format
+    #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml, value_name = "FORMAT")]
+    pub output: ManifestFormat,
 }
 
 #[derive(Debug, Subcommand)]

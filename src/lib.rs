@@ -11,6 +11,7 @@ pub(crate) mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod helper;
+pub(crate) mod kube;
 pub(crate) mod prompt;
 pub(crate) mod registry;
 pub(crate) mod shell;

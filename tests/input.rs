@@ -1341,3 +1341,196 @@ fn bad_store_variable_and_exec_input_gets_its_exit_code_and_changes_nothing() {
     );
     check_document("stores", &rows);
 }
+
+/// `regcred kube` and the node exports: bad manifests, bad FILEs and bad target
+/// directories. Nothing is printed on stdout and nothing is written.
+#[test]
+fn bad_manifests_and_node_files_get_their_exit_code_and_change_nothing() {
+    let t = populated();
+    let dir = t.root().join("in");
+    fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &[u8]| -> String {
+        let path = dir.join(name);
+        fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let pod = |image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: a, image: {image:?}}}]\n"
+        )
+    };
+    let deployment_without_template = file(
+        "no-template.yaml",
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n",
+    );
+    let twice = file("twice.yaml", format!("{}---\n{}", pod("quay.io/a"), pod("quay.io/b")).as_bytes());
+    let latin1 = file("latin1.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n");
+    let dir_arg = dir.display().to_string();
+    let missing = dir.join("missing.yaml").display().to_string();
+    let bomb = {
+        let mut text = String::from(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n",
+        );
+        for level in 1..8 {
+            let previous = format!("*l{}", level - 1);
+            text.push_str(&format!("l{level}: &l{level} [{}]\n", vec![previous; 10].join(", ")));
+        }
+        text
+    };
+    let under_file = format!("{latin1}/certs.d");
+    let hosts = dir.join("hosts");
+    fs::create_dir_all(hosts.join("quay.io")).unwrap();
+    fs::write(hosts.join("quay.io/hosts.toml"), "server = \"https://mirror.example.com\"\n").unwrap();
+    let hosts_arg = hosts.display().to_string();
+    // A hosts.toml planted as a link: never followed, not even with --force.
+    let linked = dir.join("linked");
+    fs::create_dir_all(linked.join("quay.io")).unwrap();
+    std::os::unix::fs::symlink(&latin1, linked.join("quay.io/hosts.toml")).unwrap();
+    let linked_arg = linked.display().to_string();
+    let kube = |input: &str, stdin: &str, needle: &str| case("kube", input, &["kube", "-"], stdin, 2, needle);
+    let cases: Vec<Case> = vec![
+        kube("not Kubernetes YAML (no apiVersion)", "name: web\nimage: nginx\n", "no `apiVersion`"),
+        kube("a YAML list, not an object", "- nginx\n- redis\n", "not a Kubernetes object"),
+        kube("YAML syntax error", "apiVersion: v1\nkind: [Pod\n", "not valid YAML"),
+        kube("JSON syntax error", "{\"apiVersion\": \"v1\", ", "not valid JSON"),
+        case(
+            "kube",
+            "a Deployment without a template",
+            &["kube", &deployment_without_template],
+            "",
+            2,
+            "spec.template is missing",
+        ),
+        kube(
+            "a container without an image",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a}]\n",
+            "image is missing",
+        ),
+        kube("an image that is not a reference", &pod("Quay.io/Acme/App"), "is not an image reference"),
+        kube("an image with a space", &pod("quay.io/acme app"), "is not an image reference"),
+        case("kube", "duplicate documents", &["kube", &twice], "", 2, "are the same object"),
+        case("kube", "a directory as FILE", &["kube", &dir_arg], "", 2, "is a directory"),
+        case("kube", "a missing FILE", &["kube", &missing], "", 2, "no such file"),
+        case("kube", "not UTF-8", &["kube", &latin1], "", 2, "not UTF-8"),
+        kube(
+            "containers is not a list",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: quay.io/a}\n",
+            "is not a list",
+        ),
+        kube(
+            "imagePullSecrets is not a list",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  imagePullSecrets: regcred\n  containers: [{name: a, image: quay.io/a}]\n",
+            "imagePullSecrets is not a list",
+        ),
+        kube("a List without items", "apiVersion: v1\nkind: List\nmetadata: {}\n", "items"),
+        kube("a duplicate key", "apiVersion: v1\nkind: Pod\nkind: Pod\n", "duplicate key"),
+        kube("aliases that expand to millions of values", &bomb, "too many values"),
+        kube(
+            "a number JSON cannot hold",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nx: .inf\n",
+            "JSON can hold",
+        ),
+        kube(
+            "an Opaque Secret of the name regcred makes",
+            &format!(
+                "apiVersion: v1\nkind: Secret\nmetadata: {{name: quay-alice}}\ntype: Opaque\n---\n{}",
+                pod("quay.io/a")
+            ),
+            "not a docker-registry Secret",
+        ),
+        case("kube", "bad --namespace", &["kube", "-", "-n", "Bad_NS"], &pod("quay.io/a"), 2, "Bad_NS"),
+        case("kube", "no FILE", &["kube"], "", 2, "FILE"),
+        // Node files.
+        case(
+            "nodes",
+            "--dir is a file",
+            &["export", "containerd-hosts", "--dir", &latin1],
+            "",
+            2,
+            "is not a directory",
+        ),
+        case(
+            "nodes",
+            "unwritable --dir (under a file)",
+            &["export", "containerd-hosts", "--dir", &under_file],
+            "",
+            1,
+            "cannot",
+        ),
+        case(
+            "nodes",
+            "a hosts.toml regcred did not write",
+            &["export", "containerd-hosts", "--dir", &hosts_arg],
+            "",
+            2,
+            "regcred did not write it",
+        ),
+        case(
+            "nodes",
+            "--registry with a scheme",
+            &["export", "containerd-hosts", "--dir", &hosts_arg, "--registry", "https://quay.io"],
+            "",
+            2,
+            "quay.io",
+        ),
+        case(
+            "nodes",
+            "a hosts.toml that is a symbolic link, with --force",
+            &["export", "containerd-hosts", "--dir", &linked_arg, "--force"],
+            "",
+            1,
+            "is a symbolic link",
+        ),
+        case("nodes", "no --dir", &["export", "containerd-hosts"], "", 2, "--dir"),
+        case(
+            "nodes",
+            "--ca-dir is a file",
+            &["export", "registries-yaml", "--ca-dir", &latin1],
+            "",
+            2,
+            "is not a directory",
+        ),
+        case(
+            "nodes",
+            "--output-file is a directory",
+            &["export", "registries-yaml", "--output-file", &dir_arg],
+            "",
+            2,
+            "is a directory",
+        ),
+        case(
+            "nodes",
+            "an existing --output-file without --force",
+            &["export", "registries-yaml", "--output-file", &latin1],
+            "",
+            2,
+            "regcred does not replace it without being told",
+        ),
+    ];
+    let mut failures = Vec::new();
+    let root = t.root().display().to_string();
+    let rows: Vec<String> =
+        check_cases(&t, &cases, &mut failures).into_iter().map(|row| row.replace(&root, "$TMP")).collect();
+    for c in &cases {
+        let run = c.run(&t);
+        if !run.stdout.is_empty() {
+            failures.push(format!("{}: printed on stdout: {}", c.shown(), run.stdout));
+        }
+    }
+    // Nothing half-written: ghcr.io (sorted before quay.io) got no directory.
+    if hosts.join("ghcr.io").exists() {
+        failures.push("containerd-hosts wrote ghcr.io before refusing quay.io".to_owned());
+    }
+    assert_eq!(
+        fs::read_to_string(hosts.join("quay.io/hosts.toml")).unwrap(),
+        "server = \"https://mirror.example.com\"\n"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad inputs misbehaved:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    check_document("kube", &rows);
+}

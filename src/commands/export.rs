@@ -16,6 +16,8 @@ use crate::secrets::Secret;
 use crate::store::Credential;
 use crate::vault::fs::{FsError, PrivateFile};
 
+mod nodes;
+
 /// docker's and kubectl's username for identity (refresh) tokens.
 const IDENTITY_TOKEN_USER: &str = "<token>";
 
@@ -56,22 +58,7 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
                 validate_name("namespace", namespace).map_err(|e| input_error!("{e}"))?;
             }
             let credentials = in_use(ctx, &args.export)?;
-            let mut auths = serde_json::Map::new();
-            for (c, scope, secret) in &credentials {
-                let key = if scope.path().is_some() {
-                    scope.to_string()
-                } else {
-                    scope.address().docker_config_key().to_owned()
-                };
-                auths.insert(key, docker_entry(c, secret, false));
-            }
-            // kubectl writes the config compactly, in this field order, and base64s it.
-            let config = Zeroizing::new(serde_json::json!({ "auths": auths }).to_string());
-            let data = Zeroizing::new(BASE64.encode(config.as_bytes()));
-            let text = match args.output {
-                ManifestFormat::Yaml => secret_yaml(&args.name, args.namespace.as_deref(), &data),
-                ManifestFormat::Json => secret_json(&args.name, args.namespace.as_deref(), &data),
-            };
+            let text = k8s_secret(&args.name, args.namespace.as_deref(), &credentials, args.output);
             emit(ctx, args.export.output_file.as_deref(), &text, 0o600)
         }
         ExportFormat::DockerDaemon(args) => {
@@ -91,6 +78,8 @@ pub fn run(format: ExportFormat, ctx: &Context) -> Result<(), Failure> {
             }
             emit(ctx, args.target.output_file.as_deref(), &pretty(&serde_json::Value::Object(daemon)), 0o644)
         }
+        ExportFormat::RegistriesYaml(args) => nodes::registries_yaml(args, ctx),
+        ExportFormat::ContainerdHosts(args) => nodes::containerd_hosts(args, ctx),
         ExportFormat::RegistriesConf(args) => {
             #[derive(Serialize)]
             struct Entry {
@@ -200,6 +189,29 @@ fn in_use(ctx: &Context, args: &ExportArgs) -> Result<Vec<(Credential, Scope, Se
         .collect()
 }
 
+/// The kubernetes.io/dockerconfigjson Secret `kubectl create secret docker-registry NAME
+/// [-n NAMESPACE] --dry-run=client -o yaml|json` makes for these credentials, byte for byte.
+pub(crate) fn k8s_secret(
+    name: &str,
+    namespace: Option<&str>,
+    credentials: &[(Credential, Scope, Secret)],
+    format: ManifestFormat,
+) -> Zeroizing<String> {
+    let mut auths = serde_json::Map::new();
+    for (c, scope, secret) in credentials {
+        let key =
+            if scope.path().is_some() { scope.to_string() } else { scope.address().docker_config_key().to_owned() };
+        auths.insert(key, docker_entry(c, secret, false));
+    }
+    // kubectl writes the config compactly, in this field order, and base64s it.
+    let config = Zeroizing::new(serde_json::json!({ "auths": auths }).to_string());
+    let data = Zeroizing::new(BASE64.encode(config.as_bytes()));
+    match format {
+        ManifestFormat::Yaml => secret_yaml(name, namespace, &data),
+        ManifestFormat::Json => secret_json(name, namespace, &data),
+    }
+}
+
 /// One `auths` entry as docker and kubectl write it.
 fn docker_entry(c: &Credential, secret: &Secret, identity_tokens: bool) -> serde_json::Value {
     if identity_tokens && c.username == IDENTITY_TOKEN_USER {
@@ -227,7 +239,7 @@ fn pretty(value: &serde_json::Value) -> Zeroizing<String> {
 }
 
 /// Kubernetes object names: DNS subdomains, at most 253 characters.
-fn check_secret_name(name: &str) -> Result<(), Failure> {
+pub(crate) fn check_secret_name(name: &str) -> Result<(), Failure> {
     let bad = || {
         input_error!(
             "invalid Secret name {name:?}: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)"
@@ -311,8 +323,16 @@ fn refuse_to_replace(format: &ExportFormat) -> Result<(), Failure> {
         ExportFormat::K8sSecret(a) => (&a.export.output_file, a.export.force, None),
         ExportFormat::DockerDaemon(a) => (&a.target.output_file, a.target.force, Some(&a.merge)),
         ExportFormat::RegistriesConf(a) => (&a.output_file, a.force, None),
+        ExportFormat::RegistriesYaml(a) => (&a.output_file, a.force, None),
+        // Its own rule: hosts.toml files regcred wrote are replaced, others take --force.
+        ExportFormat::ContainerdHosts(_) => return Ok(()),
     };
     let Some(path) = output else { return Ok(()) };
+    if path.is_dir() {
+        return Err(
+            input_error!("--output-file {} is a directory", path.display()).hint("give the name of a file to write")
+        );
+    }
     if force || std::fs::symlink_metadata(path).is_err() {
         return Ok(());
     }

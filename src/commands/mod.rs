@@ -10,6 +10,7 @@ mod exec;
 mod export;
 mod generate_assets;
 mod import;
+mod kube;
 mod list;
 mod overview;
 mod remove;
@@ -58,6 +59,7 @@ fn dispatch(cli: Cli, ctx: &Context) -> Result<u8, Failure> {
         Some(Command::Tls(command)) => tls::run(command, ctx).map(done),
         Some(Command::Doctor(args)) => doctor::run(args, ctx).map(done),
         Some(Command::Export(format)) => export::run(format, ctx).map(done),
+        Some(Command::Kube(args)) => kube::run(args, ctx),
         Some(Command::Import(source)) => import::run(source, ctx).map(done),
         Some(Command::Exec(args)) => exec::run(args, ctx),
         Some(Command::Setup(target)) => setup::run(target, ctx).map(done),

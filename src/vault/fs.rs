@@ -510,7 +510,8 @@ pub fn ensure_public_dir(dir: &Path, follow_link: bool) -> Result<(), FsError> {
             };
             return Err(FsError::NotAFile { path: dir.to_owned(), kind });
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        // Under a file (ENOTDIR): said by the attempt to make it, which names the cause.
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {}
         Err(e) => return Err(FsError::io("cannot read", dir, e)),
     }
     let mut builder = fs::DirBuilder::new();
