@@ -408,11 +408,29 @@ fn dialed(registry: &str) -> &str {
     if registry == "docker.io" { "registry-1.docker.io" } else { registry }
 }
 
+/// Whether the docker CLI is 24 or later, the first with `distribution/reference` v0.6 and
+/// so the rules regcred follows (an older one counts the host towards the 255 characters).
+/// Under `REGCRED_TEST_STRICT=1` an older one fails the test instead of skipping it.
+fn docker_is_recent(test: &str) -> bool {
+    let output = Command::new("docker").args(["version", "--format", "{{.Client.Version}}"]).output();
+    let version = output.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    if major >= 24 {
+        return true;
+    }
+    let why = format!("{test}: docker {version:?} is older than 24, whose reference rules regcred follows");
+    if std::env::var("REGCRED_TEST_STRICT").as_deref() == Ok("1") {
+        panic!("{why}, and REGCRED_TEST_STRICT=1");
+    }
+    eprintln!("skipped: {why}");
+    false
+}
+
 #[test]
 #[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
 fn docker_and_regcred_agree_on_references() {
     let test = "docker_and_regcred_agree_on_references";
-    if !tool_available(test, "docker") || !tool_available(test, "timeout") {
+    if !tool_available(test, "docker") || !tool_available(test, "timeout") || !docker_is_recent(test) {
         return;
     }
     let seed = std::env::var("REGCRED_ORACLE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe);
