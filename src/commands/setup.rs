@@ -99,6 +99,24 @@ fn set(config: &mut serde_json::Value, section: &[&str], key: &str, changes: &mu
     node[key] = serde_json::Value::String(HELPER.into());
 }
 
+/// Prints the changes (data, on stdout); false under `--dry-run`, which writes nothing.
+fn print_changes(ctx: &Context, args: &SetupArgs, path: &Path, changes: &[String]) -> Result<bool, Failure> {
+    let mut lines = crate::shell::Lines::new();
+    changes.iter().for_each(|change| lines.line(change));
+    ctx.out.data(lines.as_str())?;
+    if args.dry_run {
+        ctx.out.info(format!("Dry run: {} was not changed.", path.display()));
+    }
+    Ok(!args.dry_run)
+}
+
+/// A config file's text as docker and podman write it.
+fn pretty(config: &serde_json::Value) -> String {
+    let mut json = serde_json::to_string_pretty(config).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
 fn finish(
     ctx: &Context,
     args: &SetupArgs,
@@ -111,15 +129,10 @@ fn finish(
         ctx.out.info(format!("{} already sends {who} to regcred; nothing to change.", path.display()));
         return Ok(());
     }
-    let mut lines = crate::shell::Lines::new();
-    changes.iter().for_each(|change| lines.line(change));
-    ctx.out.data(lines.as_str())?;
-    if args.dry_run {
-        ctx.out.info(format!("Dry run: {} was not changed.", path.display()));
+    if !print_changes(ctx, args, path, &changes)? {
         return Ok(());
     }
-    let mut json = serde_json::to_string_pretty(config).unwrap_or_default();
-    json.push('\n');
+    let json = pretty(config);
     let backup = write_with_backup(path, &json).with_context(|| format!("cannot set up {who}"))?;
     if let Some(backup) = backup {
         ctx.out.info(format!("Backed up the old file to {}.", backup.display()));
@@ -295,16 +308,10 @@ fn undo(ctx: &Context, args: &SetupArgs, path: &Path, who: &str) -> Result<(), F
         ctx.out.info(format!("{} does not send {who} to regcred; nothing to undo.", path.display()));
         return Ok(());
     }
-    let mut lines = crate::shell::Lines::new();
-    changes.iter().for_each(|change| lines.line(change));
-    ctx.out.data(lines.as_str())?;
-    if args.dry_run {
-        ctx.out.info(format!("Dry run: {} was not changed.", path.display()));
+    if !print_changes(ctx, args, path, &changes)? {
         return Ok(());
     }
-    let mut json = serde_json::to_string_pretty(&restored).unwrap_or_default();
-    json.push('\n');
-    write(path, &json)?;
+    write(path, &pretty(&restored))?;
     ctx.out.info(format!("Updated {}: {who} no longer asks docker-credential-regcred.", path.display()));
     Ok(())
 }

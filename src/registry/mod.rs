@@ -257,20 +257,17 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                 "basic" => {
                     report.auth = Auth::Basic;
                     let header = basic_header(&check.login);
-                    let answer = client.get(&url, Some(&header), &[])?;
-                    match answer.status {
-                        200 => {
-                            report.url = answer.url;
+                    match get_authorized(&client, &url, &header)? {
+                        Ok(answered) => {
+                            report.url = answered;
                             Some(header)
                         }
-                        401 | 403 => {
+                        Err(status) => {
                             report.verdict = Verdict::Rejected(format!(
-                                "GET {url} with Basic authentication answered HTTP {}",
-                                answer.status
+                                "GET {url} with Basic authentication answered HTTP {status}"
                             ));
                             return Ok(report);
                         }
-                        other => return Err(client.protocol(format!("GET {url} answered HTTP {other}"))),
                     }
                 }
                 "bearer" => {
@@ -296,20 +293,17 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                         }
                     };
                     let header = Zeroizing::new(format!("Bearer {}", token.as_str()));
-                    let answer = client.get(&url, Some(&header), &[])?;
-                    match answer.status {
-                        200 => {
-                            report.url = answer.url;
+                    match get_authorized(&client, &url, &header)? {
+                        Ok(answered) => {
+                            report.url = answered;
                             Some(header)
                         }
-                        401 | 403 => {
+                        Err(status) => {
                             report.verdict = Verdict::Rejected(format!(
-                                "the token service issued a token, but GET {url} with it answered HTTP {}",
-                                answer.status
+                                "the token service issued a token, but GET {url} with it answered HTTP {status}"
                             ));
                             return Ok(report);
                         }
-                        other => return Err(client.protocol(format!("GET {url} answered HTTP {other}"))),
                     }
                 }
                 other => {
@@ -344,6 +338,21 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
 
 /// Whether the token service's URL is HTTPS, and its `host[:port]` as addresses are
 /// written (no port when it is the scheme's default).
+/// GETs `url` with an `Authorization` header: `Ok(url that answered)` for HTTP 200,
+/// `Err(status)` when the registry refuses it (401, 403), an error for anything else.
+fn get_authorized(
+    client: &Client,
+    url: &str,
+    header: &Zeroizing<String>,
+) -> Result<Result<String, u16>, RegistryError> {
+    let answer = client.get(url, Some(header), &[])?;
+    match answer.status {
+        200 => Ok(Ok(answer.url)),
+        401 | 403 => Ok(Err(answer.status)),
+        other => Err(client.protocol(format!("GET {url} answered HTTP {other}"))),
+    }
+}
+
 fn token_service_address(registry_client: &Client, realm: &str) -> Result<(bool, String), RegistryError> {
     let uri: ureq::http::Uri =
         realm.parse().map_err(|_| registry_client.protocol(format!("its token service {realm:?} is not a URL")))?;

@@ -15,6 +15,8 @@ use super::{Patience, Warning, Warnings};
 mod model;
 mod scan;
 
+pub(in crate::vault) use scan::STRING_STOP;
+
 pub use model::{Credential, Environment, NewCredential, Registries, TlsSetting, now};
 pub use scan::Need;
 

@@ -117,8 +117,9 @@ enum Line<'a> {
 }
 
 /// Bytes that end or spoil a basic string of the subset: the closing quote, a backslash
-/// (an escape) and control characters.
-static STRING_STOP: [bool; 256] = {
+/// (an escape), control characters (the line's end among them) and DEL. The secrets file's
+/// scanner reads its strings by the same rule.
+pub(in crate::vault) static STRING_STOP: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 0x20 {

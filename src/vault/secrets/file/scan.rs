@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::{FileEntry, FileSecrets, HEADER};
+use crate::vault::store::STRING_STOP;
 
 /// The fields of a `[secret.ID]` table, in the order they are written.
 const FIELDS: [&str; 5] = ["store", "environment", "address", "username", "secret"];
@@ -116,21 +117,6 @@ pub(super) fn index(text: &str) -> Option<Tables> {
     }
     Some(tables)
 }
-
-/// Bytes that end or spoil a basic string of the subset: the closing quote, a backslash
-/// (an escape), control characters (the line's end among them) and DEL.
-static STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table[0x7f] = true;
-    table
-};
 
 /// A table with all its fields is recorded; a missing field is for `toml` to report.
 fn close(tables: &mut Tables, id: u64, span: Range<usize>, fields: [bool; 5]) -> Option<()> {
