@@ -77,8 +77,11 @@ struct Plan {
 fn plan(ctx: &Context, images: &[String], credentials: &EnvCredentials<'_>) -> Result<Plan, Failure> {
     let mut hosts: Vec<RegistryAddress> = Vec::new();
     if images.is_empty() {
+        // A set for the test, not `hosts.contains`: that was quadratic in the environment's
+        // size (200 credentials: 20,000 comparisons). The order stays the store's.
+        let mut seen = std::collections::HashSet::with_capacity(credentials.scopes.len());
         for scope in &credentials.scopes {
-            if !hosts.contains(scope.address()) {
+            if seen.insert(scope.address()) {
                 hosts.push(scope.address().clone());
             }
         }

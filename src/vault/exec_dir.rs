@@ -23,8 +23,8 @@ impl ExecDir {
         let dir = ExecDir(private_dir()?);
         let text = serde_json::to_string_pretty(&Value::Object(config)).unwrap_or_default();
         PrivateFile::new(dir.config_dir().join("config.json")).create_scratch(text.as_bytes())?;
-        let helpers: Map<String, Value> = hosts.iter().map(|h| (h.as_str().to_owned(), json!(HELPER))).collect();
-        let auth = serde_json::to_string_pretty(&json!({ "auths": {}, "credHelpers": helpers })).unwrap_or_default();
+        let auth = serde_json::to_string_pretty(&AuthFile { auths: Map::new(), cred_helpers: CredHelpers(hosts) })
+            .unwrap_or_default();
         PrivateFile::new(dir.auth_file()).create_scratch(auth.as_bytes())?;
         link_user_dir(dir.config_dir(), user_config);
         Ok(dir)
@@ -44,6 +44,24 @@ impl ExecDir {
     pub fn close(self) -> Result<(), FsError> {
         let path = self.0.path().to_path_buf();
         self.0.close().map_err(|e| FsError::io("cannot remove", &path, e))
+    }
+}
+
+/// `auth.json`: no credentials, every host sent to regcred. Serialized from borrowed
+/// addresses rather than built as a `Value` first: the same text, without an owned copy and
+/// a map entry per host.
+#[derive(serde::Serialize)]
+struct AuthFile<'a> {
+    auths: Map<String, Value>,
+    #[serde(rename = "credHelpers")]
+    cred_helpers: CredHelpers<'a>,
+}
+
+struct CredHelpers<'a>(&'a [RegistryAddress]);
+
+impl serde::Serialize for CredHelpers<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|host| (host.as_str(), HELPER)))
     }
 }
 
