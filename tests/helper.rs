@@ -147,6 +147,12 @@ fn list_names_only_the_credential_get_hands_out() {
     store(&t, "quay.io", "bob", "three");
     assert_eq!(get(&t, "quay.io").ok().json()["Username"], "bob");
     assert_eq!(t.run_bin(&helper_bin(), &["list"], "").ok().json(), serde_json::json!({"quay.io": "bob"}));
+    // A later credential for the registry that is switched off is not the one in use,
+    // though it comes after bob's.
+    let carol = t.add("quay.io", "carol", "pw");
+    t.run(&["deactivate", &carol.to_string()]).ok();
+    assert_eq!(get(&t, "quay.io").ok().json()["Username"], "bob");
+    assert_eq!(t.run_bin(&helper_bin(), &["list"], "").ok().json(), serde_json::json!({"quay.io": "bob"}));
 }
 
 #[test]
