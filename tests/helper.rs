@@ -132,3 +132,52 @@ fn a_malformed_store_request_is_reported_without_its_values() {
     let run = t.run_bin(&helper_bin(), &["store"], r#"{"ServerURL":"quay.io"}"#).code(1);
     assert!(run.stdout.contains("missing field `Username`"), "field names are still named: {}", run.stdout);
 }
+
+#[test]
+fn list_names_only_the_credential_get_hands_out() {
+    let t = TestEnv::new();
+    // Scoped credentials serve images under their path; docker's config keys are whole
+    // registries, so `list` leaves them out as `get` does.
+    t.add("quay.io/myorg", "scoped", "pw");
+    assert_eq!(t.run_bin(&helper_bin(), &["list"], "").ok().json(), serde_json::json!({}));
+    // Two logins to one registry: the one `get` answers with is listed, whichever was
+    // stored first.
+    store(&t, "quay.io", "bob", "one");
+    store(&t, "quay.io", "alice", "two");
+    store(&t, "quay.io", "bob", "three");
+    assert_eq!(get(&t, "quay.io").ok().json()["Username"], "bob");
+    assert_eq!(t.run_bin(&helper_bin(), &["list"], "").ok().json(), serde_json::json!({"quay.io": "bob"}));
+    // A later credential for the registry that is switched off is not the one in use,
+    // though it comes after bob's.
+    let carol = t.add("quay.io", "carol", "pw");
+    t.run(&["deactivate", &carol.to_string()]).ok();
+    assert_eq!(get(&t, "quay.io").ok().json()["Username"], "bob");
+    assert_eq!(t.run_bin(&helper_bin(), &["list"], "").ok().json(), serde_json::json!({"quay.io": "bob"}));
+}
+
+#[test]
+fn a_request_may_be_64_kib_and_no_more() {
+    let t = TestEnv::new();
+    store(&t, "quay.io", "bob", "pw");
+    // docker writes the server URL and a newline; a request padded with whitespace to the
+    // limit is still read whole and answered.
+    let request = |len: usize| format!("quay.io\n{}", " ".repeat(len - "quay.io\n".len()));
+    let at_limit = t.run_bin(&helper_bin(), &["get"], &request(64 * 1024)).ok();
+    assert_eq!(at_limit.json()["Username"], "bob");
+    let over = t.run_bin(&helper_bin(), &["get"], &request(64 * 1024 + 1)).code(1);
+    assert_eq!(over.stdout, "the request on stdin is larger than 65536 bytes\n");
+}
+
+#[test]
+fn help_is_asked_with_h_or_help_and_anything_else_is_a_usage_error() {
+    let t = TestEnv::new();
+    for args in [&["-h"][..], &["--help"], &["get", "-h"]] {
+        let run = t.run_bin(&helper_bin(), args, "").code(0);
+        assert!(run.stderr.starts_with("Usage: docker-credential-regcred <store|get|erase|list|version>"), "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    for args in [&[][..], &["fetch"], &["-x"], &["get", "list"]] {
+        let run = t.run_bin(&helper_bin(), args, "").code(2);
+        assert!(run.stderr.starts_with("Usage: docker-credential-regcred"), "{args:?}");
+    }
+}

@@ -432,3 +432,88 @@ fn certificate_words(reason: &CertificateError) -> String {
         other => regcred_core::escape(&other.to_string()).into_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A self-signed P-256 certificate for 127.0.0.1 and localhost (`openssl req -x509`),
+    /// valid from 2026-11-26 06:58:49 to 2036-11-23 06:58:49 UTC. Every check below passes
+    /// its own `now`, so the test does not depend on today's date.
+    const PINNED: &str = "-----BEGIN CERTIFICATE-----
+MIIBmTCCAT+gAwIBAgIUIjihsTRu/V7dFmaEk93gyDAhg1YwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMB4XDTI2MTEyNjA2NTg0OVoXDTM2MTEyMzA2
+NTg0OVowFDESMBAGA1UEAwwJMTI3LjAuMC4xMFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEccPR1RrkQGc+N+KWZ+5jO2rgAxOpmbuno6e97xkuInngxMBQb1PNuBBH
+nP95JJwSR4b7YxKIFXDl+j8C+pJjoaNvMG0wHQYDVR0OBBYEFI0WWD5/MY8+EfOc
+Zuim6/J47EK3MB8GA1UdIwQYMBaAFI0WWD5/MY8+EfOcZuim6/J47EK3MA8GA1Ud
+EwEB/wQFMAMBAf8wGgYDVR0RBBMwEYcEfwAAAYIJbG9jYWxob3N0MAoGCCqGSM49
+BAMCA0gAMEUCIBBgEWZOTb/jDV32sqgxWlCT3MDAC9NwYdFeUBYTHpI0AiEAgqTt
+OLHPoMZE/3Mo7tsHe2aEKVNxnIzkMxFz6R/4XQ4=
+-----END CERTIFICATE-----
+";
+
+    fn pinned() -> (CertificateDer<'static>, CertificateInfo) {
+        let der = crate::registry::cert::certificates_from_pem(PINNED).expect("the test certificate parses").remove(0);
+        let info = CertificateInfo::parse(&der).expect("the test certificate parses");
+        (der, info)
+    }
+
+    fn at(t: OffsetDateTime) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap()))
+    }
+
+    fn host(name: &str) -> ServerName<'static> {
+        ServerName::try_from(name.to_owned()).unwrap()
+    }
+
+    fn certificate_error(result: Result<(), rustls::Error>) -> Option<CertificateError> {
+        match result {
+            Ok(()) => None,
+            Err(rustls::Error::InvalidCertificate(reason)) => Some(reason),
+            Err(other) => panic!("not a certificate error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_pinned_certificate_is_accepted_only_while_valid_and_for_its_own_names() {
+        let (der, info) = pinned();
+        let second = time::Duration::seconds(1);
+        let check = |name: &str, now: OffsetDateTime| {
+            certificate_error(RegistryVerifier::check_pinned(&der, &host(name), at(now)))
+        };
+        // Valid from its first second to its last, both inclusive, as Go counts them.
+        for now in [info.not_before, info.not_before + time::Duration::days(1), info.not_after] {
+            assert_eq!(check("127.0.0.1", now), None, "valid at {now}");
+            assert_eq!(check("localhost", now), None, "valid at {now}");
+        }
+        assert_eq!(check("127.0.0.1", info.not_after + second), Some(CertificateError::Expired));
+        assert_eq!(check("127.0.0.1", info.not_before - second), Some(CertificateError::NotValidYet));
+        // Valid in time, but issued for other names.
+        for other in ["127.0.0.2", "registry.example", "::1"] {
+            let reason = check(other, info.not_before).expect("another host is refused");
+            assert!(
+                matches!(reason, CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }),
+                "{other}: {reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_verifier_holds_a_presented_pin_to_its_dates_and_names() {
+        let (der, info) = pinned();
+        let verifier = RegistryVerifier::new(&Trust::Pinned(vec![der.clone()])).expect("a verifier");
+        let verify = |name: &str, now: OffsetDateTime| {
+            certificate_error(verifier.verify_server_cert(&der, &[], &host(name), &[], at(now)).map(|_| ()))
+        };
+        assert_eq!(verify("127.0.0.1", info.not_before + time::Duration::days(1)), None);
+        assert_eq!(verify("127.0.0.1", info.not_after + time::Duration::seconds(1)), Some(CertificateError::Expired));
+        assert!(verify("registry.example", info.not_before + time::Duration::days(1)).is_some());
+        // The same certificate, not pinned: nothing vouches for it.
+        let unpinned = RegistryVerifier::new(&Trust::Pinned(Vec::new())).expect("a verifier");
+        let now = at(info.not_before + time::Duration::days(1));
+        assert!(unpinned.verify_server_cert(&der, &[], &host("127.0.0.1"), &[], now).is_err());
+    }
+}
