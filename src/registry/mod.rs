@@ -253,22 +253,10 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
             let challenge = first.challenge.ok_or_else(|| {
                 client.protocol(format!("GET {url} answered HTTP 401 without a WWW-Authenticate challenge"))
             })?;
-            match challenge.scheme.as_str() {
+            let (header, asked) = match challenge.scheme.as_str() {
                 "basic" => {
                     report.auth = Auth::Basic;
-                    let header = basic_header(&check.login);
-                    match get_authorized(&client, &url, &header)? {
-                        Ok(answered) => {
-                            report.url = answered;
-                            Some(header)
-                        }
-                        Err(status) => {
-                            report.verdict = Verdict::Rejected(format!(
-                                "GET {url} with Basic authentication answered HTTP {status}"
-                            ));
-                            return Ok(report);
-                        }
-                    }
+                    (basic_header(&check.login), format!("GET {url} with Basic authentication"))
                 }
                 "bearer" => {
                     let realm = challenge
@@ -292,22 +280,23 @@ pub fn verify(check: &Check<'_>, trusts: &Trusts) -> Result<Report, RegistryErro
                             return Ok(report);
                         }
                     };
-                    let header = Zeroizing::new(format!("Bearer {}", token.as_str()));
-                    match get_authorized(&client, &url, &header)? {
-                        Ok(answered) => {
-                            report.url = answered;
-                            Some(header)
-                        }
-                        Err(status) => {
-                            report.verdict = Verdict::Rejected(format!(
-                                "the token service issued a token, but GET {url} with it answered HTTP {status}"
-                            ));
-                            return Ok(report);
-                        }
-                    }
+                    (
+                        Zeroizing::new(format!("Bearer {}", token.as_str())),
+                        format!("the token service issued a token, but GET {url} with it"),
+                    )
                 }
                 other => {
                     return Err(client.protocol(format!("it asks for {other:?} authentication, not Basic or Bearer")));
+                }
+            };
+            match get_authorized(&client, &url, &header)? {
+                Ok(answered) => {
+                    report.url = answered;
+                    Some(header)
+                }
+                Err(status) => {
+                    report.verdict = Verdict::Rejected(format!("{asked} answered HTTP {status}"));
+                    return Ok(report);
                 }
             }
         }
