@@ -38,21 +38,7 @@ impl<'a> Clients<'a> {
     }
 
     fn run(&self, program: &str, args: &[&str], stdin: &str) -> Run {
-        use std::io::Write;
-        let mut child = self
-            .command(program, args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        crate::util::run_with_input(&mut self.command(program, args), stdin.as_bytes())
     }
 
     fn docker_login(&self, registry: &Registry, password: &str) -> Run {

@@ -3,7 +3,7 @@
 //! the ones that would take over; a repeated login is a re-addition.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::registry_server::{Registry, available, free_port};
 use crate::util::{Run, TestEnv, bin_dir};
@@ -39,21 +39,7 @@ impl<'a> Docker<'a> {
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Run {
-        use std::io::Write;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start docker: {e}"));
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        crate::util::run_with_input(&mut self.command(args), stdin.as_bytes())
     }
 
     fn login(&self, registry: &Registry) -> Run {

@@ -8,7 +8,7 @@
 //! so nothing of the machine's podman is read or changed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::registry_server::{Registry, available};
 use crate::util::{Run, TestEnv, bin_dir};
@@ -74,21 +74,7 @@ impl<'a> Podman<'a> {
     }
 
     fn run(&self, program: &str, args: &[&str], stdin: &str) -> Run {
-        use std::io::Write;
-        let mut child = self
-            .command(program, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        crate::util::run_with_input(&mut self.command(program, args), stdin.as_bytes())
     }
 
     fn podman(&self, args: &[&str]) -> Run {

@@ -378,20 +378,7 @@ fn under_seccomp(t: &TestEnv, errno: &str, args: &[&str], stdin: &str) -> Run {
     let regcred = crate::util::regcred_bin();
     let mut all = vec![script.to_str().unwrap(), errno, regcred.to_str().unwrap()];
     all.extend(args);
-    let mut child = t
-        .command(Path::new("python3"), &all)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::util::run_with_input(&mut t.command(Path::new("python3"), &all), stdin.as_bytes())
 }
 
 #[test]

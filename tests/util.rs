@@ -56,6 +56,25 @@ impl Run {
     }
 }
 
+/// Runs `cmd` with `stdin` written to it and its output collected.
+pub fn run_with_input(cmd: &mut Command, stdin: &[u8]) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin);
+    }
+    let output = child.wait_with_output().expect("wait for the command");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 pub fn regcred_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_regcred"))
 }
@@ -170,22 +189,7 @@ impl TestEnv {
     }
 
     pub fn run_bin_bytes(&self, bin: &Path, args: &[&str], stdin: &[u8]) -> Run {
-        let mut child = self
-            .command(bin, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start binary");
-        if let Some(mut input) = child.stdin.take() {
-            let _ = input.write_all(stdin);
-        }
-        let output = child.wait_with_output().expect("wait for binary");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        run_with_input(&mut self.command(bin, args), stdin)
     }
 
     /// `regcred add ADDRESS -u USER --password-stdin`, returning the new id.
