@@ -189,7 +189,6 @@ impl Session {
 
 #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
 mod crypto {
-    use fastrand::Rng;
     use num::{bigint::BigUint, FromPrimitive};
     use once_cell::sync::Lazy;
 
@@ -273,11 +272,16 @@ mod crypto {
         Ok(output)
     }
 
+    /// Patched for regcred: the operating system's generator (getrandom), not fastrand,
+    /// whose 64-bit state is neither unpredictable nor enough for a 1024-bit DH key.
+    fn random_bytes<const N: usize>() -> [u8; N] {
+        let mut bytes = [0; N];
+        getrandom::getrandom(&mut bytes).expect("the operating system's random generator failed");
+        bytes
+    }
+
     fn salt() -> [u8; 16] {
-        let mut rng = Rng::new();
-        let mut salt = [0; 16];
-        rng.fill(&mut salt);
-        salt
+        random_bytes()
     }
 
     // for key exchange
@@ -307,9 +311,7 @@ mod crypto {
 
     impl Keypair {
         pub(super) fn generate() -> Self {
-            let mut rng = Rng::new();
-            let mut private_key_bytes = [0; 128];
-            rng.fill(&mut private_key_bytes);
+            let private_key_bytes: [u8; 128] = random_bytes();
 
             let private_key = BigUint::from_bytes_be(&private_key_bytes);
             let public_key = pow_base_exp_mod(&DH_GENERATOR, &private_key, &DH_PRIME);
