@@ -234,7 +234,8 @@ pub enum Command {
 
     /// Run a command whose docker, podman, skopeo, buildah and crane get credentials from regcred
     #[command(after_help = "COMMAND runs with DOCKER_CONFIG and REGISTRY_AUTH_FILE pointing at a private \
-        temporary directory (0700) whose config.json and auth.json send every registry of the environment to \
+        temporary directory (0700; in $TMPDIR when set, else in $XDG_RUNTIME_DIR when it is a private \
+        directory of yours, else in /tmp) whose config.json and auth.json send every registry of the environment to \
         docker-credential-regcred; the rest of your docker config and your CLI plugins are kept. No secret is \
         written to disk, REGCRED_ENV and REGCRED_CONFIG_DIR are passed down, SIGINT and SIGTERM are passed on, \
         the directory is removed afterwards, and the exit status is COMMAND's (127: not found, 126: not \

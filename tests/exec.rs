@@ -277,3 +277,33 @@ fn a_committed_store_with_secrets_from_ci_variables_drives_skopeo() {
     let run = exec(&ci, &["-e", "staging", "--", "skopeo", "inspect", "--tls-verify=false", &image]);
     assert_ne!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn exec_puts_its_directory_in_tmpdir_else_in_a_private_xdg_runtime_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestEnv::new();
+    t.add("registry.example.com", "bob", "pw-of-bob-1234");
+    let runtime = t.root().join("runtime");
+    let tmp = t.root().join("tmp");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::create_dir_all(&tmp).unwrap();
+    let where_is = |tmpdir: Option<&Path>, runtime_mode: u32| {
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(runtime_mode)).unwrap();
+        let mut cmd = exec_command(&t, &["exec", "--", "sh", "-c", "printf %s \"$DOCKER_CONFIG\""]);
+        cmd.env("XDG_RUNTIME_DIR", &runtime);
+        match tmpdir {
+            Some(dir) => cmd.env("TMPDIR", dir),
+            None => cmd.env_remove("TMPDIR"),
+        };
+        let output = cmd.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        PathBuf::from(String::from_utf8(output.stdout).unwrap())
+    };
+    let dir = where_is(None, 0o700);
+    assert_eq!(dir.parent(), Some(runtime.as_path()), "a private runtime dir is used when TMPDIR is unset");
+    assert!(!dir.exists(), "{} is removed", dir.display());
+    assert_eq!(where_is(Some(&tmp), 0o700).parent(), Some(tmp.as_path()), "TMPDIR, when set, wins");
+    let shared = where_is(None, 0o755);
+    assert_ne!(shared.parent(), Some(runtime.as_path()), "a runtime dir others may enter is not used");
+    assert_eq!(shared.parent(), Some(std::env::temp_dir().as_path()));
+}

@@ -106,9 +106,9 @@ fn link_user_dir(dir: &Path, user_config: Option<&Path>) {
     let _ = (dir, user_config);
 }
 
-/// A new 0700 directory under the temporary directory, whatever the umask.
+/// A new 0700 directory under [`parent_dir`], whatever the umask.
 fn private_dir() -> Result<tempfile::TempDir, FsError> {
-    let tmp = std::env::temp_dir();
+    let tmp = parent_dir();
     let fail = |e: std::io::Error| FsError::io("cannot create a private directory in", &tmp, e);
     let mut builder = tempfile::Builder::new();
     builder.prefix("regcred-exec-");
@@ -116,12 +116,34 @@ fn private_dir() -> Result<tempfile::TempDir, FsError> {
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o700));
-        let dir = builder.tempdir().map_err(fail)?;
+        let dir = builder.tempdir_in(&tmp).map_err(fail)?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
         Ok(dir)
     }
     #[cfg(not(unix))]
-    builder.tempdir().map_err(fail)
+    builder.tempdir_in(&tmp).map_err(fail)
+}
+
+/// Where the private directory goes: `$TMPDIR` when the user set one; else
+/// `$XDG_RUNTIME_DIR` when it is what the XDG spec promises (an absolute path to a directory
+/// of ours that no one else may enter), as on systemd systems, where it is a per-user tmpfs:
+/// private, never on a disk, and its `mkdir` and unlinks cost a fraction of a disk-backed
+/// `/tmp`'s; else the system's temporary directory.
+fn parent_dir() -> PathBuf {
+    if std::env::var_os("TMPDIR").is_some_and(|dir| !dir.is_empty()) {
+        return std::env::temp_dir();
+    }
+    #[cfg(unix)]
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        use std::os::unix::fs::MetadataExt;
+        let ours = |meta: std::fs::Metadata| {
+            meta.is_dir() && meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o077 == 0
+        };
+        if runtime.is_absolute() && std::fs::symlink_metadata(&runtime).is_ok_and(ours) {
+            return runtime;
+        }
+    }
+    std::env::temp_dir()
 }
 
 pub(crate) fn absolute(path: &Path) -> PathBuf {
