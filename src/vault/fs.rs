@@ -198,6 +198,56 @@ impl PrivateFile {
         let owner = self.check_replaceable()?;
         let dir = self.dir();
         let fail = |action: &'static str| move |e: io::Error| FsError::io(action, &self.path, e);
+        let mut temp = self.temp_file(owner)?;
+        temp.write_all(bytes).map_err(fail("cannot write"))?;
+        temp.as_file().sync_all().map_err(fail("cannot flush"))?;
+        temp.persist(&self.path).map_err(|e| FsError::io("cannot replace", &self.path, e.error))?;
+        sync_dir(&dir);
+        Ok(())
+    }
+
+    /// [`replace`](Self::replace) for many files at once, flushed together: every
+    /// temporary file is written (and closed: thousands of them may be under way) first,
+    /// then all are flushed in one go (Linux: one `syncfs` of their file system; elsewhere
+    /// each is fsync'd), then each is renamed into place and each directory synced once.
+    /// A crash leaves every file old or new, never torn; which of them are new is
+    /// undefined, so the caller orders what depends on them after this returns. One
+    /// fsync per file would make moving 10,000 secrets take minutes.
+    pub fn replace_many(files: &[(PrivateFile, &[u8])]) -> Result<(), FsError> {
+        let mut temps = Vec::with_capacity(files.len());
+        for (file, bytes) in files {
+            let owner = file.check_replaceable()?;
+            let fail = |action: &'static str| move |e: io::Error| FsError::io(action, &file.path, e);
+            let mut temp = file.temp_file(owner)?;
+            temp.write_all(bytes).map_err(fail("cannot write"))?;
+            if cfg!(not(target_os = "linux")) {
+                temp.as_file().sync_all().map_err(fail("cannot flush"))?;
+            }
+            temps.push((file, temp.into_temp_path()));
+        }
+        #[cfg(target_os = "linux")]
+        if let Some((file, _)) = temps.first() {
+            let dir = File::open(file.dir()).map_err(|e| FsError::io("cannot open the directory of", &file.path, e))?;
+            rustix::fs::syncfs(&dir).map_err(|e| FsError::io("cannot flush", &file.path, e.into()))?;
+        }
+        let mut dirs = Vec::new();
+        for (file, temp) in temps {
+            temp.persist(&file.path).map_err(|e| FsError::io("cannot replace", &file.path, e.error))?;
+            let dir = file.dir();
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        for dir in dirs {
+            sync_dir(&dir);
+        }
+        Ok(())
+    }
+
+    /// A new temporary file beside this one (`.NAME.XXXXXX.tmp`, `O_EXCL`), its mode set on
+    /// the descriptor, given to `owner`.
+    fn temp_file(&self, owner: Owner) -> Result<tempfile::NamedTempFile, FsError> {
+        let fail = |action: &'static str| move |e: io::Error| FsError::io(action, &self.path, e);
         let prefix = temp_prefix(&self.name());
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(TEMP_SUFFIX).rand_bytes(TEMP_RANDOM);
@@ -206,14 +256,10 @@ impl PrivateFile {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(fs::Permissions::from_mode(self.mode));
         }
-        let mut temp = builder.tempfile_in(&dir).map_err(fail("cannot create a temporary file for"))?;
+        let temp = builder.tempfile_in(self.dir()).map_err(fail("cannot create a temporary file for"))?;
         set_mode(temp.as_file(), self.mode).map_err(fail("cannot set permissions for"))?;
         owner.give(temp.as_file()).map_err(fail("cannot keep the owner of"))?;
-        temp.write_all(bytes).map_err(fail("cannot write"))?;
-        temp.as_file().sync_all().map_err(fail("cannot flush"))?;
-        temp.persist(&self.path).map_err(|e| FsError::io("cannot replace", &self.path, e.error))?;
-        sync_dir(&dir);
-        Ok(())
+        Ok(temp)
     }
 
     /// Writes a new file that must not exist yet (`O_CREAT|O_EXCL|O_NOFOLLOW`): whatever

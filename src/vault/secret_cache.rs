@@ -184,6 +184,9 @@ mod tests {
         let store = crate::vault::testing::store(dir.path());
         let vault = Vault::new(store, SecretStoreKind::File, None);
         let registries = Registries::fresh();
+        // The older layout, one file for all, is the one read once (`secrets.d/` holds a
+        // file per secret).
+        std::fs::write(dir.path().join(crate::vault::secrets::FILE_NAME), "").unwrap();
         let file = vault.secrets(SecretStoreKind::File);
         let credentials: Vec<Credential> = (1..=3).map(credential).collect();
         for c in &credentials {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::fs::{FsError, PrivateFile};
+use super::secrets::{self, SecretError};
 use super::{Patience, Warning, Warnings};
 
 mod model;
@@ -20,8 +21,14 @@ pub(in crate::vault) use scan::STRING_STOP;
 pub use model::{Credential, Environment, NewCredential, Registries, TlsSetting, now};
 pub use scan::Need;
 
-/// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The newest schema version this binary writes and understands. Version 2: the file
+/// secret store keeps its secrets in `secrets.d/`, which a regcred that knows only version 1
+/// would not find (and its `doctor --fix` would remove the metadata of every credential
+/// whose secret it misses), so it must refuse the store instead.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The version of a store without `secrets.d/`: what every regcred reads, so a store an
+/// older regcred may share (one committed to a CI repository) keeps being written as before.
+pub const FIRST_VERSION: u32 = 1;
 /// The environment a fresh store starts with.
 pub const DEFAULT_ENVIRONMENT: &str = "default";
 
@@ -77,6 +84,10 @@ pub enum StoreError {
     BadAddress { id: u64, error: String },
     #[error("cannot serialize the store: {0}")]
     Serialize(String),
+    /// Moving `secrets.toml` into `secrets.d/` (the first write of an older store) failed;
+    /// the store is left as it was and reads as before.
+    #[error("cannot move the secrets file into secrets.d: {0}")]
+    Migration(SecretError),
 }
 
 impl StoreError {
@@ -99,6 +110,7 @@ impl StoreError {
                 path.display()
             )),
             StoreError::BadAddress { .. } => Some("fix registries.toml by hand or delete the credential".into()),
+            StoreError::Migration(e) => e.hint(),
             StoreError::Lock { .. } | StoreError::Serialize(_) => None,
         }
     }
@@ -134,6 +146,11 @@ impl Store {
     /// Every file of the config dir that holds credentials (the store, the secrets file).
     pub fn private_files(&self) -> Vec<PathBuf> {
         super::CONFIG_FILES.iter().map(|name| self.dir.join(name)).collect()
+    }
+
+    /// The file store's directory, `secrets.d/`, one 0600 file per credential in it.
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.dir.join(secrets::DIR_NAME)
     }
 
     pub(crate) fn warnings(&self) -> &Warnings {
@@ -217,7 +234,9 @@ impl Store {
     /// temporary names of the config dir's files, nothing else. Only meaningful while
     /// holding the lock (shared or exclusive): then no write is under way.
     pub fn leftovers(&self) -> Vec<PathBuf> {
-        super::fs::leftovers_in(&self.dir, &super::CONFIG_FILES, &super::LEGACY_TEMP_NAMES)
+        let mut found = super::fs::leftovers_in(&self.dir, &super::CONFIG_FILES, &super::LEGACY_TEMP_NAMES);
+        found.extend(secrets::file_store_leftovers(&self.dir));
+        found
     }
 
     fn ensure_dir(&self) -> Result<(), StoreError> {
@@ -278,8 +297,28 @@ impl Store {
         Ok(registries)
     }
 
-    /// Writes the store atomically. Only a transaction calls it, under its lock.
-    fn save(&self, registries: &Registries) -> Result<(), StoreError> {
+    /// The version a store is written with: [`SCHEMA_VERSION`] once `secrets.d/` exists,
+    /// else [`FIRST_VERSION`].
+    fn layout_version(&self) -> u32 {
+        if fs::symlink_metadata(self.secrets_dir()).is_ok() { SCHEMA_VERSION } else { FIRST_VERSION }
+    }
+
+    /// Writes the store atomically, with the version its layout needs, moving an older
+    /// store's `secrets.toml` into `secrets.d/` on the way. Only a transaction calls it,
+    /// under its lock. The order makes every crash point safe: the secrets' files first
+    /// (`secrets.toml` stays what is read while it exists), then this file with version 2
+    /// (from then on an older regcred refuses the store), then `secrets.toml` goes.
+    fn save(&self, registries: &mut Registries) -> Result<(), StoreError> {
+        let migrated = secrets::migrate(&self.dir, &self.warnings).map_err(StoreError::Migration)?;
+        registries.version = self.layout_version();
+        self.write(registries)?;
+        if migrated {
+            secrets::finish_migration(&self.dir).map_err(StoreError::Migration)?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, registries: &Registries) -> Result<(), StoreError> {
         let text = match scan::render(registries) {
             Some(text) => text,
             None => toml::to_string(registries).map_err(|e| StoreError::Serialize(e.to_string()))?,
@@ -300,15 +339,15 @@ pub struct Tx {
 
 impl Tx {
     /// Saves what this transaction loaded and changed, then releases the lock.
-    pub fn commit(self) -> Result<Registries, StoreError> {
-        self.store.save(&self.registries)?;
+    pub fn commit(mut self) -> Result<Registries, StoreError> {
+        self.store.save(&mut self.registries)?;
         Ok(self.registries)
     }
 
     /// Saves without releasing the lock: for an operation that still has a step to take
     /// after the metadata is written (deleting secrets), under the same lock.
-    pub fn save(&self) -> Result<(), StoreError> {
-        self.store.save(&self.registries)
+    pub fn save(&mut self) -> Result<(), StoreError> {
+        self.store.save(&mut self.registries)
     }
 
     /// Releases the lock without saving; what was loaded stays readable.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{DEFAULT_ENVIRONMENT, SCHEMA_VERSION};
+use super::DEFAULT_ENVIRONMENT;
 use crate::vault::secrets::SecretStoreKind;
 
 /// Everything `registries.toml` holds.
@@ -119,7 +119,7 @@ impl Registries {
     /// A store as it is before anything was ever written: one environment, `default`.
     pub fn fresh() -> Self {
         Registries {
-            version: SCHEMA_VERSION,
+            version: super::FIRST_VERSION,
             store_id: random_id(),
             current_environment: DEFAULT_ENVIRONMENT.to_owned(),
             next_id: 1,
