@@ -5,6 +5,7 @@
 use std::fs::{self, File};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -35,12 +36,31 @@ pub const DEFAULT_ENVIRONMENT: &str = "default";
 pub(crate) const STORE_FILE: &str = "registries.toml";
 const LOCK_FILE: &str = "registries.lock";
 
-/// The config directory and the files in it. Clones share the warnings and the patience.
+/// The config directory and the files in it. Clones share the warnings, the patience and
+/// the last reading.
 #[derive(Clone)]
 pub struct Store {
     dir: PathBuf,
     warnings: Warnings,
     patience: Patience,
+    /// The last whole reading of `registries.toml` by [`Store::load`]: its bytes and what
+    /// they parse to. A command that reads the store before it takes the lock (to report bad
+    /// input before asking for a password or a confirmation) does not parse it again in its
+    /// transaction when the file still holds exactly those bytes.
+    last_read: Arc<Mutex<Option<LastRead>>>,
+}
+
+/// The bytes `registries.toml` held when read, and what they parse to.
+type LastRead = (Vec<u8>, Registries);
+
+/// What a reading of `registries.toml` does beside parsing it.
+enum Reading {
+    Plain,
+    /// Keeps the bytes and what they parse to for the next transaction (`last_read`).
+    Remember,
+    /// Under the lock: what an earlier [`Reading::Remember`] kept, used instead of parsing
+    /// when the file holds exactly those bytes.
+    Reuse(Option<LastRead>),
 }
 
 /// Holding this means holding an advisory lock on the store (exclusive or shared);
@@ -118,7 +138,7 @@ impl StoreError {
 
 impl Store {
     pub fn new(dir: PathBuf, warnings: Warnings, patience: Patience) -> Self {
-        Store { dir, warnings, patience }
+        Store { dir, warnings, patience, last_read: Arc::default() }
     }
 
     /// `--config-dir`, else `$REGCRED_CONFIG_DIR` (both arrive through clap), else the
@@ -165,7 +185,8 @@ impl Store {
     /// until [`Tx::commit`], which saves exactly what was loaded under this lock.
     pub fn transaction(&self) -> Result<Tx, StoreError> {
         let lock = self.lock()?;
-        let registries = self.load()?;
+        let last_read = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let registries = self.load_inner(None, Reading::Reuse(last_read))?;
         Ok(Tx { store: self.clone(), registries, _lock: lock })
     }
 
@@ -261,34 +282,45 @@ impl Store {
     /// Reads the store. A missing file is a fresh store (nothing is written until a
     /// command changes something).
     pub fn load(&self) -> Result<Registries, StoreError> {
-        self.load_inner(None)
+        self.load_inner(None, Reading::Remember)
     }
 
     /// Reads the store keeping only the credentials `need` asks for (`resolve`, the
     /// helper's `get`): the rest is skipped before it is copied or parsed further. The result
     /// is for reading only; a command that saves loads the whole store under the lock.
     pub fn load_only(&self, need: &Need<'_>) -> Result<Registries, StoreError> {
-        self.load_inner(Some(need))
+        self.load_inner(Some(need), Reading::Plain)
     }
 
-    fn load_inner(&self, need: Option<&Need<'_>>) -> Result<Registries, StoreError> {
+    fn load_inner(&self, need: Option<&Need<'_>>, reading: Reading) -> Result<Registries, StoreError> {
         let path = self.file();
         if !self.dir.exists() {
             return Ok(Registries::fresh());
         }
         self.check_dir()?;
-        let Some(contents) = PrivateFile::new(&path).read()? else {
+        let Some(mut contents) = PrivateFile::new(&path).read()? else {
             return Ok(Registries::fresh());
         };
         if contents.mode & 0o044 != 0 {
             // It holds no secret, but says where they are kept.
             self.warnings.push(Warning::ReadableByOthers { path: path.clone(), mode: contents.mode });
         }
+        let remember = matches!(reading, Reading::Remember);
+        if let Reading::Reuse(Some((bytes, registries))) = reading
+            && bytes == *contents.bytes
+        {
+            return Ok(registries);
+        }
         let text = std::str::from_utf8(&contents.bytes).map_err(|_| {
             let invalid = std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
             FsError::io("cannot read", &path, invalid)
         })?;
         let mut registries = parse(text, &path, need)?;
+        if remember {
+            // The file holds no secret: its bytes need no wiping and move out of the buffer.
+            let bytes = std::mem::take(&mut *contents.bytes);
+            *self.last_read.lock().unwrap_or_else(PoisonError::into_inner) = Some((bytes, registries.clone()));
+        }
         if let Some(need) = need {
             // Only after the slow path; the scanner already dropped what is not needed.
             let environment = need.environment.unwrap_or(&registries.current_environment).to_owned();
@@ -479,6 +511,62 @@ pub(crate) fn check_scanner_agrees(text: &str) {
 mod tests {
     use super::*;
     use crate::vault::secrets::SecretStoreKind;
+
+    /// A store in `dir` with one environment more than a fresh one, written by a commit.
+    fn written_store(dir: &Path) -> Store {
+        let store = Store::new(dir.to_owned(), Warnings::default(), Patience::default());
+        let mut tx = store.transaction().unwrap();
+        tx.environments.push(model::Environment { name: "staging".into(), created: now() });
+        tx.commit().unwrap();
+        store
+    }
+
+    /// Marks the reading `load` kept, so a transaction that reuses it shows it.
+    fn mark_last_read(store: &Store) {
+        let mut last_read = store.last_read.lock().unwrap();
+        last_read.as_mut().expect("load kept its reading").1.current_environment = "marked".into();
+    }
+
+    #[test]
+    fn a_transaction_reuses_the_reading_of_an_unchanged_file_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = written_store(dir.path());
+        store.load().unwrap();
+        mark_last_read(&store);
+        let tx = store.transaction().unwrap();
+        assert_eq!(tx.current_environment, "marked", "the reading was not reused");
+        drop(tx);
+        // Taken by that transaction: the next one reads the file.
+        assert_eq!(store.transaction().unwrap().current_environment, "default");
+        // Partial readings (resolve) are never kept.
+        let need = Need { environment: None, address: &|_| true };
+        store.load_only(&need).unwrap();
+        assert!(store.last_read.lock().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_transaction_reads_afresh_what_changed_after_the_reading_even_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = written_store(dir.path());
+        store.load().unwrap();
+        mark_last_read(&store);
+        // Changed in place, same size, mtime put back: only the bytes tell.
+        let path = store.file();
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        let text = fs::read_to_string(&path).unwrap().replace("name = \"staging\"", "name = \"stagin2\"");
+        let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut &file, text.as_bytes()).unwrap();
+        file.set_modified(mtime).unwrap();
+        drop(file);
+        let tx = store.transaction().unwrap();
+        assert_eq!(tx.current_environment, "default", "a stale reading was reused");
+        assert!(tx.environment("stagin2").is_some());
+        // And a clone of the store (the vault's) shares the reading.
+        drop(tx);
+        store.load().unwrap();
+        mark_last_read(&store);
+        assert_eq!(store.clone().transaction().unwrap().current_environment, "marked");
+    }
 
     #[test]
     fn fresh_store_round_trips_through_toml() {
