@@ -91,7 +91,7 @@ fn temporary_files_of_a_killed_writer_are_removed_by_the_next_write() {
     let t = TestEnv::new();
     t.add("quay.io", "a", "pw");
     // What a writer SIGKILLed between creating its temporary file and renaming it leaves.
-    let leftovers = [".secrets.toml.Ab3dEf", ".regcred-Gh5iJk.tmp", "secrets.d/.7.toml.Kl9mNo.tmp"];
+    let leftovers = [".secrets.toml.Ab3dEf", ".regcred-Gh5iJk.tmp", ".secrets.d-7.toml.Kl9mNo.tmp"];
     for name in leftovers {
         fs::write(t.config_dir().join(name), "secret = \"deleted-long-ago\"\n").unwrap();
     }
@@ -422,11 +422,12 @@ fn the_leftover_sweep_spares_files_that_only_look_like_temporary_ones() {
         ".secrets.toml.bak-2024",
         ".registries.toml.Ab3dEf.tmp.old",
         ".regcred-notes.txt",
-        "secrets.d/.1.toml.bak",
-        "secrets.d/.01.toml.Ab3dEf.tmp",
+        ".secrets.d-1.toml.bak",
+        ".secrets.d-01.toml.Ab3dEf.tmp",
+        "secrets.d/.1.toml.Ab3dEf.tmp",
         "secrets.d/notes.txt",
     ];
-    let swept = [".secrets.toml.Ab3dEf.tmp", ".registries.toml.Gh5iJk.tmp", "secrets.d/.1.toml.Ab3dEf.tmp"];
+    let swept = [".secrets.toml.Ab3dEf.tmp", ".registries.toml.Gh5iJk.tmp", ".secrets.d-1.toml.Ab3dEf.tmp"];
     for name in kept.iter().chain(&swept) {
         fs::write(t.config_dir().join(name), "x").unwrap();
     }

@@ -157,7 +157,7 @@ impl FileStore {
 
     /// The file of credential `id` in `secrets.d/`.
     fn secret_file(&self, id: u64) -> PrivateFile {
-        PrivateFile::new(dir::file_of(&self.dir, id))
+        dir::secret_file(&self.dir, id)
     }
 
     /// Reads a secrets file and checks it whole; a missing file holds no secrets.

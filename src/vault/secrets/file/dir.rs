@@ -6,16 +6,26 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::vault::fs::{FsError, check_owner, check_regular, mode_of};
+use crate::vault::fs::{FsError, PrivateFile, check_owner, check_regular, mode_of};
 use crate::vault::secrets::SecretError;
 
 /// The directory's name in the config dir.
 pub(crate) const DIR_NAME: &str = "secrets.d";
 const SUFFIX: &str = ".toml";
+/// The start of the name a secret's temporary files carry in the config dir.
+const STAGED: &str = "secrets.d-";
 
 /// `secrets.d/ID.toml`.
 pub(super) fn file_of(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id}{SUFFIX}"))
+}
+
+/// `secrets.d/ID.toml` as a [`PrivateFile`] whose temporary files are made in the config
+/// dir as `.secrets.d-ID.toml.XXXXXX.tmp`: the leftovers of killed writers are then found
+/// by listing the config dir (a few files) rather than `secrets.d/` (one per credential).
+pub(super) fn secret_file(dir: &Path, id: u64) -> PrivateFile {
+    let config_dir = dir.parent().unwrap_or(Path::new("."));
+    PrivateFile::new(file_of(dir, id)).staged_in(config_dir, format!("{STAGED}{id}{SUFFIX}"))
 }
 
 /// The id a file name stands for: exactly `ID.toml`, ID canonical decimal (no sign, no
@@ -27,12 +37,10 @@ fn id_of(name: &str) -> Option<u64> {
     canonical.then(|| digits.parse().ok()).flatten()
 }
 
-/// Whether `name` is exactly a temporary file of `ID.toml` as [`PrivateFile::replace`]
-/// makes it: `.ID.toml.XXXXXX.tmp`, six alphanumerics.
-///
-/// [`PrivateFile::replace`]: crate::vault::fs::PrivateFile::replace
+/// Whether `name` is exactly a temporary file of a secret's file as [`secret_file`] makes
+/// it: `.secrets.d-ID.toml.XXXXXX.tmp`, six alphanumerics.
 fn is_temp_name(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix('.') else { return false };
+    let Some(rest) = name.strip_prefix('.').and_then(|r| r.strip_prefix(STAGED)) else { return false };
     let Some(random) = rest.strip_suffix(".tmp") else { return false };
     let Some(dot) = random.len().checked_sub(7) else { return false };
     let (file, random) = random.split_at(dot);
@@ -40,10 +48,10 @@ fn is_temp_name(name: &str) -> bool {
         && random.strip_prefix('.').is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// Temporary files that writers killed mid-write left in `<config_dir>/secrets.d/`, sorted:
-/// swept under the store's exclusive lock with those of the config dir.
+/// Temporary files of secrets' files that writers killed mid-write left in `config_dir`,
+/// sorted: swept under the store's exclusive lock with those of the config dir's files.
 pub(crate) fn leftovers(config_dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(config_dir.join(DIR_NAME)) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(config_dir) else { return Vec::new() };
     let mut found: Vec<PathBuf> = entries
         .flatten()
         .filter(|e| is_temp_name(&e.file_name().to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()))
@@ -183,17 +191,19 @@ mod tests {
 
     #[test]
     fn only_the_exact_temporary_names_are_leftovers() {
-        assert!(is_temp_name(".7.toml.Ab3dEf.tmp"));
-        assert!(is_temp_name(".120.toml.000000.tmp"));
+        assert!(is_temp_name(".secrets.d-7.toml.Ab3dEf.tmp"));
+        assert!(is_temp_name(".secrets.d-120.toml.000000.tmp"));
         for other in [
-            ".7.toml.Ab3dEf",
-            ".7.toml.Ab3dEfg.tmp",
-            ".7.toml.Ab-dEf.tmp",
-            ".07.toml.Ab3dEf.tmp",
-            "7.toml.Ab3dEf.tmp",
-            ".x.toml.Ab3dEf.tmp",
-            ".7.toml.Ab3dEf.tmp.old",
-            ".toml.Ab3dEf.tmp",
+            ".7.toml.Ab3dEf.tmp",
+            ".secrets.d-7.toml.Ab3dEf",
+            ".secrets.d-7.toml.Ab3dEfg.tmp",
+            ".secrets.d-7.toml.Ab-dEf.tmp",
+            ".secrets.d-07.toml.Ab3dEf.tmp",
+            "secrets.d-7.toml.Ab3dEf.tmp",
+            ".secrets.d-x.toml.Ab3dEf.tmp",
+            ".secrets.d-7.toml.Ab3dEf.tmp.old",
+            ".secrets.d-.toml.Ab3dEf.tmp",
+            ".secrets.toml.Ab3dEf.tmp",
         ] {
             assert!(!is_temp_name(other), "{other}");
         }
