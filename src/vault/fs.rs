@@ -151,8 +151,10 @@ impl PrivateFile {
     /// Makes its temporary files in `dir` (on the same file system) as `.NAME.XXXXXX.tmp`
     /// instead of beside it: for the files of a directory that holds thousands (the file
     /// store's `secrets.d/`), whose leftovers would otherwise be looked for by listing all
-    /// of them at every lock. The rename into place stays atomic; both directories are
-    /// synced after it.
+    /// of them at every lock. The rename into place stays atomic, and the file's own
+    /// directory is synced after it. `dir` is not: if a crash loses the removal of the
+    /// temporary name there, what comes back is a leftover of exactly that name, which the
+    /// next sweep removes; one fsync fewer per write.
     pub fn staged_in(mut self, dir: impl Into<PathBuf>, name: impl Into<String>) -> PrivateFile {
         self.staging = Some((dir.into(), name.into()));
         self
@@ -172,15 +174,6 @@ impl PrivateFile {
             Some((_, name)) => name.clone(),
             None => self.name(),
         }
-    }
-
-    /// The directories a replace changes: the file's, and its temporary files' if apart.
-    fn changed_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = vec![self.dir()];
-        if self.staging.is_some() {
-            dirs.push(self.temp_dir());
-        }
-        dirs
     }
 
     /// Reads the file; `None` when it does not exist. Refused: a link (never followed), a
@@ -239,9 +232,7 @@ impl PrivateFile {
         temp.write_all(bytes).map_err(fail("cannot write"))?;
         temp.as_file().sync_all().map_err(fail("cannot flush"))?;
         temp.persist(&self.path).map_err(|e| FsError::io("cannot replace", &self.path, e.error))?;
-        for dir in self.changed_dirs() {
-            sync_dir(&dir);
-        }
+        sync_dir(&self.dir());
         Ok(())
     }
 
@@ -273,10 +264,9 @@ impl PrivateFile {
         let mut dirs = Vec::new();
         for (file, temp) in temps {
             temp.persist(&file.path).map_err(|e| FsError::io("cannot replace", &file.path, e.error))?;
-            for dir in file.changed_dirs() {
-                if !dirs.contains(&dir) {
-                    dirs.push(dir);
-                }
+            let dir = file.dir();
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
             }
         }
         for dir in dirs {
