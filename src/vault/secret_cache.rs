@@ -1,5 +1,6 @@
 //! One secret lookup per credential per command: [`SecretCache`] keeps each secret store
-//! it opened (one D-Bus connection, one read of `secrets.toml`) and each secret it read,
+//! it opened (one D-Bus connection, one read of an older store's `secrets.toml`) and each
+//! secret it read (with `secrets.d/`, one small file each),
 //! by credential id, for as long as the command runs, and wipes the secrets when dropped.
 //!
 //! Why: `resolve --stdin --show-secret` over 500 images that resolve to 50 credentials
