@@ -160,7 +160,7 @@ const ROOT_DESCRIPTION: &str = "\
 Credentials belong to environments; a fresh store has one, default, which is current. \
 The secret of each credential (password or token) is kept in the OS keyring (the Secret \
 Service on Linux, the Keychain on macOS, the Credential Manager on Windows), or, when chosen \
-with --secret-store file, in a 0600 secrets file; everything else is in registries.toml.
+with --secret-store file, in 0600 files under secrets.d/; everything else is in registries.toml.
 
 For each address the most recently added active credential is used; older active ones are \
 shown as overridden. A deactivated credential is kept with its secret but never used. An \
@@ -324,7 +324,12 @@ fn files(roff: &mut Roff) {
              (a temporary file, fsync, rename); a file that does not parse is reported with its line and column \
              and never overwritten.",
         ),
-        ("secrets.toml", "Beside registries.toml: the secrets of the file secret store, in plain text, mode 0600."),
+        (
+            "secrets.d/",
+            "Beside registries.toml: the secrets of the file secret store, one plain-text file per credential \
+             (ID.toml), mode 0600, in a 0700 directory. A secrets.toml of older versions is read until the first \
+             change moves it there.",
+        ),
         ("registries.lock", "Beside registries.toml: the advisory lock that serializes writes between processes."),
         (
             "OS keyring",

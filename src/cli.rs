@@ -37,7 +37,7 @@ pub struct GlobalArgs {
     pub config_dir: Option<PathBuf>,
 
     /// Where new secrets go: the OS keyring; on servers and in CI the kernel keyring
-    /// (keyutils), the pass password store, or a 0600 secrets.toml
+    /// (keyutils), the pass password store, or 0600 files under secrets.d/
     #[arg(long, global = true, env = "REGCRED_SECRET_STORE", value_name = "STORE", default_value = "keyring", value_parser = parse_secret_store)]
     pub secret_store: SecretStoreKind,
 

@@ -70,7 +70,7 @@ fn repeated_login_replaces_instead_of_piling_up() {
         "the latest login wins"
     );
     assert_eq!(t.status(list.iter().find(|c| c["username"] == "alice").unwrap()["id"].as_u64().unwrap()), "overridden");
-    let secrets = std::fs::read_to_string(t.secrets_file()).unwrap();
+    let secrets = t.secrets_text();
     assert!(!secrets.contains("\"one\""), "the replaced secret is gone:\n{secrets}");
 }
 

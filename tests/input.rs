@@ -129,6 +129,12 @@ fn fingerprint(dir: &Path) -> Vec<(String, String, u32, Vec<u8>)> {
         } else {
             Vec::new()
         };
+        if meta.is_dir() {
+            // `secrets.d/`: the files in it, by their path under the config dir.
+            found.extend(
+                fingerprint(&entry.path()).into_iter().map(|(inner, k, m, b)| (format!("{name}/{inner}"), k, m, b)),
+            );
+        }
         found.push((name, kind, meta.permissions().mode() & 0o7777, bytes));
     }
     found.sort();
@@ -147,8 +153,10 @@ fn message(run: &Run, helper: bool, t: &TestEnv) -> String {
         .replace(&t.config_dir().display().to_string(), "$CONFIG")
         .replace(&t.root().display().to_string(), "$TMP");
     // Temporary file names are random.
-    let line = match line.find(".secrets.toml.") {
-        Some(at) if line.len() >= at + 20 => format!("{}XXXXXX{}", &line[..at + 14], &line[at + 20..]),
+    let line = match line.find(".tmp\"") {
+        Some(at) if at >= 7 && line.is_char_boundary(at - 6) && line[..at - 6].ends_with('.') => {
+            format!("{}XXXXXX{}", &line[..at - 6], &line[at..])
+        }
         _ => line,
     };
     let line =
@@ -685,6 +693,7 @@ fn file_states() -> Vec<State> {
     const LIST: &[&str] = &["list"];
     const ADD: &[&str] = &["add", "docker.io", "-u", "new", "--password-stdin"];
     const SHOW_SECRET: &[&str] = &["resolve", "quay.io/x", "--show-secret", "-o", "json"];
+    const EDIT: &[&str] = &["edit", "1", "--password-stdin"];
     vec![
         State {
             area: "store file",
@@ -721,10 +730,10 @@ fn file_states() -> Vec<State> {
         State {
             area: "store file",
             input: "future schema version",
-            setup: |t| rewrite(&t.store_file(), |s| s.replace("version = 1", "version = 2\nnew_field = true")),
+            setup: |t| rewrite(&t.store_file(), |s| s.replace("version = 2", "version = 3\nnew_field = true")),
             args: ADD,
             stdin: "pw\n",
-            needle: "version 2",
+            needle: "version 3",
             ..STATE
         },
         State {
@@ -920,10 +929,10 @@ fn file_states() -> Vec<State> {
         },
         State {
             area: "secrets file",
-            input: "a FIFO in its place",
+            input: "a FIFO in place of a secret's file",
             setup: |t| {
-                fs::remove_file(t.secrets_file()).unwrap();
-                let made = std::process::Command::new("mkfifo").arg(t.secrets_file()).status().unwrap();
+                fs::remove_file(t.secret_file(1)).unwrap();
+                let made = std::process::Command::new("mkfifo").arg(t.secret_file(1)).status().unwrap();
                 assert!(made.success());
             },
             args: SHOW_SECRET,
@@ -933,7 +942,7 @@ fn file_states() -> Vec<State> {
         State {
             area: "secrets file",
             input: "syntax error",
-            setup: |t| rewrite(&t.secrets_file(), |s| s + "\n[secret.9\n"),
+            setup: |t| rewrite(&t.secret_file(1), |s| s + "\n[secret.9\n"),
             args: SHOW_SECRET,
             needle: "is not valid (line",
             ..STATE
@@ -941,7 +950,7 @@ fn file_states() -> Vec<State> {
         State {
             area: "secrets file",
             input: "future format version",
-            setup: |t| rewrite(&t.secrets_file(), |s| s.replace("version = 1", "version = 2")),
+            setup: |t| rewrite(&t.secret_file(1), |s| s.replace("version = 1", "version = 2")),
             args: SHOW_SECRET,
             needle: "format version 2",
             ..STATE
@@ -949,7 +958,7 @@ fn file_states() -> Vec<State> {
         State {
             area: "secrets file",
             input: "group-writable (0660)",
-            setup: |t| chmod(&t.secrets_file(), 0o660),
+            setup: |t| chmod(&t.secret_file(1), 0o660),
             args: SHOW_SECRET,
             needle: "lets other users change it",
             ..STATE
@@ -957,7 +966,7 @@ fn file_states() -> Vec<State> {
         State {
             area: "secrets file",
             input: "world-readable (0644): used, with a warning",
-            setup: |t| chmod(&t.secrets_file(), 0o644),
+            setup: |t| chmod(&t.secret_file(1), 0o644),
             args: SHOW_SECRET,
             code: 0,
             needle: "warning: ",
@@ -966,8 +975,8 @@ fn file_states() -> Vec<State> {
         State {
             area: "secrets file",
             input: "read-only (0400)",
-            setup: |t| chmod(&t.secrets_file(), 0o400),
-            args: ADD,
+            setup: |t| chmod(&t.secret_file(1), 0o400),
+            args: EDIT,
             stdin: "pw\n",
             needle: "read-only",
             ..STATE
@@ -976,8 +985,8 @@ fn file_states() -> Vec<State> {
             area: "secrets file",
             input: "a symbolic link",
             setup: |t| {
-                fs::rename(t.secrets_file(), t.root().join("elsewhere-secrets.toml")).unwrap();
-                std::os::unix::fs::symlink(t.root().join("elsewhere-secrets.toml"), t.secrets_file()).unwrap();
+                fs::rename(t.secret_file(1), t.root().join("elsewhere-secret.toml")).unwrap();
+                std::os::unix::fs::symlink(t.root().join("elsewhere-secret.toml"), t.secret_file(1)).unwrap();
             },
             args: SHOW_SECRET,
             needle: "symbolic link",
@@ -987,10 +996,10 @@ fn file_states() -> Vec<State> {
             area: "secrets file",
             input: "a directory in its place",
             setup: |t| {
-                fs::remove_file(t.secrets_file()).unwrap();
-                fs::create_dir(t.secrets_file()).unwrap();
+                fs::remove_file(t.secret_file(1)).unwrap();
+                fs::create_dir(t.secret_file(1)).unwrap();
             },
-            args: ADD,
+            args: EDIT,
             stdin: "pw\n",
             needle: "is a directory",
             ..STATE
@@ -998,15 +1007,53 @@ fn file_states() -> Vec<State> {
         State {
             area: "secrets file",
             input: "a credential's secret removed by hand",
-            setup: |t| {
-                rewrite(&t.secrets_file(), |s| {
-                    s.split("[secret.1]").next().unwrap().to_owned()
-                        + "[secret.2]"
-                        + s.split("[secret.2]").nth(1).unwrap()
-                })
-            },
+            setup: |t| fs::remove_file(t.secret_file(1)).unwrap(),
             args: SHOW_SECRET,
             needle: "missing",
+            ..STATE
+        },
+        State {
+            area: "secrets dir",
+            input: "a file in place of secrets.d",
+            setup: |t| {
+                fs::remove_dir_all(t.secrets_dir()).unwrap();
+                fs::write(t.secrets_dir(), "x").unwrap();
+                chmod(&t.secrets_dir(), 0o600);
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "not a directory",
+            ..STATE
+        },
+        State {
+            area: "secrets dir",
+            input: "a symbolic link",
+            setup: |t| {
+                fs::rename(t.secrets_dir(), t.root().join("elsewhere-secrets.d")).unwrap();
+                std::os::unix::fs::symlink(t.root().join("elsewhere-secrets.d"), t.secrets_dir()).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "symbolic link",
+            ..STATE
+        },
+        State {
+            area: "secrets dir",
+            input: "group-writable (0770)",
+            setup: |t| chmod(&t.secrets_dir(), 0o770),
+            args: SHOW_SECRET,
+            needle: "lets other users change it",
+            ..STATE
+        },
+        State {
+            area: "secrets file",
+            input: "an older regcred's secrets.toml with a syntax error",
+            setup: |t| {
+                fs::write(t.secrets_file(), "version = 1\n[secret.1\n").unwrap();
+                chmod(&t.secrets_file(), 0o600);
+            },
+            args: SHOW_SECRET,
+            needle: "secrets.toml is not valid (line 2",
             ..STATE
         },
         State {
@@ -1070,7 +1117,9 @@ fn run_state(state: &State) -> (TestEnv, Run) {
         use std::os::unix::fs::chown;
         chmod(t.root(), 0o711);
         chown(t.config_dir(), Some(65534), Some(65534)).unwrap();
-        for entry in fs::read_dir(t.config_dir()).unwrap().flatten() {
+        for entry in
+            fs::read_dir(t.config_dir()).unwrap().flatten().chain(fs::read_dir(t.secrets_dir()).unwrap().flatten())
+        {
             chown(entry.path(), Some(65534), Some(65534)).unwrap();
         }
         let mut wrapped = std::process::Command::new("setpriv");

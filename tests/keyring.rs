@@ -60,7 +60,7 @@ fn secret_lives_in_the_keyring_and_nowhere_else() {
         "secret found in {:?}",
         files_containing(&t, "kr-secret-8f3a")
     );
-    assert!(!t.secrets_file().exists(), "the file store is never used silently");
+    assert!(!t.secrets_file().exists() && !t.secrets_dir().exists(), "the file store is never used silently");
     let shown = t.run(&["resolve", "quay.io/a/b", "--show-secret", "-o", "json"]).ok().json_lines();
     assert_eq!(shown[0]["credential"]["password"], "kr-secret-8f3a");
     t.run(&["delete", &id.to_string(), "--yes"]).ok();
@@ -139,7 +139,7 @@ fn unreachable_keyring_names_the_cause_and_both_remedies() {
     assert!(run.stderr.contains("--secret-store file"), "{}", run.stderr);
     assert!(run.stderr.contains("gnome-keyring"), "{}", run.stderr);
     assert!(t.list().is_empty(), "nothing was added");
-    assert!(!t.secrets_file().exists(), "no silent fallback to the file");
+    assert!(!t.secrets_file().exists() && !t.secrets_dir().exists(), "no silent fallback to the file");
     // Reading metadata never needs the keyring.
     t.run(&["list"]).ok();
     t.run(&["resolve", "nginx"]).code(3);

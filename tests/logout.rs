@@ -88,7 +88,7 @@ fn docker_logout_deletes_the_credential_in_use_and_keeps_the_others() {
     assert_eq!(t.status(mallory), "inactive", "mallory is untouched");
     helper_get(&t, &address).code(1).stdout_has("credentials not found in native keychain");
     // Nothing of bob's secret is left behind, and the kept ones still have theirs.
-    let secrets = std::fs::read_to_string(t.secrets_file()).unwrap_or_default();
+    let secrets = t.secrets_text();
     assert!(!secrets.contains(&registry.password), "bob's secret is gone:\n{secrets}");
     t.run(&["activate", &alice.to_string()]).ok();
     let shown = t.run(&["resolve", &format!("{address}/team/app"), "--show-secret", "-o", "json"]).ok();

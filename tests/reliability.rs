@@ -140,10 +140,20 @@ fn concurrent_adds(t: &TestEnv, kind: SecretStoreKind) -> BTreeMap<u64, (String,
 
     // A reader never sees a torn file: every read while the writers run must parse.
     let (mut reads, mut states) = (0, 0);
-    let files = [t.store_file(), t.secrets_file()];
     let mut running: Vec<(String, Child)> = children;
     let mut finished = Vec::new();
     while !running.is_empty() {
+        // The store, the file store's files as they are now (not the writers' temporary
+        // `.ID.toml.XXXXXX.tmp`, which no reader opens), and an older store's secrets.toml.
+        let mut files = vec![t.store_file(), t.secrets_file()];
+        files.extend(
+            std::fs::read_dir(t.secrets_dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path()),
+        );
         for path in &files {
             match std::fs::read_to_string(path) {
                 Ok(text) => {
@@ -457,8 +467,15 @@ fn crash_run(t: &TestEnv, kind: SecretStoreKind, kills_wanted: usize, test: &str
     // Nothing of a replaced or deleted secret survives anywhere in the config dir, and no
     // temporary file of a killed writer is left behind.
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(t.config_dir()).unwrap().flatten() {
-        names.push(entry.file_name().to_string_lossy().into_owned());
+    let inner = std::fs::read_dir(t.secrets_dir()).into_iter().flatten().flatten();
+    for entry in std::fs::read_dir(t.config_dir()).unwrap().flatten().chain(inner) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().parent() == Some(t.secrets_dir().as_path()) {
+            // A killed writer's temporary file there is a leftover; the secrets' files are not.
+            assert!(!name.starts_with('.'), "leftover {} in secrets.d", entry.path().display());
+        } else {
+            names.push(name);
+        }
         let bytes = std::fs::read(entry.path()).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         for secret in &retired_secrets {
@@ -467,7 +484,7 @@ fn crash_run(t: &TestEnv, kind: SecretStoreKind, kills_wanted: usize, test: &str
     }
     names.sort();
     let expected: &[&str] = match kind {
-        SecretStoreKind::File => &["registries.lock", "registries.toml", "secrets.toml"],
+        SecretStoreKind::File => &["registries.lock", "registries.toml", "secrets.d"],
         SecretStoreKind::Keyring | SecretStoreKind::Keyutils | SecretStoreKind::Pass => {
             &["registries.lock", "registries.toml"]
         }
@@ -638,7 +655,7 @@ fn store_and_secrets_file_warn_when_readable_and_refuse_when_writable_by_others(
     let t = TestEnv::new();
     t.add("quay.io", "bob", "pw-perm-8e1");
     let chmod = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    for (path, mode) in [(t.store_file(), 0o640), (t.store_file(), 0o604), (t.secrets_file(), 0o644)] {
+    for (path, mode) in [(t.store_file(), 0o640), (t.store_file(), 0o604), (t.secret_file(1), 0o644)] {
         chmod(&path, mode);
         let run = t.run(&["resolve", "quay.io/a/b", "--show-secret", "-o", "json"]).ok();
         let warning = format!("warning: {} is readable by other users (mode {mode:04o})", path.display());
@@ -647,7 +664,7 @@ fn store_and_secrets_file_warn_when_readable_and_refuse_when_writable_by_others(
         assert_eq!(run.stderr.matches("warning:").count(), 1, "warned once: {}", run.stderr);
         chmod(&path, 0o600);
     }
-    for (path, mode) in [(t.store_file(), 0o620), (t.store_file(), 0o602), (t.secrets_file(), 0o660)] {
+    for (path, mode) in [(t.store_file(), 0o620), (t.store_file(), 0o602), (t.secret_file(1), 0o660)] {
         chmod(&path, mode);
         let before = t.snapshot();
         let run = t.run(&["resolve", "quay.io/a/b", "--show-secret"]).code(1);
@@ -680,9 +697,15 @@ fn files_are_created_0600_whatever_the_umask() {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&t.config_dir()), 0o700, "umask {umask}");
         for entry in std::fs::read_dir(t.config_dir()).unwrap().flatten() {
+            let wanted = if entry.path().is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(mode(&entry.path()), wanted, "umask {umask}: {}", entry.path().display());
+        }
+        assert_eq!(std::fs::read_dir(t.config_dir()).unwrap().count(), 3, "store, lock and secrets.d");
+        let secrets: Vec<_> = std::fs::read_dir(t.secrets_dir()).unwrap().flatten().collect();
+        assert_eq!(secrets.len(), 2, "one file per secret");
+        for entry in secrets {
             assert_eq!(mode(&entry.path()), 0o600, "umask {umask}: {}", entry.path().display());
         }
-        assert_eq!(std::fs::read_dir(t.config_dir()).unwrap().count(), 3, "store, lock and secrets file");
     }
 }
 

@@ -134,10 +134,10 @@ fn address_never_changes() {
 fn delete_removes_the_secret() {
     let t = TestEnv::new();
     let id = t.add("quay.io", "alice", "hunter2-secret");
-    assert!(std::fs::read_to_string(t.secrets_file()).unwrap().contains("hunter2-secret"));
+    assert!(t.secrets_text().contains("hunter2-secret"));
     t.run(&["delete", &id.to_string(), "--yes"]).ok();
     assert!(t.list().is_empty());
-    let secrets = std::fs::read_to_string(t.secrets_file()).unwrap_or_default();
+    let secrets = t.secrets_text();
     assert!(!secrets.contains("hunter2-secret"), "secret left behind:\n{secrets}");
     t.run(&["doctor"]).ok();
 }
@@ -192,7 +192,7 @@ fn env_delete_removes_credentials_and_secrets() {
     t.run(&["env", "delete", "tmp"]).code(4);
     t.run(&["env", "delete", "default", "--yes"]).code(2).stderr_has("current");
     t.run(&["env", "delete", "tmp", "--yes"]).ok();
-    assert!(!std::fs::read_to_string(t.secrets_file()).unwrap_or_default().contains("tmp-secret-value"));
+    assert!(!t.secrets_text().contains("tmp-secret-value"));
     t.run(&["-e", "tmp", "list"]).code(2).stderr_has("does not exist");
 }
 

@@ -22,7 +22,7 @@ fn the_secret_is_read_from_the_variable_at_each_use_and_stored_nowhere() {
     assert!(add.stderr.contains("REG_TOKEN is not set in this shell"), "{}", add.stderr);
     let store = std::fs::read_to_string(t.store_file()).unwrap();
     assert!(store.contains("secret_from_env = \"REG_TOKEN\""), "{store}");
-    assert!(!t.secrets_file().exists(), "nothing may be stored");
+    assert!(!t.secrets_file().exists() && !t.secrets_dir().exists(), "nothing may be stored");
 
     // Unset: exit 1, naming the credential and the variable, and no empty password.
     let run = t.run(&["resolve", "registry.example.com:5000/app", "--show-secret", "-o", "json"]).code(1);
@@ -55,7 +55,7 @@ fn the_secret_is_read_from_the_variable_at_each_use_and_stored_nowhere() {
     t2.env("REG_TOKEN", "second-token");
     let helper = t2.run_bin(&helper_bin(), &["get"], "registry.example.com:5000\n").ok().json();
     assert_eq!(helper["Secret"], "second-token");
-    assert!(!t2.secrets_file().exists());
+    assert!(!t2.secrets_file().exists() && !t2.secrets_dir().exists());
 }
 
 #[test]
@@ -87,9 +87,9 @@ fn doctor_warns_about_an_unset_variable_without_failing() {
 fn edit_moves_a_secret_between_a_store_and_a_variable() {
     let mut t = TestEnv::new();
     let id = t.add("quay.io", "robot", "stored-pw").to_string();
-    assert!(std::fs::read_to_string(t.secrets_file()).unwrap().contains("stored-pw"));
+    assert!(t.secrets_text().contains("stored-pw"));
     t.run(&["edit", &id, "--secret-from-env", "QUAY_TOKEN"]).ok();
-    let secrets = std::fs::read_to_string(t.secrets_file()).unwrap();
+    let secrets = t.secrets_text();
     assert!(!secrets.contains("stored-pw"), "the stored secret is removed:\n{secrets}");
     t.run(&["doctor"]).ok();
     t.env("QUAY_TOKEN", "from-var");

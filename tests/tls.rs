@@ -133,7 +133,7 @@ fn add_and_edit_with_verify_store_nothing_the_registry_rejects() {
         .stderr_has("nothing was stored");
     assert!(run.stdout.is_empty(), "no id printed: {}", run.stdout);
     assert_eq!(t.snapshot(), before);
-    assert!(!t.secrets_file().exists());
+    assert!(!t.secrets_file().exists() && !t.secrets_dir().exists());
 
     // Accepted: both are stored.
     let run = t

@@ -131,8 +131,32 @@ impl TestEnv {
         self.config_dir().join("registries.toml")
     }
 
+    /// The file store's single file of older versions (still read while it exists).
     pub fn secrets_file(&self) -> PathBuf {
         self.config_dir().join("secrets.toml")
+    }
+
+    /// The file store's directory: one file per credential.
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.config_dir().join("secrets.d")
+    }
+
+    /// The file store's file of credential `id`.
+    pub fn secret_file(&self, id: u64) -> PathBuf {
+        self.secrets_dir().join(format!("{id}.toml"))
+    }
+
+    /// Everything the file store keeps, whichever layout: `secrets.toml` and every file of
+    /// `secrets.d/`, one after the other ("" when there is none).
+    pub fn secrets_text(&self) -> String {
+        let mut text = std::fs::read_to_string(self.secrets_file()).unwrap_or_default();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(self.secrets_dir()).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        files.sort();
+        for file in files {
+            text.push_str(&std::fs::read_to_string(&file).unwrap_or_default());
+        }
+        text
     }
 
     pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
@@ -147,6 +171,15 @@ impl TestEnv {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if name.ends_with(".lock") {
+                    continue;
+                }
+                if entry.path().is_dir() {
+                    // `secrets.d/`: its files count as much as the others.
+                    files.push((format!("{name}/"), Vec::new()));
+                    for inner in std::fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                        let inner_name = inner.file_name().to_string_lossy().into_owned();
+                        files.push((format!("{name}/{inner_name}"), std::fs::read(inner.path()).unwrap_or_default()));
+                    }
                     continue;
                 }
                 files.push((name, std::fs::read(entry.path()).unwrap_or_default()));

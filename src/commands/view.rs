@@ -94,7 +94,7 @@ fn secret_store_words(c: &Credential) -> &'static str {
         SecretStoreKind::Keyring => "OS keyring",
         SecretStoreKind::Keyutils => "kernel keyring (keyutils)",
         SecretStoreKind::Pass => "password store (pass)",
-        SecretStoreKind::File => "secrets file (secrets.toml)",
+        SecretStoreKind::File => "secrets file (secrets.d/)",
     }
 }
 

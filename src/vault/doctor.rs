@@ -45,6 +45,20 @@ impl Vault {
             for file in self.store.private_files() {
                 mode(&mut report, &file, 0o600, false, fix);
             }
+            // One file per credential: only those not 0600 are worth a line each.
+            let secrets_dir = self.store.secrets_dir();
+            mode(&mut report, &secrets_dir, 0o700, true, fix);
+            if secrets_dir.is_dir() && !secrets_dir.is_symlink() {
+                let mut right = 0;
+                for entry in std::fs::read_dir(&secrets_dir).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    match check_mode(&path, 0o600, false, fix) {
+                        Some(ModeCheck::Right) => right += 1,
+                        found => say_mode(&mut report, &path, 0o600, found),
+                    }
+                }
+                report(true, "permissions", format!("{right} file(s) in {} are 0600", secrets_dir.display()));
+            }
         }
 
         // Holding the lock keeps other regcred processes from changing what is being compared
@@ -185,9 +199,14 @@ impl Vault {
 
 /// Reports (and with `fix`, repairs) the mode of one file or directory of the store.
 fn mode(report: &mut impl FnMut(bool, &str, String), path: &Path, wanted: u32, dir: bool, fix: bool) {
+    say_mode(report, path, wanted, check_mode(path, wanted, dir, fix));
+}
+
+/// Reports what [`check_mode`] found.
+fn say_mode(report: &mut impl FnMut(bool, &str, String), path: &Path, wanted: u32, found: Option<ModeCheck>) {
     let shown = path.display();
     let check = "permissions";
-    match check_mode(path, wanted, dir, fix) {
+    match found {
         None => {}
         Some(ModeCheck::Right) => report(true, check, format!("{shown} is {wanted:04o}")),
         Some(ModeCheck::Wrong { mode }) => {

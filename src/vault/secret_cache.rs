@@ -1,5 +1,6 @@
 //! One secret lookup per credential per command: [`SecretCache`] keeps each secret store
-//! it opened (one D-Bus connection, one read of `secrets.toml`) and each secret it read,
+//! it opened (one D-Bus connection, one read of an older store's `secrets.toml`) and each
+//! secret it read (with `secrets.d/`, one small file each),
 //! by credential id, for as long as the command runs, and wipes the secrets when dropped.
 //!
 //! Why: `resolve --stdin --show-secret` over 500 images that resolve to 50 credentials
@@ -184,6 +185,9 @@ mod tests {
         let store = crate::vault::testing::store(dir.path());
         let vault = Vault::new(store, SecretStoreKind::File, None);
         let registries = Registries::fresh();
+        // The older layout, one file for all, is the one read once (`secrets.d/` holds a
+        // file per secret).
+        std::fs::write(dir.path().join(crate::vault::secrets::FILE_NAME), "").unwrap();
         let file = vault.secrets(SecretStoreKind::File);
         let credentials: Vec<Credential> = (1..=3).map(credential).collect();
         for c in &credentials {

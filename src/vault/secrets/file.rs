@@ -1,8 +1,10 @@
-//! The `file` secret store: `<config-dir>/secrets.toml`, plain text, mode 0600, chosen
-//! only explicitly. Reading and replacing the file go through [`PrivateFile`].
+//! The `file` secret store: one plain-text file per credential under
+//! `<config-dir>/secrets.d/` (0700), each mode 0600, chosen only explicitly; and the
+//! single `secrets.toml` older versions kept, read as long as it is there and moved into
+//! `secrets.d/` by the first write ([`migrate`]). Every file goes through [`PrivateFile`].
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use zeroize::{Zeroize, Zeroizing};
@@ -12,7 +14,10 @@ use crate::vault::Warning;
 use crate::vault::Warnings;
 use crate::vault::fs::{PrivateFile, line_column};
 
+mod dir;
 mod scan;
+
+pub(crate) use dir::{DIR_NAME, leftovers};
 
 pub(crate) const FILE_NAME: &str = "secrets.toml";
 const FILE_VERSION: i64 = 1;
@@ -22,7 +27,10 @@ const HEADER: &str = "\
 # Keep this file private (mode 0600). Each [secret.ID] belongs to credential ID.
 ";
 
-/// `<config-dir>/secrets.toml`: plain text, mode 0600, one table per credential id.
+/// The file store of one config dir.
+///
+/// Its layout: `secrets.d/ID.toml` for credential ID, each in the form of the old
+/// `secrets.toml` with one table, so both are read by the same code:
 ///
 /// ```toml
 /// version = 1
@@ -35,19 +43,30 @@ const HEADER: &str = "\
 /// secret = "…"
 /// ```
 ///
+/// A change of one secret writes (or, for a delete, unlinks) that one small file, whatever
+/// the number of credentials: no write reads or rewrites the others.
+///
+/// While a `secrets.toml` exists (a store written by an older regcred, or one whose
+/// migration was interrupted) it alone is read and written, exactly as before; the
+/// store's transaction moves it into `secrets.d/` at its first commit ([`migrate`]).
+///
 /// The caller holds the config dir's exclusive lock around every read-modify-write, so
 /// this type does no locking of its own.
 ///
-/// Reads (`get`, `ids`) read the file once per `FileStore` and answer from that snapshot,
-/// as if all of them happened at the first: a command that reads many secrets reads the
-/// file once. A write (`set`, `delete`) always reads the file afresh, under the lock, and
-/// drops the snapshot.
+/// Reads of `secrets.toml` (`get`, `ids`) read it once per `FileStore` and answer from
+/// that snapshot, as if all of them happened at the first: a command that reads many
+/// secrets reads the file once. A write (`set`, `delete`) always reads it afresh, under
+/// the lock, and drops the snapshot.
 ///
-/// A file in the form regcred writes is not parsed whole: [`scan::index`] checks it and
-/// finds each table, a read parses one table, and a change of one secret cuts, replaces
-/// or appends that one table's text. Anything else goes through the `toml` crate whole.
+/// A `secrets.toml` in the form regcred writes is not parsed whole: [`scan::index`]
+/// checks it and finds each table, a read parses one table, and a change of one secret
+/// cuts, replaces or appends that one table's text. Anything else goes through the `toml`
+/// crate whole.
 pub(super) struct FileStore {
+    /// `secrets.toml`, the layout before `secrets.d/`.
     file: PrivateFile,
+    /// `secrets.d/`.
+    dir: PathBuf,
     warnings: Warnings,
     snapshot: Mutex<Option<Loaded>>,
 }
@@ -101,34 +120,54 @@ impl Loaded {
 
 impl FileStore {
     pub(super) fn new(config_dir: &Path, warnings: Warnings) -> Self {
-        FileStore { file: PrivateFile::new(config_dir.join(FILE_NAME)), warnings, snapshot: Mutex::new(None) }
+        FileStore {
+            file: PrivateFile::new(config_dir.join(FILE_NAME)),
+            dir: config_dir.join(DIR_NAME),
+            warnings,
+            snapshot: Mutex::new(None),
+        }
     }
 
-    /// `f` over the file as first read by this store (see the type's comment).
+    /// Whether `secrets.toml` is (still) there: then it holds every secret of the store.
+    /// Anything in its place counts (a link, a FIFO), so that it is refused as before
+    /// rather than passed over.
+    fn legacy(&self) -> bool {
+        !matches!(std::fs::symlink_metadata(self.file.path()), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    /// `f` over `secrets.toml` as first read by this store (see the type's comment).
     fn read_snapshot<T>(&self, f: impl FnOnce(&Loaded) -> T) -> Result<T, SecretError> {
         let mut guard = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
         let loaded = match guard.take() {
             Some(loaded) => guard.insert(loaded),
-            None => guard.insert(self.load()?),
+            None => guard.insert(self.load(&self.file)?),
         };
         Ok(f(loaded))
+    }
+
+    /// Whether reads answer from `secrets.toml`: it is there, or was when this store first
+    /// read it (the snapshot's "as if all reads happened at the first").
+    fn reads_legacy(&self) -> bool {
+        self.snapshot.lock().unwrap_or_else(PoisonError::into_inner).is_some() || self.legacy()
     }
 
     fn forget_snapshot(&self) {
         *self.snapshot.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    fn path(&self) -> &Path {
-        self.file.path()
+    /// The file of credential `id` in `secrets.d/`.
+    fn secret_file(&self, id: u64) -> PrivateFile {
+        dir::secret_file(&self.dir, id)
     }
 
-    /// Reads the file and checks it whole; a missing file holds no secrets.
-    fn load(&self) -> Result<Loaded, SecretError> {
-        let Some(mut contents) = self.file.read().map_err(SecretError::from)? else {
+    /// Reads a secrets file and checks it whole; a missing file holds no secrets.
+    fn load(&self, file: &PrivateFile) -> Result<Loaded, SecretError> {
+        let path = file.path();
+        let Some(mut contents) = file.read().map_err(SecretError::from)? else {
             return Ok(Loaded::Parsed(FileSecrets::default()));
         };
         if contents.mode & 0o044 != 0 {
-            self.warnings.push(Warning::ReadableByOthers { path: self.path().to_owned(), mode: contents.mode });
+            self.warnings.push(Warning::ReadableByOthers { path: path.to_owned(), mode: contents.mode });
         }
         // The buffer moves into the text (no copy); either way it is wiped when dropped.
         let text = match String::from_utf8(std::mem::take(&mut *contents.bytes)) {
@@ -137,7 +176,7 @@ impl FileStore {
                 let valid = err.utf8_error().valid_up_to();
                 let bytes = Zeroizing::new(err.into_bytes());
                 let (line, column) = line_column(&bytes[..valid], valid);
-                return Err(self.corrupt(line, column, "the file is not valid UTF-8 text"));
+                return Err(corrupt(path, line, column, "the file is not valid UTF-8 text"));
             }
         };
         if let Some(tables) = scan::index(&text) {
@@ -146,19 +185,15 @@ impl FileStore {
         parse_file_with_toml(&text)
             .map_err(|(offset, message)| {
                 let (line, column) = line_column(text.as_bytes(), offset);
-                self.corrupt(line, column, message)
+                corrupt(path, line, column, message)
             })
             .and_then(|parsed| match parsed {
                 Parsed::Secrets(secrets) => Ok(Loaded::Parsed(secrets)),
-                Parsed::TooNew(found) => Err(SecretError::FileVersionTooNew { path: self.path().to_owned(), found }),
+                Parsed::TooNew(found) => Err(SecretError::FileVersionTooNew { path: path.to_owned(), found }),
             })
     }
 
-    fn corrupt(&self, line: usize, column: usize, message: impl Into<String>) -> SecretError {
-        SecretError::FileCorrupt { path: self.path().to_owned(), line, column, message: message.into() }
-    }
-
-    /// Replaces the file atomically (see [`PrivateFile::replace`]).
+    /// Replaces `secrets.toml` atomically (see [`PrivateFile::replace`]).
     fn save(&self, secrets: &FileSecrets) -> Result<(), SecretError> {
         let text = render_file(secrets);
         self.write(&text)
@@ -167,6 +202,45 @@ impl FileStore {
     fn write(&self, text: &str) -> Result<(), SecretError> {
         self.file.replace(text.as_bytes()).map_err(SecretError::from)
     }
+
+    /// The entry of credential `id` in `secrets.d/`, when it is there and of `store_id`.
+    fn dir_entry(&self, id: u64, store_id: &str) -> Result<Option<FileEntry>, SecretError> {
+        if !dir::check(&self.dir)? {
+            return Ok(None);
+        }
+        let loaded = self.load(&self.secret_file(id))?;
+        Ok(loaded.entry(id).filter(|entry| entry.store == store_id))
+    }
+
+    /// Writes one secret's file in `secrets.d/` (made first if needed). A file already
+    /// there is read first, so one that does not parse, is newer, or that others may write
+    /// is refused and left as it is, as `secrets.toml` always was.
+    fn dir_set(&self, key: &SecretKey<'_>, secret: &Secret) -> Result<(), SecretError> {
+        dir::ensure(&self.dir)?;
+        let file = self.secret_file(key.id);
+        self.load(&file)?;
+        let text = render_one(key.id, [key.store_id, key.environment, key.address, key.username, secret.expose()]);
+        file.replace(text.as_bytes()).map_err(SecretError::from)
+    }
+
+    /// [`dir_set`](Self::dir_set) for many secrets, flushed together (import).
+    fn dir_set_many(&self, items: &[(SecretKey<'_>, &Secret)]) -> Result<(), SecretError> {
+        dir::ensure(&self.dir)?;
+        let mut texts = Vec::with_capacity(items.len());
+        for (key, secret) in items {
+            let file = self.secret_file(key.id);
+            self.load(&file)?;
+            let values = [key.store_id, key.environment, key.address, key.username, secret.expose()];
+            texts.push((file, render_one(key.id, values)));
+        }
+        let files: Vec<(PrivateFile, &[u8])> =
+            texts.iter().map(|(file, text)| (file.clone(), text.as_bytes())).collect();
+        PrivateFile::replace_many(&files).map_err(SecretError::from)
+    }
+}
+
+fn corrupt(path: &Path, line: usize, column: usize, message: impl Into<String>) -> SecretError {
+    SecretError::FileCorrupt { path: path.to_owned(), line, column, message: message.into() }
 }
 
 /// `text` with `span` replaced by `with`, in one buffer that is wiped when dropped. A
@@ -193,24 +267,32 @@ impl SecretStore for FileStore {
     }
 
     fn location(&self) -> String {
-        self.path().display().to_string()
+        if self.legacy() { self.file.path() } else { self.dir.as_path() }.display().to_string()
     }
 
-    /// Stricter than a read: doctor also reports a file other users may read.
+    /// Stricter than a read: doctor also reports a file (or `secrets.d/`) other users may
+    /// read. Cheap for `secrets.d/`: the files in it are read by `ids`.
     fn check(&self) -> Result<(), SecretError> {
-        self.load()?;
+        if !self.legacy() {
+            return dir::check_private(&self.dir);
+        }
+        self.load(&self.file)?;
         match self.file.read().map_err(SecretError::from)? {
             Some(contents) if contents.mode & 0o077 != 0 => {
-                Err(SecretError::InsecurePermissions { path: self.path().to_owned(), mode: contents.mode })
+                Err(SecretError::InsecurePermissions { path: self.file.path().to_owned(), mode: contents.mode })
             }
             _ => Ok(()),
         }
     }
 
-    /// One secret in a file in regcred's form: only its table is written anew.
+    /// One secret: its own file in `secrets.d/`; in a `secrets.toml` in regcred's form,
+    /// only its table is written anew.
     fn set(&self, key: &SecretKey<'_>, secret: &Secret) -> Result<(), SecretError> {
+        if !self.legacy() {
+            return self.dir_set(key, secret);
+        }
         self.forget_snapshot();
-        let loaded = self.load()?;
+        let loaded = self.load(&self.file)?;
         let Loaded::Indexed { text, tables } = &loaded else {
             return self.set_in(loaded, &[(*key, secret)]);
         };
@@ -234,14 +316,20 @@ impl SecretStore for FileStore {
         self.write(&out)
     }
 
-    /// One read and one atomic rewrite of the file, however many secrets.
+    /// `secrets.toml`: one read and one atomic rewrite, however many secrets.
     fn set_many(&self, items: &[(SecretKey<'_>, &Secret)]) -> Result<(), SecretError> {
+        if !self.legacy() {
+            return self.dir_set_many(items);
+        }
         self.forget_snapshot();
-        let loaded = self.load()?;
+        let loaded = self.load(&self.file)?;
         self.set_in(loaded, items)
     }
 
     fn get(&self, key: &SecretKey<'_>) -> Result<Option<Secret>, SecretError> {
+        if !self.reads_legacy() {
+            return Ok(self.dir_entry(key.id, key.store_id)?.map(|entry| Secret::new(entry.secret.clone())));
+        }
         self.read_snapshot(|loaded| {
             loaded
                 .entry(key.id)
@@ -250,9 +338,18 @@ impl SecretStore for FileStore {
         })
     }
 
+    /// In `secrets.d/`, the secret's file is unlinked (and the directory synced): nothing
+    /// of it remains (rule 7).
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError> {
+        if !self.legacy() {
+            if self.dir_entry(key.id, key.store_id)?.is_none() {
+                return Ok(false);
+            }
+            dir::remove(&self.dir, key.id)?;
+            return Ok(true);
+        }
         self.forget_snapshot();
-        let loaded = self.load()?;
+        let loaded = self.load(&self.file)?;
         let ours = loaded.entry(key.id).is_some_and(|entry| entry.store == key.store_id);
         if !ours {
             return Ok(false);
@@ -272,6 +369,15 @@ impl SecretStore for FileStore {
     }
 
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError> {
+        if !self.reads_legacy() {
+            let mut ids = Vec::new();
+            for id in dir::ids(&self.dir)? {
+                if self.dir_entry(id, store_id)?.is_some() {
+                    ids.push(id);
+                }
+            }
+            return Ok(ids);
+        }
         self.read_snapshot(|loaded| match loaded {
             Loaded::Indexed { tables, .. } => {
                 tables.keys().copied().filter(|id| loaded.entry(*id).is_some_and(|e| e.store == store_id)).collect()
@@ -284,7 +390,7 @@ impl SecretStore for FileStore {
 }
 
 impl FileStore {
-    /// Sets secrets by parsing the whole file and writing it whole.
+    /// Sets secrets in `secrets.toml` by parsing it whole and writing it whole.
     fn set_in(&self, loaded: Loaded, items: &[(SecretKey<'_>, &Secret)]) -> Result<(), SecretError> {
         let mut secrets = loaded.into_secrets();
         for (key, secret) in items {
@@ -301,6 +407,55 @@ impl FileStore {
         }
         self.save(&secrets)
     }
+}
+
+/// Moves a `secrets.toml` into `secrets.d/`, the first step of a store's first write
+/// under its lock: every secret gets its file (each written atomically and synced), files
+/// of ids the old file does not have are removed (an older regcred may have deleted them
+/// there since an interrupted migration), and the directory is synced. `secrets.toml`
+/// stays, and stays what is read, until [`finish_migration`] removes it after the
+/// metadata is saved: a crash at any point leaves a store that reads as before and is
+/// migrated again by the next write. `Ok(false)`: nothing to migrate. A `secrets.toml`
+/// that cannot be read is left as it is (its errors are for the commands that read it and
+/// for doctor) and the store keeps using it.
+pub(crate) fn migrate(config_dir: &Path, warnings: &Warnings) -> Result<bool, SecretError> {
+    let store = FileStore::new(config_dir, warnings.clone());
+    if !store.legacy() {
+        return Ok(false);
+    }
+    let Ok(loaded) = store.load(&store.file) else {
+        return Ok(false);
+    };
+    let secrets = loaded.into_secrets();
+    dir::ensure(&store.dir)?;
+    let texts: Vec<(PrivateFile, Zeroizing<String>)> = secrets
+        .entries
+        .iter()
+        .map(|(id, e)| {
+            (store.secret_file(*id), render_one(*id, [&e.store, &e.environment, &e.address, &e.username, &e.secret]))
+        })
+        .collect();
+    let files: Vec<(PrivateFile, &[u8])> = texts.iter().map(|(file, text)| (file.clone(), text.as_bytes())).collect();
+    PrivateFile::replace_many(&files).map_err(SecretError::from)?;
+    for id in dir::ids(&store.dir)? {
+        if !secrets.entries.contains_key(&id) {
+            dir::remove(&store.dir, id)?;
+        }
+    }
+    Ok(true)
+}
+
+/// The last step of a migration: removes `secrets.toml` (every secret of it is in
+/// `secrets.d/` by now) and syncs the config dir.
+pub(crate) fn finish_migration(config_dir: &Path) -> Result<(), SecretError> {
+    let path = config_dir.join(FILE_NAME);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(crate::vault::fs::FsError::io("cannot remove", &path, e).into()),
+    }
+    dir::sync(config_dir);
+    Ok(())
 }
 
 enum Parsed {
@@ -433,6 +588,17 @@ fn render_file(secrets: &FileSecrets) -> Zeroizing<String> {
     out
 }
 
+/// The file of one secret in `secrets.d/`: the header, the version and its one table.
+fn render_one(id: u64, values: [&str; 5]) -> Zeroizing<String> {
+    let mut out =
+        Zeroizing::new(String::with_capacity(HEADER.len() + 160 + 6 * values.iter().map(|v| v.len()).sum::<usize>()));
+    out.push_str(HEADER);
+    let _ = writeln!(out, "version = {FILE_VERSION}");
+    out.push('\n');
+    push_table(&mut out, id, values);
+    out
+}
+
 /// One `[secret.ID]` table, alone, in a buffer that is wiped when dropped.
 fn render_table(id: u64, values: [&str; 5]) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(128 + 6 * values.iter().map(|v| v.len()).sum::<usize>()));
@@ -520,6 +686,19 @@ mod tests {
 
     use super::*;
 
+    impl FileStore {
+        /// `secrets.toml`'s path.
+        fn path(&self) -> &Path {
+            self.file.path()
+        }
+    }
+
+    /// A store of the older layout: an empty `secrets.toml` makes it one.
+    fn legacy_store(dir: &Path) -> FileStore {
+        PrivateFile::new(dir.join(FILE_NAME)).replace(b"").unwrap();
+        FileStore::new(dir, Warnings::default())
+    }
+
     /// What `toml` reads from the file, as (id, store, secret).
     fn read_with_toml(path: &Path) -> Vec<(u64, String, String)> {
         let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -543,7 +722,7 @@ mod tests {
             ])), 1..24)
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let store = FileStore::new(dir.path(), Warnings::default());
+            let store = legacy_store(dir.path());
             let mut model = std::collections::BTreeMap::new();
             for (id, value) in ops {
                 let key = SecretKey { store_id: "s", id, environment: "default", address: "a.example", username: "u" };
@@ -576,7 +755,7 @@ mod tests {
     #[test]
     fn appending_in_id_order_writes_what_a_whole_rewrite_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FileStore::new(dir.path(), Warnings::default());
+        let store = legacy_store(dir.path());
         let mut secrets = FileSecrets::default();
         for id in [1, 2, 5, 9] {
             let key = SecretKey { store_id: "s", id, environment: "default", address: "a.example", username: "u" };

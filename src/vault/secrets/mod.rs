@@ -1,5 +1,5 @@
 //! Secret stores: where each credential's password lives — the OS keyring (the default) or,
-//! only when the user opts in, a plain-text `secrets.toml` in the config dir — behind one
+//! only when the user opts in, plain-text files under `secrets.d/` in the config dir — behind one
 //! trait, so a command never knows which store it has.
 //!
 //! The keyring store talks to the Secret Service over D-Bus on Linux and the BSDs (through
@@ -12,7 +12,7 @@
 //!
 //! Nothing here ever falls back from one store to the other: the caller picks one. One
 //! file per store: `secret_service` (Linux and the BSDs), `native` (macOS, Windows),
-//! `file` (`secrets.toml`), `unsupported` (anything else), and the two stores for servers
+//! `file` (`secrets.d/`), `unsupported` (anything else), and the two stores for servers
 //! and CI that need no desktop session: `keyutils` (the Linux kernel keyring) and `pass`
 //! (the standard Unix password manager, GPG-encrypted files).
 
@@ -60,9 +60,9 @@ use native::NativeStore as KeyringStore;
 )))]
 use unsupported::UnsupportedStore as KeyringStore;
 
-pub(crate) use file::FILE_NAME;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use file::check_file_round_trip;
+pub(crate) use file::{DIR_NAME, FILE_NAME, finish_migration, leftovers as file_store_leftovers, migrate};
 
 /// The longest secret accepted, in bytes. Registry passwords and tokens are far shorter
 /// (a JWT is a few KiB); anything longer is a mistake, such as a whole file piped in, and
@@ -299,6 +299,9 @@ impl SecretError {
                 Some(format!("fix {} by hand; regcred does not overwrite a file it cannot read", path.display()))
             }
             SecretError::FileVersionTooNew { .. } => Some("upgrade regcred to use this secrets file".to_string()),
+            SecretError::InsecurePermissions { path, .. } if path.is_dir() => {
+                Some(format!("run `chmod 700 {}`", path.display()))
+            }
             SecretError::InsecurePermissions { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
             SecretError::ReadOnly { path, .. } => Some(format!("to allow changes again: chmod 600 {}", path.display())),
             SecretError::NotAFile { path, .. } => Some(format!(

@@ -124,8 +124,11 @@ fn open_is_cheap_and_says_where_secrets_live() {
     let dir = tempfile::tempdir().unwrap();
     let file = open(SecretStoreKind::File, dir.path());
     assert_eq!(file.kind(), SecretStoreKind::File);
+    assert_eq!(file.location(), dir.path().join("secrets.d").display().to_string());
+    assert!(!dir.path().join("secrets.d").exists());
+    // A store of the older layout says its file.
+    fs::write(dir.path().join("secrets.toml"), "").unwrap();
     assert_eq!(file.location(), dir.path().join("secrets.toml").display().to_string());
-    assert!(!dir.path().join("secrets.toml").exists());
     let keyring = open(SecretStoreKind::Keyring, dir.path());
     assert_eq!(keyring.kind(), SecretStoreKind::Keyring);
     assert!(!keyring.location().is_empty());
@@ -146,7 +149,7 @@ fn file_store_round_trip() {
     // Editing replaces the secret and what is written beside it.
     store.set(&key("s1", 3, "alice"), &Secret::new("s3cret".into())).unwrap();
     assert_eq!(store.get(&key("s1", 3, "alice")).unwrap().unwrap().expose(), "s3cret");
-    let text = fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
+    let text = fs::read_to_string(dir.path().join("secrets.d/3.toml")).unwrap();
     assert!(text.contains("[secret.3]"), "{text}");
     assert!(text.contains("username = \"alice\""), "{text}");
     assert!(text.contains("address = \"docker.io\""), "{text}");
@@ -184,6 +187,7 @@ fn file_store_delete() {
     let store = open(SecretStoreKind::File, dir.path());
     assert!(!store.delete(&key("s1", 1, "bob")).unwrap());
     assert!(!dir.path().join("secrets.toml").exists(), "delete of nothing wrote a file");
+    assert!(!dir.path().join("secrets.d").exists(), "delete of nothing made the directory");
 
     store.set(&key("s1", 1, "bob"), &Secret::new("one".into())).unwrap();
     store.set(&key("s1", 2, "bob"), &Secret::new("two".into())).unwrap();
@@ -218,7 +222,8 @@ fn file_store_writes_mode_0600_under_umask_022_and_000() {
         // The umask is per process, so the write happens in a child (see probe).
         let out = run_probe("file-mode", &[("REGCRED_TEST_PROBE_DIR", dir.path().as_os_str())], &[], Some(umask));
         assert!(out.contains(&format!("umask=0{umask}")), "{out}");
-        assert_eq!(mode_of(&dir.path().join("secrets.toml")), 0o600, "{out}");
+        assert_eq!(mode_of(&dir.path().join("secrets.d/1.toml")), 0o600, "{out}");
+        assert_eq!(mode_of(&dir.path().join("secrets.d")), 0o700, "{out}");
     }
 }
 
@@ -228,9 +233,9 @@ fn file_store_restores_0600_when_rewriting() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(SecretStoreKind::File, dir.path());
     store.set(&key("s1", 1, "bob"), &Secret::new("one".into())).unwrap();
-    let path = dir.path().join("secrets.toml");
+    let path = dir.path().join("secrets.d/1.toml");
     chmod(&path, 0o644);
-    store.set(&key("s1", 2, "bob"), &Secret::new("two".into())).unwrap();
+    store.set(&key("s1", 1, "bob"), &Secret::new("two".into())).unwrap();
     assert_eq!(mode_of(&path), 0o600);
 }
 
@@ -305,22 +310,32 @@ fn file_store_refuses_a_file_others_may_write() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(SecretStoreKind::File, dir.path());
     store.set(&key("s1", 1, "bob"), &Secret::new("one".into())).unwrap();
-    let path = dir.path().join("secrets.toml");
+    let path = dir.path().join("secrets.d/1.toml");
     for mode in [0o620, 0o602, 0o666] {
         chmod(&path, mode);
         let err = store.get(&key("s1", 1, "bob")).unwrap_err();
         assert!(matches!(err, SecretError::InsecurePermissions { mode: m, .. } if m == mode), "{err:?}");
         assert!(err.to_string().contains("lets other users change it"), "{err}");
         assert_eq!(err.hint().unwrap(), format!("run `chmod 600 {}`", path.display()));
-        assert!(store.set(&key("s1", 2, "bob"), &Secret::new("two".into())).is_err());
+        assert!(store.set(&key("s1", 1, "bob"), &Secret::new("two".into())).is_err());
+        assert!(store.delete(&key("s1", 1, "bob")).is_err());
         assert_eq!(mode_of(&path), mode, "refused file was touched");
     }
-    // Readable by others: still read (so nothing breaks), but doctor's check objects.
+    // Readable by others: still read (so nothing breaks).
     chmod(&path, 0o644);
+    assert!(store.get(&key("s1", 1, "bob")).unwrap().is_some());
+    chmod(&path, 0o600);
+    // The directory: others may write into it: refused; read or enter it: doctor objects.
+    let secrets_dir = dir.path().join("secrets.d");
+    chmod(&secrets_dir, 0o770);
+    let err = store.get(&key("s1", 1, "bob")).unwrap_err();
+    assert!(err.to_string().contains("lets other users change it"), "{err}");
+    assert_eq!(err.hint().unwrap(), format!("run `chmod 700 {}`", secrets_dir.display()));
+    chmod(&secrets_dir, 0o750);
     assert!(store.get(&key("s1", 1, "bob")).unwrap().is_some());
     let err = store.check().unwrap_err();
     assert!(err.to_string().contains("lets other users read it"), "{err}");
-    chmod(&path, 0o600);
+    chmod(&secrets_dir, 0o700);
     store.check().unwrap();
 }
 
