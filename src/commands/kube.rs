@@ -12,7 +12,7 @@ use crate::cli::{KubeArgs, ManifestFormat};
 use crate::commands::export::{check_secret_name, k8s_secret};
 use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
-use crate::kube::manifest::{self, Attacher, Document, Format, ManifestError, Pull};
+use crate::kube::manifest::{self, Attacher, Document, Format, ManifestError, Object, Pull};
 use crate::kube::secret::secret_name;
 use crate::vault::fs::FsError;
 use crate::vault::secrets::Secret;
@@ -47,15 +47,22 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
         std::thread::scope(|scope| -> Result<(), Failure> {
             let (parsed, documents) = std::sync::mpsc::sync_channel(64);
             scope.spawn(move || {
-                for document in manifest::documents(name, text) {
+                // YAML output copies the documents the fast path understands as they are.
+                for document in manifest::objects(name, text, format == Format::Yaml) {
                     let last = document.is_err();
                     if parsed.send(document).is_err() || last {
                         break;
                     }
                 }
             });
-            for document in documents {
-                let mut document = document.map_err(bad_manifest)?;
+            for object in documents {
+                let mut document = match object.map_err(bad_manifest)? {
+                    Object::Value(document) => document,
+                    Object::Scanned(scanned) => {
+                        chunks.push(Ok(attacher.add_scanned(&scanned).map_err(bad_manifest)?));
+                        continue;
+                    }
+                };
                 attacher.add(&mut document).map_err(bad_manifest)?;
                 if manifest::may_be_replaced(&document) {
                     chunks.push(Err(document));

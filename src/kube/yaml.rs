@@ -107,7 +107,7 @@ impl<'a> Documents<'a> {
                     {
                         let plain = style == ScalarStyle::Plain && tag.is_none();
                         let merge = plain && text == "<<";
-                        let text = if plain { key_text(text) } else { text.into_owned() };
+                        let text = if plain { key_text(text).into_owned() } else { text.into_owned() };
                         *key = Some((text, merge));
                         continue;
                     }
@@ -213,12 +213,12 @@ fn merge_into(map: &mut Map<String, Value>, value: Value, merged: &mut Vec<Strin
 
 /// A plain key as `sigs.k8s.io/yaml` turns it into a JSON key: booleans and null spelled
 /// as JSON spells them, everything else as written.
-fn key_text(text: Cow<'_, str>) -> String {
+pub(super) fn key_text(text: Cow<'_, str>) -> Cow<'_, str> {
     match resolved_kind(&text) {
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Null) => "null".to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => text.into_owned(),
+        Some(Value::Bool(b)) => Cow::Owned(b.to_string()),
+        Some(Value::Null) => Cow::Borrowed("null"),
+        Some(Value::Number(n)) => Cow::Owned(n.to_string()),
+        _ => text,
     }
 }
 
@@ -246,7 +246,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
     }
 }
 
-fn is_non_finite(text: &str) -> bool {
+pub(super) fn is_non_finite(text: &str) -> bool {
     let t = text.trim_start_matches(['+', '-']);
     [".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"].contains(&t)
 }
@@ -254,7 +254,7 @@ fn is_non_finite(text: &str) -> bool {
 /// go-yaml v2's resolution of a plain scalar (resolve.go): the YAML 1.1 booleans and nulls,
 /// integers in the bases Go's `strconv.ParseInt(s, 0, 64)` takes (so a leading 0 is
 /// octal), `0b` binary, and floats of the YAML form; `None` for a string.
-fn resolved_kind(text: &str) -> Option<Value> {
+pub(super) fn resolved_kind(text: &str) -> Option<Value> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -342,6 +342,14 @@ pub fn to_string(value: &Value) -> String {
             out.push('\n');
         }
     }
+    out
+}
+
+/// One string as a YAML scalar on one line: plain when every reader takes it for that
+/// string, else double-quoted.
+pub(super) fn scalar_text(s: &str) -> String {
+    let mut out = String::new();
+    write_string(&mut out, s, 0, true);
     out
 }
 

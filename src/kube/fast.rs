@@ -1,0 +1,1003 @@
+//! The fast path of `regcred kube`: a line scanner for the block-YAML subset kubectl and
+//! Helm write, which finds what attaching needs (kind, name, namespace, each pod spec's
+//! images and `imagePullSecrets`) without building values, so a document can be copied
+//! out byte for byte with only its new `imagePullSecrets` lines inserted. Whatever it does
+//! not understand with certainty (flow collections beyond one line, anchors, tags,
+//! multi-line flow or quoted scalars, tabs, CR, `...`, directives, odd indentation) it
+//! hands back as text for the full parser in `yaml.rs`, one document or the rest of the
+//! stream at a time.
+
+use std::borrow::Cow;
+
+use super::yaml;
+
+/// One piece of a YAML stream.
+pub enum Piece<'a> {
+    /// A document the scanner understood.
+    Scanned(Scanned<'a>),
+    /// Text for the full parser, from a document's start (its `---` line, if any) to the
+    /// end of the stream: only that document, or all of it when `whole`. `first_line` is
+    /// the number of lines before it, for error positions.
+    Slow { text: &'a str, first_line: usize, whole: bool },
+}
+
+/// What the scanner found in one document.
+pub struct Scanned<'a> {
+    /// The document's text after its `---` line, comments included.
+    pub text: &'a str,
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    /// The pod spec of the kind's template, for kinds that have one.
+    pub spec: Option<PodSpec<'a>>,
+}
+
+/// A pod spec: its images in the order the kubelet pulls them, the Secrets it already
+/// names, and where new ones go.
+pub struct PodSpec<'a> {
+    /// (field, index, image): `initContainers`, `containers`, `ephemeralContainers`.
+    pub images: Vec<(&'static str, usize, &'a str)>,
+    /// The names already under `imagePullSecrets`, in order.
+    pub existing: Vec<&'a str>,
+    insert: Insert,
+}
+
+/// Where new `imagePullSecrets` entries go.
+#[derive(Clone, Copy)]
+enum Insert {
+    /// No `imagePullSecrets` key: a new one before the spec's first key line (at `at`),
+    /// in the spec's indentation.
+    NewKey { at: usize, col: usize },
+    /// A block list: new items after its last line (at `at`), at its dash column.
+    Append { at: usize, col: usize },
+    /// `imagePullSecrets: []`: the `[]` (`start..end`) goes, items follow the line (`at`)
+    /// at the key's column.
+    ReplaceEmpty { start: usize, end: usize, at: usize, col: usize },
+}
+
+impl Scanned<'_> {
+    /// The document as it was, with `names` added to its pod spec's `imagePullSecrets`;
+    /// always ending in a newline.
+    pub fn render(&self, names: &[String]) -> String {
+        let text = self.text;
+        let mut out = String::with_capacity(text.len() + 1 + names.len() * 40);
+        match (&self.spec, names.is_empty()) {
+            (Some(spec), false) => {
+                let items = |col: usize| -> String {
+                    let mut items = String::new();
+                    for name in names {
+                        items.extend(std::iter::repeat_n(' ', col));
+                        items.push_str("- name: ");
+                        items.push_str(&yaml::scalar_text(name));
+                        items.push('\n');
+                    }
+                    items
+                };
+                match spec.insert {
+                    Insert::NewKey { at, col } => {
+                        out.push_str(&text[..at]);
+                        out.extend(std::iter::repeat_n(' ', col));
+                        out.push_str("imagePullSecrets:\n");
+                        out.push_str(&items(col));
+                        out.push_str(&text[at..]);
+                    }
+                    Insert::Append { at, col } => {
+                        out.push_str(&text[..at]);
+                        if !out.ends_with('\n') {
+                            out.push('\n');
+                        }
+                        out.push_str(&items(col));
+                        out.push_str(&text[at..]);
+                    }
+                    Insert::ReplaceEmpty { start, end, at, col } => {
+                        out.push_str(&text[..start]);
+                        out.push_str(&text[end..at]);
+                        if !out.ends_with('\n') {
+                            out.push('\n');
+                        }
+                        out.push_str(&items(col));
+                        out.push_str(&text[at..]);
+                    }
+                }
+            }
+            _ => out.push_str(text),
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The pieces of a YAML stream, one document at a time.
+pub struct Pieces<'a> {
+    text: &'a str,
+    /// Where the next document starts (its `---` line, if any).
+    pos: usize,
+    /// Lines before `pos`.
+    line: usize,
+    done: bool,
+}
+
+impl<'a> Pieces<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Pieces { text, pos: 0, line: 0, done: false }
+    }
+}
+
+/// How a line at column 0 bears on document boundaries.
+enum Marker {
+    None,
+    /// `---`, alone or with a comment.
+    Start,
+    /// Anything else the scanner leaves to the full parser: `...`, a directive, `---`
+    /// with content.
+    Other,
+}
+
+fn marker(line: &[u8]) -> Marker {
+    match line.first() {
+        Some(b'%') => return Marker::Other,
+        Some(b'-' | b'.') => {}
+        _ => return Marker::None,
+    }
+    let (three, rest) = line.split_at(line.len().min(3));
+    if !(three == b"---" || three == b"...") || !(rest.is_empty() || matches!(rest[0], b' ' | b'\t' | b'\r')) {
+        return Marker::None;
+    }
+    let rest = trim_spaces(rest);
+    if three == b"---" && (rest.is_empty() || rest[0] == b'#') { Marker::Start } else { Marker::Other }
+}
+
+fn trim_spaces(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b != b' ').unwrap_or(s.len());
+    &s[start..]
+}
+
+/// The line starting at `pos` (without its newline) and where the next one starts.
+fn line_at(text: &[u8], pos: usize) -> (&[u8], usize) {
+    match text[pos..].iter().position(|&b| b == b'\n') {
+        Some(n) => (&text[pos..pos + n], pos + n + 1),
+        None => (&text[pos..], text.len()),
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        let bytes = self.text.as_bytes();
+        while !self.done && self.pos < bytes.len() {
+            let start = self.pos;
+            let start_line = self.line;
+            // The document's own `---` line, then its body up to the next marker.
+            let mut body = start;
+            let (first, after) = line_at(bytes, start);
+            match marker(first) {
+                Marker::Start => {
+                    body = after;
+                    self.line += 1;
+                }
+                Marker::Other => {
+                    self.done = true;
+                    return Some(Piece::Slow { text: &self.text[start..], first_line: start_line, whole: true });
+                }
+                Marker::None => {}
+            }
+            let mut end = body;
+            let mut lines = 0;
+            let mut other = false;
+            while end < bytes.len() {
+                let (line, next) = line_at(bytes, end);
+                match marker(line) {
+                    Marker::None => {}
+                    Marker::Start => break,
+                    Marker::Other => {
+                        other = true;
+                        break;
+                    }
+                }
+                end = next;
+                lines += 1;
+            }
+            if other {
+                self.done = true;
+                return Some(Piece::Slow { text: &self.text[start..], first_line: start_line, whole: true });
+            }
+            self.pos = end;
+            self.line += lines;
+            match Scanner::new(&self.text[body..end]).scan() {
+                Ok(None) => continue,
+                Ok(Some(scanned)) => return Some(Piece::Scanned(scanned)),
+                // The full parser reads on from the document's start (so its messages are
+                // those it gives for the whole stream) and takes this one document.
+                Err(StepAside) => {
+                    return Some(Piece::Slow { text: &self.text[start..], first_line: start_line, whole: false });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The scanner does not understand this document with certainty.
+#[derive(Debug)]
+pub struct StepAside;
+
+type Scan<T> = Result<T, StepAside>;
+
+/// What a node is, on the paths the scanner follows; everything else is `Other`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Other,
+    Root,
+    ApiVersion,
+    Kind,
+    Metadata,
+    Name,
+    Namespace,
+    /// `template` at the top (a PodTemplate).
+    Template,
+    SpecTemplate,
+    JobTemplate,
+    JobTemplateSpec,
+    JobTemplateSpecTemplate,
+    /// A candidate pod spec: 0 `spec` (Pod, and the parent of the others), 1
+    /// `template.spec`, 2 `spec.template.spec`, 3 `spec.jobTemplate.spec.template.spec`.
+    PodSpec(u8),
+    /// `containers` (0 init, 1 containers, 2 ephemeral) of candidate k, its items, their
+    /// `image`.
+    Containers(u8, u8),
+    Container(u8, u8),
+    Image(u8, u8),
+    PullSecrets(u8),
+    PullSecret(u8),
+    PullSecretName(u8),
+    /// Any other key of a `imagePullSecrets` item: scalars only.
+    PullSecretOther(u8),
+}
+
+const FIELDS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+fn child_role(parent: Role, key: &str) -> Role {
+    match (parent, key) {
+        (Role::Root, "apiVersion") => Role::ApiVersion,
+        (Role::Root, "kind") => Role::Kind,
+        (Role::Root, "metadata") => Role::Metadata,
+        (Role::Root, "spec") => Role::PodSpec(0),
+        (Role::Root, "template") => Role::Template,
+        (Role::Metadata, "name") => Role::Name,
+        (Role::Metadata, "namespace") => Role::Namespace,
+        (Role::PodSpec(0), "template") => Role::SpecTemplate,
+        (Role::PodSpec(0), "jobTemplate") => Role::JobTemplate,
+        (Role::Template, "spec") => Role::PodSpec(1),
+        (Role::SpecTemplate, "spec") => Role::PodSpec(2),
+        (Role::JobTemplate, "spec") => Role::JobTemplateSpec,
+        (Role::JobTemplateSpec, "template") => Role::JobTemplateSpecTemplate,
+        (Role::JobTemplateSpecTemplate, "spec") => Role::PodSpec(3),
+        (Role::PodSpec(k), "initContainers") => Role::Containers(k, 0),
+        (Role::PodSpec(k), "containers") => Role::Containers(k, 1),
+        (Role::PodSpec(k), "ephemeralContainers") => Role::Containers(k, 2),
+        (Role::PodSpec(k), "imagePullSecrets") => Role::PullSecrets(k),
+        (Role::Container(k, f), "image") => Role::Image(k, f),
+        (Role::PullSecret(k), "name") => Role::PullSecretName(k),
+        (Role::PullSecret(k), _) => Role::PullSecretOther(k),
+        _ => Role::Other,
+    }
+}
+
+fn item_role(sequence: Role) -> Role {
+    match sequence {
+        Role::Containers(k, f) => Role::Container(k, f),
+        Role::PullSecrets(k) => Role::PullSecret(k),
+        _ => Role::Other,
+    }
+}
+
+/// The form of a value, as far as roles care.
+enum Form<'a> {
+    BlockMapping {
+        first_line: usize,
+        col: usize,
+    },
+    BlockSequence,
+    /// `[]`, with the bytes of the brackets and the end of its line.
+    EmptySequence {
+        start: usize,
+        end: usize,
+        line_end: usize,
+        key_col: usize,
+    },
+    EmptyMapping,
+    /// A scalar that reads as a string.
+    Text(&'a str),
+    /// Anything else: null, another scalar, a flow collection, a block scalar.
+    Opaque,
+}
+
+/// What the scanner gathered for one candidate pod spec.
+#[derive(Default)]
+struct Candidate<'a> {
+    /// A block mapping was found at its path.
+    seen: bool,
+    /// Something on it is outside the subset: if the kind needs it, the document steps aside.
+    broken: bool,
+    col: usize,
+    first_line: usize,
+    fields_seen: [bool; 3],
+    images: [Vec<Option<&'a str>>; 3],
+    pull_seen: bool,
+    pull_items: usize,
+    existing: Vec<&'a str>,
+    pull_insert: Option<Insert>,
+}
+
+struct Open {
+    col: usize,
+    sequence: bool,
+    role: Role,
+    /// Where this mapping's keys start in `Scanner::keys`.
+    keys_from: usize,
+}
+
+/// A key (or `-`) whose value starts on a later line.
+struct Pending {
+    /// Column of the key, or of the `-`.
+    col: usize,
+    in_sequence: bool,
+    role: Role,
+}
+
+/// Keys in one mapping the scanner checks for duplicates one by one; more than this many and it steps
+/// aside, so a huge mapping costs no quadratic time.
+const MAX_KEYS: usize = 256;
+
+/// Implicit keys longer than this are outside the subset (YAML caps them at 1024).
+const MAX_KEY_LEN: usize = 1000;
+
+struct Scanner<'a> {
+    text: &'a str,
+    stack: Vec<Open>,
+    keys: Vec<Cow<'a, str>>,
+    pending: Option<Pending>,
+    /// End of the last line with content (not blank, not a comment).
+    last_content_end: usize,
+    api_version: Option<&'a str>,
+    kind: Option<&'a str>,
+    name: Option<&'a str>,
+    namespace: Option<&'a str>,
+    candidates: [Candidate<'a>; 4],
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Scanner {
+            text,
+            stack: Vec::with_capacity(16),
+            keys: Vec::with_capacity(32),
+            pending: None,
+            last_content_end: 0,
+            api_version: None,
+            kind: None,
+            name: None,
+            namespace: None,
+            candidates: Default::default(),
+        }
+    }
+
+    /// The document, `None` when it has no content, or `StepAside`.
+    fn scan(mut self) -> Scan<Option<Scanned<'a>>> {
+        let bytes = self.text.as_bytes();
+        let mut pos = 0;
+        // A block scalar being skipped: the indentation its parent node has, and that of
+        // its content once known.
+        let mut block: Option<(usize, Option<usize>)> = None;
+        let mut blank_before_block = 0;
+        while pos < bytes.len() {
+            let (line, next) = line_at(bytes, pos);
+            let start = pos;
+            pos = next;
+            check_characters(line)?;
+            let indent = line.iter().position(|&b| b != b' ').unwrap_or(line.len());
+            let blank = indent == line.len();
+            if let Some((parent, content)) = block {
+                if blank {
+                    blank_before_block = blank_before_block.max(line.len());
+                    continue;
+                }
+                match content {
+                    Some(content) if indent >= content => {
+                        self.last_content_end = next;
+                        continue;
+                    }
+                    None if indent > parent => {
+                        // A first line less indented than an all-space line before it.
+                        if blank_before_block > indent {
+                            return Err(StepAside);
+                        }
+                        block = Some((parent, Some(indent)));
+                        self.last_content_end = next;
+                        continue;
+                    }
+                    _ => block = None,
+                }
+            }
+            if blank || line[indent] == b'#' {
+                continue;
+            }
+            if let Some(parent) = self.line(line, indent, start, next)? {
+                block = Some((parent, None));
+                blank_before_block = 0;
+            }
+            self.last_content_end = next;
+        }
+        if self.stack.is_empty() && self.pending.is_none() {
+            return Ok(None);
+        }
+        self.resolve_pending_as_null()?;
+        while !self.stack.is_empty() {
+            self.pop()?;
+        }
+        self.finish().map(Some)
+    }
+
+    /// One line with content. Returns the parent indentation of a block scalar that
+    /// starts on it.
+    fn line(&mut self, line: &'a [u8], indent: usize, start: usize, end: usize) -> Scan<Option<usize>> {
+        let dash = line[indent] == b'-' && (indent + 1 == line.len() || line[indent + 1] == b' ');
+        if self.stack.is_empty() && self.pending.is_none() {
+            // The document's top: a block mapping at column 0.
+            if indent != 0 || dash {
+                return Err(StepAside);
+            }
+            self.stack.push(Open { col: 0, sequence: false, role: Role::Root, keys_from: 0 });
+        }
+        // A value that starts on this line, for a key or `-` before it.
+        if let Some(pending) = self.pending.take() {
+            let nested = indent > pending.col || (dash && !pending.in_sequence && indent == pending.col);
+            if nested {
+                let form =
+                    if dash { Form::BlockSequence } else { Form::BlockMapping { first_line: start, col: indent } };
+                let role = self.value(pending.role, form)?;
+                self.stack.push(Open { col: indent, sequence: dash, role, keys_from: self.keys.len() });
+            } else {
+                self.value(pending.role, Form::Opaque)?;
+            }
+        }
+        while self.stack.last().is_some_and(|top| top.col > indent) {
+            self.pop()?;
+        }
+        let Some(top) = self.stack.last() else { return Err(StepAside) };
+        if top.col < indent {
+            // More indented than any open node: a continued scalar, or a mistake.
+            return Err(StepAside);
+        }
+        if top.sequence && !dash {
+            // A key after a list at its key's column (kubectl's layout) ends the list.
+            self.pop()?;
+        }
+        let Some(top) = self.stack.last() else { return Err(StepAside) };
+        if top.col != indent || top.sequence != dash {
+            return Err(StepAside);
+        }
+        if dash {
+            let role = item_role(top.role);
+            self.item_started(role);
+            let mut at = indent + 1;
+            while at < line.len() && line[at] == b' ' {
+                at += 1;
+            }
+            if at == line.len() || line[at] == b'#' {
+                self.pending = Some(Pending { col: indent, in_sequence: true, role });
+                return Ok(None);
+            }
+            if line[at] == b'-' && (at + 1 == line.len() || line[at + 1] == b' ') {
+                return Err(StepAside);
+            }
+            if matches!(line[at], b'[' | b'{' | b'|' | b'>') {
+                return self.inline_value(line, at, indent, role, start, end);
+            }
+            // `- key: value` opens a mapping at the key's column.
+            if let Some((key, after)) = self.key(line, at)? {
+                let role = self.value(role, Form::BlockMapping { first_line: start, col: at })?;
+                self.stack.push(Open { col: at, sequence: false, role, keys_from: self.keys.len() });
+                return self.entry(line, key, at, after, start, end);
+            }
+            return self.inline_value(line, at, indent, role, start, end);
+        }
+        let Some((key, after)) = self.key(line, indent)? else { return Err(StepAside) };
+        self.entry(line, key, indent, after, start, end)
+    }
+
+    /// A `key:` at column `col` of the mapping on top, its value from `after` on.
+    fn entry(
+        &mut self,
+        line: &'a [u8],
+        key: Cow<'a, str>,
+        col: usize,
+        after: usize,
+        start: usize,
+        end: usize,
+    ) -> Scan<Option<usize>> {
+        let Some(top) = self.stack.last() else { return Err(StepAside) };
+        let parent = top.role;
+        let mine = &self.keys[top.keys_from..];
+        if mine.len() >= MAX_KEYS || mine.contains(&key) {
+            return Err(StepAside);
+        }
+        let role = child_role(parent, &key);
+        self.keys.push(key);
+        let mut at = after;
+        while at < line.len() && line[at] == b' ' {
+            at += 1;
+        }
+        if at == line.len() || line[at] == b'#' {
+            self.pending = Some(Pending { col, in_sequence: false, role });
+            return Ok(None);
+        }
+        self.inline_value(line, at, col, role, start, end)
+    }
+
+    /// A value on the same line as its key or `-`, starting at `at`; `col` is that key's
+    /// or dash's column.
+    fn inline_value(
+        &mut self,
+        line: &'a [u8],
+        at: usize,
+        col: usize,
+        role: Role,
+        start: usize,
+        end: usize,
+    ) -> Scan<Option<usize>> {
+        let form = match line[at] {
+            b'|' | b'>' => {
+                block_header(&line[at + 1..])?;
+                self.value(role, Form::Opaque)?;
+                return Ok(Some(col));
+            }
+            b'[' | b'{' => {
+                let (stop, empty) = flow(line, at, 0)?;
+                rest_is_comment(line, stop)?;
+                match (empty, line[at]) {
+                    (true, b'[') => {
+                        Form::EmptySequence { start: start + at, end: start + stop, line_end: end, key_col: col }
+                    }
+                    (true, _) => Form::EmptyMapping,
+                    _ => Form::Opaque,
+                }
+            }
+            b'"' | b'\'' => {
+                let (text, stop) = quoted(line, at)?;
+                rest_is_comment(line, stop)?;
+                match text {
+                    Some(text) => Form::Text(text),
+                    None => Form::Opaque,
+                }
+            }
+            _ => {
+                let (text, stop) = plain(line, at)?;
+                if stop != Stop::End {
+                    // `a: b: c`: not valid YAML.
+                    return Err(StepAside);
+                }
+                match yaml::resolved_kind(text) {
+                    None if yaml::is_non_finite(text) => return Err(StepAside),
+                    None => Form::Text(text),
+                    Some(_) => Form::Opaque,
+                }
+            }
+        };
+        self.value(role, form)?;
+        Ok(None)
+    }
+
+    /// A key at `at`: its text (as `sigs.k8s.io/yaml` makes a JSON key of it) and where
+    /// its value starts, or `None` when the line holds no key there.
+    fn key(&self, line: &'a [u8], at: usize) -> Scan<Option<(Cow<'a, str>, usize)>> {
+        let (key, stop, plain_key) = match line[at] {
+            b'"' | b'\'' => {
+                let (text, stop) = quoted(line, at)?;
+                let Some(text) = text else { return Err(StepAside) };
+                let mut colon = stop;
+                while colon < line.len() && line[colon] == b' ' {
+                    colon += 1;
+                }
+                if colon < line.len() && line[colon] == b':' {
+                    if line.get(colon + 1).is_some_and(|&b| b != b' ') {
+                        return Err(StepAside);
+                    }
+                    (text, Stop::Colon(colon), false)
+                } else {
+                    rest_is_comment(line, stop)?;
+                    return Ok(None);
+                }
+            }
+            b'[' | b'{' | b'?' | b':' => return Err(StepAside),
+            _ => {
+                let (text, stop) = plain(line, at)?;
+                (text, stop, true)
+            }
+        };
+        let Stop::Colon(colon) = stop else { return Ok(None) };
+        if key.is_empty() || key.len() > MAX_KEY_LEN || (plain_key && key == "<<") {
+            return Err(StepAside);
+        }
+        let key = if plain_key { yaml::key_text(Cow::Borrowed(key)) } else { Cow::Borrowed(key) };
+        Ok(Some((key, colon + 1)))
+    }
+
+    /// A new item of the sequence on top.
+    fn item_started(&mut self, role: Role) {
+        match role {
+            Role::Container(k, f) => self.candidates[k as usize].images[f as usize].push(None),
+            Role::PullSecret(k) => self.candidates[k as usize].pull_items += 1,
+            _ => {}
+        }
+    }
+
+    /// Records a value of `role` in `form`; the role its children get.
+    fn value(&mut self, role: Role, form: Form<'a>) -> Scan<Role> {
+        let mapping = matches!(form, Form::BlockMapping { .. });
+        let sequence = matches!(form, Form::BlockSequence);
+        match role {
+            Role::Other | Role::Root => {}
+            Role::ApiVersion | Role::Kind | Role::Name | Role::Namespace => {
+                let Form::Text(text) = form else { return Err(StepAside) };
+                let slot = match role {
+                    Role::ApiVersion => &mut self.api_version,
+                    Role::Kind => &mut self.kind,
+                    Role::Name => &mut self.name,
+                    _ => &mut self.namespace,
+                };
+                *slot = Some(text);
+            }
+            Role::Metadata => {
+                if !(mapping || matches!(form, Form::EmptyMapping)) {
+                    return Err(StepAside);
+                }
+            }
+            Role::Template
+            | Role::SpecTemplate
+            | Role::JobTemplate
+            | Role::JobTemplateSpec
+            | Role::JobTemplateSpecTemplate => {
+                // Not a block mapping: the candidates below are never seen.
+                if !mapping {
+                    return Ok(Role::Other);
+                }
+            }
+            Role::PodSpec(k) => {
+                let Form::BlockMapping { first_line, col } = form else { return Ok(Role::Other) };
+                let candidate = &mut self.candidates[k as usize];
+                candidate.seen = true;
+                candidate.first_line = first_line;
+                candidate.col = col;
+            }
+            Role::Containers(k, f) => {
+                let candidate = &mut self.candidates[k as usize];
+                candidate.fields_seen[f as usize] = true;
+                if !(sequence || matches!(form, Form::EmptySequence { .. })) {
+                    candidate.broken = true;
+                    return Ok(Role::Other);
+                }
+            }
+            Role::Container(k, _) | Role::PullSecret(k) => {
+                if !mapping {
+                    self.candidates[k as usize].broken = true;
+                    return Ok(Role::Other);
+                }
+            }
+            Role::Image(k, f) => {
+                let candidate = &mut self.candidates[k as usize];
+                match (form, candidate.images[f as usize].last_mut()) {
+                    (Form::Text(image), Some(slot)) => *slot = Some(image),
+                    _ => candidate.broken = true,
+                }
+            }
+            Role::PullSecrets(k) => {
+                let candidate = &mut self.candidates[k as usize];
+                candidate.pull_seen = true;
+                match form {
+                    // Its end is known when it closes.
+                    Form::BlockSequence => {}
+                    Form::EmptySequence { start, end, line_end, key_col } => {
+                        candidate.pull_insert = Some(Insert::ReplaceEmpty { start, end, at: line_end, col: key_col });
+                    }
+                    _ => {
+                        candidate.broken = true;
+                        return Ok(Role::Other);
+                    }
+                }
+            }
+            Role::PullSecretName(k) => {
+                let candidate = &mut self.candidates[k as usize];
+                match form {
+                    Form::Text(name) => candidate.existing.push(name),
+                    _ => candidate.broken = true,
+                }
+            }
+            Role::PullSecretOther(k) => {
+                if !matches!(form, Form::Text(_)) {
+                    self.candidates[k as usize].broken = true;
+                    return Ok(Role::Other);
+                }
+            }
+        }
+        Ok(role)
+    }
+
+    /// A key or `-` with nothing after it was followed by no nested node: null.
+    fn resolve_pending_as_null(&mut self) -> Scan<()> {
+        if let Some(pending) = self.pending.take() {
+            self.value(pending.role, Form::Opaque)?;
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Scan<()> {
+        let Some(open) = self.stack.pop() else { return Err(StepAside) };
+        if !open.sequence {
+            self.keys.truncate(open.keys_from);
+        }
+        match open.role {
+            Role::PullSecrets(k) if open.sequence => {
+                self.candidates[k as usize].pull_insert =
+                    Some(Insert::Append { at: self.last_content_end, col: open.col });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Scan<Scanned<'a>> {
+        let (Some(api_version), Some(kind)) = (self.api_version, self.kind) else { return Err(StepAside) };
+        if api_version.is_empty() || kind.is_empty() || kind == "List" || (api_version == "v1" && kind == "Secret") {
+            // Lists and the Secrets the output may replace are values' work.
+            return Err(StepAside);
+        }
+        let spec = match super::manifest::pod_spec_path(api_version, kind) {
+            None => None,
+            Some(path) => {
+                let k = match path.len() {
+                    1 => 0,
+                    2 => 1,
+                    3 => 2,
+                    _ => 3,
+                };
+                Some(pod_spec(self.candidates.into_iter().nth(k).ok_or(StepAside)?)?)
+            }
+        };
+        Ok(Scanned { text: self.text, api_version, kind, name: self.name, namespace: self.namespace, spec })
+    }
+}
+
+/// The chosen candidate as a pod spec, or `StepAside` when the full parser should judge it.
+fn pod_spec(candidate: Candidate<'_>) -> Scan<PodSpec<'_>> {
+    if !candidate.seen || candidate.broken || !candidate.fields_seen[1] {
+        return Err(StepAside);
+    }
+    let mut images = Vec::new();
+    for (f, list) in candidate.images.iter().enumerate() {
+        for (i, image) in list.iter().enumerate() {
+            images.push((FIELDS[f], i, image.ok_or(StepAside)?));
+        }
+    }
+    if images.is_empty() || candidate.existing.len() != candidate.pull_items {
+        // No images: the values' path writes an empty `imagePullSecrets: []`.
+        return Err(StepAside);
+    }
+    let insert = if candidate.pull_seen {
+        candidate.pull_insert.ok_or(StepAside)?
+    } else {
+        Insert::NewKey { at: candidate.first_line, col: candidate.col }
+    };
+    Ok(PodSpec { images, existing: candidate.existing, insert })
+}
+
+/// Characters the full parser may treat differently: control characters (tab and CR
+/// among them), DEL, C1 controls, byte-order marks, non-characters.
+fn check_characters(line: &[u8]) -> Scan<()> {
+    let mut ascii = true;
+    for &b in line {
+        if b < 0x20 || b == 0x7f {
+            return Err(StepAside);
+        }
+        ascii &= b < 0x80;
+    }
+    if !ascii {
+        let text = std::str::from_utf8(line).map_err(|_| StepAside)?;
+        if text
+            .chars()
+            .any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'))
+        {
+            return Err(StepAside);
+        }
+    }
+    Ok(())
+}
+
+/// After a value: nothing, or spaces and a comment.
+fn rest_is_comment(line: &[u8], at: usize) -> Scan<()> {
+    let rest = &line[at..];
+    let trimmed = trim_spaces(rest);
+    if trimmed.is_empty() || (trimmed[0] == b'#' && trimmed.len() < rest.len()) { Ok(()) } else { Err(StepAside) }
+}
+
+/// `|` or `>`, an optional chomping indicator, then nothing or a comment.
+fn block_header(rest: &[u8]) -> Scan<()> {
+    let rest = match rest.first() {
+        Some(b'+' | b'-') => &rest[1..],
+        _ => rest,
+    };
+    rest_is_comment(rest, 0)
+}
+
+#[derive(PartialEq, Eq, Debug)]
+enum Stop {
+    End,
+    /// A `:` followed by a space or the end of the line, at this byte.
+    Colon(usize),
+}
+
+/// A plain scalar on one line from `at`: its text without trailing spaces, and what ends
+/// it (a comment counts as the end).
+fn plain(line: &[u8], at: usize) -> Scan<(&str, Stop)> {
+    let first = line[at];
+    let next_is_space = line.get(at + 1).is_none_or(|&b| b == b' ');
+    if matches!(first, b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"')
+        || matches!(first, b'%' | b'@' | b'`')
+        || (matches!(first, b'-' | b'?' | b':') && next_is_space)
+    {
+        return Err(StepAside);
+    }
+    let mut end = line.len();
+    let mut stop = Stop::End;
+    let mut i = at;
+    while i < line.len() {
+        match line[i] {
+            b':' if i + 1 == line.len() || line[i + 1] == b' ' => {
+                end = i;
+                stop = Stop::Colon(i);
+                break;
+            }
+            b'#' if line[i - 1] == b' ' => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut trimmed = end;
+    while trimmed > at && line[trimmed - 1] == b' ' {
+        trimmed -= 1;
+    }
+    let text = std::str::from_utf8(&line[at..trimmed]).map_err(|_| StepAside)?;
+    Ok((text, stop))
+}
+
+/// A quoted scalar closed on this line, from its quote at `at`: its text when it has no
+/// escapes (`None` when it has), and the byte after the closing quote.
+fn quoted(line: &[u8], at: usize) -> Scan<(Option<&str>, usize)> {
+    let quote = line[at];
+    let mut escaped = false;
+    let mut i = at + 1;
+    while i < line.len() {
+        let b = line[i];
+        if b == quote {
+            if quote == b'\'' && line.get(i + 1) == Some(&b'\'') {
+                escaped = true;
+                i += 2;
+                continue;
+            }
+            let text = if escaped { None } else { Some(std::str::from_utf8(&line[at + 1..i]).map_err(|_| StepAside)?) };
+            return Ok((text, i + 1));
+        }
+        if b == b'\\' && quote == b'"' {
+            // Only the one-character escapes; `\x`, `\u`, `\U` and line continuations
+            // are the full parser's.
+            match line.get(i + 1) {
+                Some(b'0' | b'a' | b'b' | b't' | b'n' | b'v' | b'f' | b'r' | b'e' | b' ' | b'"' | b'/' | b'\\')
+                | Some(b'N' | b'_' | b'L' | b'P') => {
+                    escaped = true;
+                    i += 2;
+                    continue;
+                }
+                _ => return Err(StepAside),
+            }
+        }
+        i += 1;
+    }
+    // Closed on a later line.
+    Err(StepAside)
+}
+
+/// A flow collection that closes on this line, from its bracket at `at`: the byte after
+/// it and whether it is empty. Nested collections, quoted scalars and plain scalars
+/// without `:` or `#`, keys unique; anything else steps aside.
+fn flow(line: &[u8], at: usize, depth: usize) -> Scan<(usize, bool)> {
+    if depth > 16 {
+        return Err(StepAside);
+    }
+    let mapping = line[at] == b'{';
+    let close = if mapping { b'}' } else { b']' };
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut i = skip_spaces(line, at + 1);
+    if line.get(i) == Some(&close) {
+        return Ok((i + 1, true));
+    }
+    loop {
+        if mapping {
+            let (key, after) = flow_node(line, i, depth)?;
+            let Some(key) = key else { return Err(StepAside) };
+            if key == "<<" || keys.contains(&key) {
+                return Err(StepAside);
+            }
+            keys.push(key);
+            i = skip_spaces(line, after);
+            if !(line.get(i) == Some(&b':') && line.get(i + 1) == Some(&b' ')) {
+                return Err(StepAside);
+            }
+            i = skip_spaces(line, i + 1);
+        }
+        let (_, after) = flow_node(line, i, depth)?;
+        i = skip_spaces(line, after);
+        match line.get(i) {
+            Some(b',') => {
+                i = skip_spaces(line, i + 1);
+                if matches!(line.get(i), Some(b']' | b'}' | b',')) {
+                    return Err(StepAside);
+                }
+            }
+            Some(&b) if b == close => return Ok((i + 1, false)),
+            _ => return Err(StepAside),
+        }
+    }
+}
+
+fn skip_spaces(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && line[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+/// One node inside a flow collection: its text as a key (`None` for a collection) and
+/// the byte after it.
+fn flow_node(line: &[u8], at: usize, depth: usize) -> Scan<(Option<Cow<'_, str>>, usize)> {
+    match line.get(at) {
+        None => Err(StepAside),
+        Some(b'[' | b'{') => flow(line, at, depth + 1).map(|(end, _)| (None, end)),
+        Some(b'"' | b'\'') => {
+            let (text, end) = quoted(line, at)?;
+            Ok((Some(Cow::Borrowed(text.ok_or(StepAside)?)), end))
+        }
+        Some(&first) => {
+            if matches!(first, b'-' | b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>')
+                || matches!(first, b'%' | b'@' | b'`')
+            {
+                return Err(StepAside);
+            }
+            let mut end = at;
+            while end < line.len() && !matches!(line[end], b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#') {
+                end += 1;
+            }
+            if matches!(line.get(end), Some(b'#')) {
+                return Err(StepAside);
+            }
+            if line.get(end) == Some(&b':') && line.get(end + 1) != Some(&b' ') {
+                return Err(StepAside);
+            }
+            let mut trimmed = end;
+            while trimmed > at && line[trimmed - 1] == b' ' {
+                trimmed -= 1;
+            }
+            let text = std::str::from_utf8(&line[at..trimmed]).map_err(|_| StepAside)?;
+            if yaml::is_non_finite(text) {
+                return Err(StepAside);
+            }
+            Ok((Some(yaml::key_text(Cow::Borrowed(text))), end))
+        }
+    }
+}
