@@ -1001,3 +1001,360 @@ fn flow_node(line: &[u8], at: usize, depth: usize) -> Scan<(Option<Cow<'_, str>>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The fast path against the full parser: for any stream, the output re-read, the
+    //! Secrets and the unresolved images are the same either way, and so is any error.
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use crate::kube::manifest::{self, Attacher, Format, Object, Pull};
+    use crate::kube::yaml;
+
+    fn resolver(image: &str) -> Result<Option<Pull>, String> {
+        if image.contains(' ') || image.is_empty() {
+            return Err("not a reference".into());
+        }
+        let credential = match image.split('/').next() {
+            Some("quay.io") => 1,
+            Some("ghcr.io") => 2,
+            Some("registry.lan:5000") => 3,
+            _ => return Ok(None),
+        };
+        Ok(Some(Pull { credential, secret: format!("cred-{credential}") }))
+    }
+
+    /// What a run makes of a stream: the output's documents re-read, the Secrets
+    /// (namespace, name) and the unresolved images (where, path, image); or the error.
+    type Run = Result<(Vec<Value>, Vec<(String, String)>, Vec<(String, String, String)>), String>;
+
+    /// The whole of `regcred kube` but the store: attach, hold back replaceable Secrets,
+    /// render. Also how many documents the fast path took.
+    fn run(text: &str, fast: bool) -> (Run, usize) {
+        let mut scanned = 0;
+        let mut attach = || -> Result<_, manifest::ManifestError> {
+            let mut attacher = Attacher::new("default", resolver);
+            let mut texts = Vec::new();
+            let mut held = Vec::new();
+            for object in manifest::objects("t.yaml", text, fast) {
+                match object? {
+                    Object::Value(mut document) => {
+                        attacher.add(&mut document)?;
+                        if manifest::may_be_replaced(&document) {
+                            held.push(document);
+                        } else {
+                            texts.push(manifest::render_one(&document, Format::Yaml));
+                        }
+                    }
+                    Object::Scanned(document) => {
+                        scanned += 1;
+                        texts.push(attacher.add_scanned(&document)?);
+                    }
+                }
+            }
+            for mut document in held {
+                if !attacher.drop_replaced(&mut document)? {
+                    texts.push(manifest::render_one(&document, Format::Yaml));
+                }
+            }
+            Ok((texts, attacher.finish()))
+        };
+        let run = attach().map_err(|e| e.to_string()).and_then(|(texts, outcome)| {
+            let output = texts.join("---\n");
+            let values = yaml::parse_stream(&output).map_err(|e| format!("output does not parse: {e}\n{output}"))?;
+            let secrets = outcome.secrets.into_iter().map(|s| (s.namespace, s.name)).collect();
+            let unresolved = outcome.unresolved.into_iter().map(|u| (u.at, u.path, u.image)).collect();
+            Ok((values.into_iter().filter(|v| !v.is_null()).collect(), secrets, unresolved))
+        });
+        (run, scanned)
+    }
+
+    /// (apiVersion, kind, where the pod spec is).
+    const KINDS: [(&str, &str, &[&str]); 9] = [
+        ("apps/v1", "Deployment", &["spec", "template", "spec"]),
+        ("v1", "Pod", &["spec"]),
+        ("batch/v1", "CronJob", &["spec", "jobTemplate", "spec", "template", "spec"]),
+        ("batch/v1", "Job", &["spec", "template", "spec"]),
+        ("v1", "PodTemplate", &["template", "spec"]),
+        ("apps/v1", "StatefulSet", &["spec", "template", "spec"]),
+        // Not workloads, however they look.
+        ("example.com/v1", "Widget", &["spec", "template", "spec"]),
+        ("v1", "ConfigMap", &["data"]),
+        ("v1", "Secret", &["data"]),
+    ];
+
+    const IMAGES: [&str; 6] =
+        ["quay.io/a:1", "ghcr.io/x/y", "registry.lan:5000/z@sha256:0", "nginx", "quay.io/b", "bad image"];
+
+    /// Values as they are written: plain, quoted, YAML 1.1 words and numbers, block
+    /// scalars, and forms the fast path leaves to the full parser.
+    const VALUES: [&str; 16] = [
+        "plain text",
+        "\"double # quoted\"",
+        "'single: quoted'",
+        "0644",
+        "yes",
+        "|\n  line one\n\n  line: two # kept\n",
+        ">-\n  folded\n  text\n",
+        "\"esc \\\" \\n \\t\"",
+        "[a, 'b', {c: d}]",
+        "first\n  continued",
+        "!!str 5",
+        "&anchor x",
+        "{}",
+        "~",
+        "'it''s'",
+        ".inf",
+    ];
+
+    #[derive(Debug, Clone)]
+    struct Shape {
+        kind: usize,
+        kind_last: bool,
+        compact: bool,
+        comments: u16,
+        quoted_keys: bool,
+        namespace: Option<u8>,
+        images: Vec<(usize, u8)>,
+        init: Vec<(usize, u8)>,
+        env: Vec<usize>,
+        pull: u8,
+        pull_names: Vec<u8>,
+        extra: bool,
+    }
+
+    fn shape() -> impl Strategy<Value = Shape> {
+        (
+            (0..KINDS.len(), any::<bool>(), any::<bool>(), any::<u16>(), any::<bool>(), prop::option::of(0u8..3)),
+            (
+                prop::collection::vec((0..IMAGES.len(), 0u8..4), 0..3),
+                prop::collection::vec((0..IMAGES.len(), 0u8..4), 0..2),
+                prop::collection::vec(0..VALUES.len(), 0..3),
+                0u8..7,
+                prop::collection::vec(0u8..3, 0..3),
+                any::<bool>(),
+            ),
+        )
+            .prop_map(|((kind, kind_last, compact, comments, quoted_keys, namespace), rest)| {
+                let (images, init, env, pull, pull_names, extra) = rest;
+                Shape {
+                    kind,
+                    kind_last,
+                    compact,
+                    comments,
+                    quoted_keys,
+                    namespace,
+                    images,
+                    init,
+                    env,
+                    pull,
+                    pull_names,
+                    extra,
+                }
+            })
+    }
+
+    /// Lines (indentation, text) of one document of this shape.
+    fn document(s: &Shape, number: usize) -> String {
+        let (api_version, kind, path) = KINDS[s.kind];
+        let key = |name: &str| {
+            if s.quoted_keys && name.len().is_multiple_of(3) { format!("\"{name}\"") } else { name.to_owned() }
+        };
+        let mut lines: Vec<(usize, String)> = Vec::new();
+        let head = vec![(0, format!("{}: {api_version}", key("apiVersion"))), (0, format!("{}: {kind}", key("kind")))];
+        let mut meta = vec![(0, format!("{}:", key("metadata"))), (2, format!("name: d{number}"))];
+        if let Some(ns) = s.namespace {
+            meta.push((2, format!("namespace: ns{ns}")));
+        }
+        meta.push((2, "annotations:".into()));
+        meta.push((4, "note: |\n      kept: as text\n      - not a list".into()));
+        if !s.kind_last {
+            lines.extend(head.clone());
+        }
+        lines.extend(meta);
+        let seq = |col: usize| if s.compact { col } else { col + 2 };
+        let mut col = 0;
+        if kind == "ConfigMap" || kind == "Secret" {
+            if kind == "Secret" {
+                lines.push((0, "type: kubernetes.io/dockerconfigjson".into()));
+                if let Some(line) = lines.iter_mut().find(|(_, l)| l.starts_with("name: d")) {
+                    *line = (2, format!("name: cred-{}", 1 + number % 3));
+                }
+            }
+            lines.push((0, "data:".into()));
+            for (i, v) in s.env.iter().enumerate() {
+                lines.push((2, format!("k{i}: {}", VALUES[*v].replace("\n  ", "\n    "))));
+            }
+        } else {
+            for step in path {
+                lines.push((col, format!("{}:", key(step))));
+                col += 2;
+                if s.extra {
+                    lines.push((col, "specVersion: 2".into()));
+                }
+            }
+            let containers = |lines: &mut Vec<(usize, String)>, field: &str, list: &[(usize, u8)]| {
+                lines.push((col, format!("{field}:{}", if list.is_empty() { " []" } else { "" })));
+                let dash = seq(col);
+                for (i, (image, style)) in list.iter().enumerate() {
+                    let image = IMAGES[*image];
+                    let image = match style {
+                        0 => image.to_owned(),
+                        1 => format!("\"{image}\""),
+                        2 => format!("'{image}'"),
+                        _ => format!("{image} # pinned"),
+                    };
+                    lines.push((dash, format!("- name: c{i}")));
+                    lines.push((dash + 2, format!("{}: {image}", key("image"))));
+                    lines.push((dash + 2, "env:".into()));
+                    for (j, v) in s.env.iter().enumerate() {
+                        let value = VALUES[*v].replace('\n', &format!("\n{}", " ".repeat(seq(dash + 2) + 4)));
+                        lines.push((seq(dash + 2), format!("- name: E{j}")));
+                        lines.push((seq(dash + 2) + 2, format!("value: {value}")));
+                    }
+                }
+            };
+            if !s.init.is_empty() {
+                containers(&mut lines, "initContainers", &s.init);
+            }
+            if !s.images.is_empty() || s.pull != 6 {
+                containers(&mut lines, "containers", &s.images);
+            }
+            let names: Vec<String> =
+                s.pull_names.iter().map(|n| ["cred-2", "other", "cred-3"][*n as usize].to_owned()).collect();
+            match s.pull {
+                1 => lines.push((col, "imagePullSecrets: []".into())),
+                2 | 3 => {
+                    lines.push((col, "imagePullSecrets:".into()));
+                    for name in &names {
+                        let item = if s.pull == 2 { format!("- name: {name}") } else { format!("- {{name: {name}}}") };
+                        lines.push((seq(col), item));
+                    }
+                    if names.is_empty() {
+                        lines.push((seq(col), "- name: only".into()));
+                    }
+                }
+                4 => lines.push((
+                    col,
+                    format!(
+                        "imagePullSecrets: [{}]",
+                        names.iter().map(|n| format!("{{name: {n}}}")).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+                5 => lines.push((col, "imagePullSecrets:".into())),
+                _ => {}
+            }
+            lines.push((col, "restartPolicy: Always".into()));
+        }
+        if s.kind_last {
+            lines.extend(head);
+        }
+        let mut text = String::new();
+        for (i, (indent, line)) in lines.iter().enumerate() {
+            if s.comments & (1 << (i % 16)) != 0 && i.is_multiple_of(3) {
+                text.push_str(&" ".repeat(*indent));
+                text.push_str("# a comment\n");
+            }
+            text.push_str(&" ".repeat(*indent));
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    const SEPARATORS: [&str; 5] = ["---\n", "--- # next\n", "\n---\n", "...\n---\n", "---\n# only a comment\n---\n"];
+
+    fn stream(shapes: &[Shape], separators: &[usize], lead: bool) -> String {
+        let mut text = String::new();
+        if lead {
+            text.push_str("---\n");
+        }
+        for (i, s) in shapes.iter().enumerate() {
+            if i > 0 {
+                text.push_str(SEPARATORS[separators.get(i).copied().unwrap_or(0) % SEPARATORS.len()]);
+            }
+            text.push_str(&document(s, i));
+        }
+        text
+    }
+
+    /// One small edit of a stream: a byte deleted or inserted, a line repeated or shifted.
+    fn perturb(text: &str, at: usize, op: u8, insert: char) -> String {
+        let mut text = text.to_owned();
+        if text.is_empty() {
+            return text;
+        }
+        let mut at = at % text.len();
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n + 1);
+        match op {
+            0 => {
+                text.remove(at);
+            }
+            1 => text.insert(at, insert),
+            2 => {
+                let line = text[line_start..line_end].to_owned();
+                text.insert_str(line_start, &line);
+            }
+            3 => text.insert(line_start, ' '),
+            _ => {
+                if text[line_start..].starts_with(' ') {
+                    text.remove(line_start);
+                }
+            }
+        }
+        text
+    }
+
+    fn check(text: &str) -> Result<usize, TestCaseError> {
+        let (slow, _) = run(text, false);
+        let (fast, scanned) = run(text, true);
+        prop_assert_eq!(&fast, &slow, "fast and full paths differ on:\n{}", text);
+        Ok(scanned)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+
+        #[test]
+        fn the_fast_path_means_what_the_full_parser_means(
+            shapes in prop::collection::vec(shape(), 1..4),
+            separators in prop::collection::vec(0usize..5, 4),
+            lead in any::<bool>(),
+            crlf in prop::bool::weighted(0.1),
+        ) {
+            let mut text = stream(&shapes, &separators, lead);
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            check(&text)?;
+        }
+
+        #[test]
+        fn perturbed_manifests_mean_the_same_on_both_paths(
+            shapes in prop::collection::vec(shape(), 1..3),
+            edits in prop::collection::vec((any::<usize>(), 0u8..5, prop::sample::select(
+                vec![':', ' ', '-', '#', '\'', '"', '{', '}', '[', ']', '\n', '\t', '|', '>', '&', '*', '!', '?', ',', 'x', '\\', '%', '.']
+            )), 1..3),
+        ) {
+            let mut text = stream(&shapes, &[0, 1, 2], false);
+            for (at, op, c) in edits {
+                text = perturb(&text, at, op, c);
+            }
+            check(&text)?;
+        }
+    }
+
+    #[test]
+    fn plain_workloads_take_the_fast_path() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: quay.io/a\n        resources: {limits: {cpu: 1}}\n---\n# c\napiVersion: v1\nkind: Pod\nmetadata: {}\nspec:\n  imagePullSecrets: []\n  containers:\n    - image: \"ghcr.io/b\"\n      args: ['x', \"y\"]\n";
+        let (fast, scanned) = run(text, true);
+        assert_eq!(scanned, 2);
+        assert_eq!(fast, run(text, false).0);
+    }
+}

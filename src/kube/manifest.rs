@@ -164,7 +164,7 @@ pub fn objects<'a>(
 /// (one at a time, or the rest of the stream), numbered in one sequence.
 fn mixed<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Object<'a>, ManifestError>> + 'a {
     let mut pieces = fast::Pieces::new(text);
-    let mut slow: Option<(yaml::Documents<'a>, usize, bool)> = None;
+    let mut slow: Option<(yaml::Documents<'a>, bool)> = None;
     let mut number = 0;
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -172,8 +172,8 @@ fn mixed<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Object
             return None;
         }
         loop {
-            if let Some((documents, first_line, whole)) = &mut slow {
-                let (first_line, whole) = (*first_line, *whole);
+            if let Some((documents, whole)) = &mut slow {
+                let whole = *whole;
                 let next = documents.next();
                 if !whole || next.is_none() {
                     slow = None;
@@ -187,8 +187,7 @@ fn mixed<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Object
                         failed = document.is_err();
                         return Some(document.map(Object::Value));
                     }
-                    Some(Err(mut error)) => {
-                        error.line += first_line;
+                    Some(Err(error)) => {
                         failed = true;
                         return Some(Err(yaml_error(file, error)));
                     }
@@ -199,7 +198,9 @@ fn mixed<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Object
                     number += 1;
                     return Some(Ok(Object::Scanned(ScannedDocument { file, number, scanned })));
                 }
-                Piece::Slow { text, first_line, whole } => slow = Some((yaml::Documents::new(text), first_line, whole)),
+                Piece::Slow { text, first_line, whole } => {
+                    slow = Some((yaml::Documents::after_lines(text, first_line), whole));
+                }
             }
         }
     })

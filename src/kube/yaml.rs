@@ -56,11 +56,18 @@ pub struct Documents<'a> {
     parser: Parser<'a, StrInput<'a>>,
     budget: usize,
     done: bool,
+    /// Lines of the stream before `text`, added to every line an error names.
+    lines_before: usize,
 }
 
 impl<'a> Documents<'a> {
     pub fn new(text: &'a str) -> Self {
-        Documents { parser: Parser::new_from_str(text), budget: NODE_BUDGET, done: false }
+        Self::after_lines(text, 0)
+    }
+
+    /// The documents of `text`, which starts after `lines_before` lines of a longer stream.
+    pub fn after_lines(text: &'a str, lines_before: usize) -> Self {
+        Documents { parser: Parser::new_from_str(text), budget: NODE_BUDGET, done: false, lines_before }
     }
 
     fn next_document(&mut self) -> Result<Option<Value>, YamlError> {
@@ -145,7 +152,10 @@ impl<'a> Documents<'a> {
                         } else if map.contains_key(&name) {
                             return Err(YamlError::at(
                                 mark,
-                                format!("duplicate key {name:?} in the mapping that starts at line {}", start.line()),
+                                format!(
+                                    "duplicate key {name:?} in the mapping that starts at line {}",
+                                    start.line() + self.lines_before
+                                ),
                             ));
                         }
                         map.insert(name, value);
@@ -163,7 +173,12 @@ impl Iterator for Documents<'_> {
         if self.done {
             return None;
         }
-        let next = self.next_document().transpose();
+        let next = self.next_document().transpose().map(|r| {
+            r.map_err(|mut e| {
+                e.line += self.lines_before;
+                e
+            })
+        });
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
         }
