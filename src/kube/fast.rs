@@ -56,57 +56,60 @@ enum Insert {
     ReplaceEmpty { start: usize, end: usize, at: usize, col: usize },
 }
 
-impl Scanned<'_> {
-    /// The document as it was, with `names` added to its pod spec's `imagePullSecrets`;
-    /// always ending in a newline.
-    pub fn render(&self, names: &[String]) -> String {
+impl<'a> Scanned<'a> {
+    /// The document as it was, with `names` added to its pod spec's `imagePullSecrets`.
+    pub fn render(&self, names: &[String]) -> Copied<'a> {
         let text = self.text;
-        let mut out = String::with_capacity(text.len() + 1 + names.len() * 40);
-        match (&self.spec, names.is_empty()) {
-            (Some(spec), false) => {
-                let items = |col: usize| -> String {
-                    let mut items = String::new();
-                    for name in names {
-                        items.extend(std::iter::repeat_n(' ', col));
-                        items.push_str("- name: ");
-                        items.push_str(&yaml::scalar_text(name));
-                        items.push('\n');
-                    }
-                    items
-                };
-                match spec.insert {
-                    Insert::NewKey { at, col } => {
-                        out.push_str(&text[..at]);
-                        out.extend(std::iter::repeat_n(' ', col));
-                        out.push_str("imagePullSecrets:\n");
-                        out.push_str(&items(col));
-                        out.push_str(&text[at..]);
-                    }
-                    Insert::Append { at, col } => {
-                        out.push_str(&text[..at]);
-                        if !out.ends_with('\n') {
-                            out.push('\n');
-                        }
-                        out.push_str(&items(col));
-                        out.push_str(&text[at..]);
-                    }
-                    Insert::ReplaceEmpty { start, end, at, col } => {
-                        out.push_str(&text[..start]);
-                        out.push_str(&text[end..at]);
-                        if !out.ends_with('\n') {
-                            out.push('\n');
-                        }
-                        out.push_str(&items(col));
-                        out.push_str(&text[at..]);
-                    }
-                }
+        let Some(spec) = self.spec.as_ref().filter(|_| !names.is_empty()) else {
+            return Copied { before: text, inserted: String::new(), after: "" };
+        };
+        let items = |mut inserted: String, col: usize| -> String {
+            for name in names {
+                inserted.extend(std::iter::repeat_n(' ', col));
+                inserted.push_str("- name: ");
+                inserted.push_str(&yaml::scalar_text(name));
+                inserted.push('\n');
             }
-            _ => out.push_str(text),
-        }
-        if !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out
+            inserted
+        };
+        let (before, inserted, after) = match spec.insert {
+            Insert::NewKey { at, col } => {
+                let mut key = " ".repeat(col);
+                key.push_str("imagePullSecrets:\n");
+                (&text[..at], items(key, col), &text[at..])
+            }
+            Insert::Append { at, col } => {
+                // After a last line without a newline, one first.
+                let newline = if text[..at].ends_with('\n') || at == 0 { "" } else { "\n" };
+                (&text[..at], items(newline.to_owned(), col), &text[at..])
+            }
+            // The rest of the `[]` line is copied into the insertion: it is short.
+            Insert::ReplaceEmpty { start, end, at, col } => {
+                let mut rest = text[end..at].to_owned();
+                if !rest.ends_with('\n') {
+                    rest.push('\n');
+                }
+                (&text[..start], items(rest, col), &text[at..])
+            }
+        };
+        Copied { before, inserted, after }
+    }
+}
+
+/// A scanned document as it is written: the input's text around the lines inserted, so
+/// the output holds no second copy of the input.
+pub struct Copied<'a> {
+    before: &'a str,
+    inserted: String,
+    after: &'a str,
+}
+
+impl<'a> Copied<'a> {
+    /// The text in order, ending in a newline.
+    pub fn parts(&self) -> [&str; 4] {
+        let last = [self.after, self.inserted.as_str(), self.before].into_iter().find(|p| !p.is_empty());
+        let newline = if last.is_some_and(|p| !p.ends_with('\n')) { "\n" } else { "" };
+        [self.before, &self.inserted, self.after, newline]
     }
 }
 
@@ -156,8 +159,8 @@ fn trim_spaces(s: &[u8]) -> &[u8] {
 }
 
 /// The line starting at `pos` (without its newline) and where the next one starts.
-fn line_at(text: &[u8], pos: usize) -> (&[u8], usize) {
-    match text[pos..].iter().position(|&b| b == b'\n') {
+fn line_at(text: &str, pos: usize) -> (&str, usize) {
+    match memchr::memchr(b'\n', &text.as_bytes()[pos..]) {
         Some(n) => (&text[pos..pos + n], pos + n + 1),
         None => (&text[pos..], text.len()),
     }
@@ -173,8 +176,8 @@ impl<'a> Iterator for Pieces<'a> {
             let start_line = self.line;
             // The document's own `---` line, then its body up to the next marker.
             let mut body = start;
-            let (first, after) = line_at(bytes, start);
-            match marker(first) {
+            let (first, after) = line_at(self.text, start);
+            match marker(first.as_bytes()) {
                 Marker::Start => {
                     body = after;
                     self.line += 1;
@@ -185,29 +188,14 @@ impl<'a> Iterator for Pieces<'a> {
                 }
                 Marker::None => {}
             }
-            let mut end = body;
-            let mut lines = 0;
-            let mut other = false;
-            while end < bytes.len() {
-                let (line, next) = line_at(bytes, end);
-                match marker(line) {
-                    Marker::None => {}
-                    Marker::Start => break,
-                    Marker::Other => {
-                        other = true;
-                        break;
-                    }
-                }
-                end = next;
-                lines += 1;
-            }
+            let (scanned, end, lines, other) = Scanner::new(&self.text[body..]).scan();
             if other {
                 self.done = true;
                 return Some(Piece::Slow { text: &self.text[start..], first_line: start_line, whole: true });
             }
-            self.pos = end;
+            self.pos = body + end;
             self.line += lines;
-            match Scanner::new(&self.text[body..end]).scan() {
+            match scanned {
                 Ok(None) => continue,
                 Ok(Some(scanned)) => return Some(Piece::Scanned(scanned)),
                 // The full parser reads on from the document's start (so its messages are
@@ -386,52 +374,81 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The document, `None` when it has no content, or `StepAside`.
-    fn scan(mut self) -> Scan<Option<Scanned<'a>>> {
-        let bytes = self.text.as_bytes();
+    /// The document at the start of the text, up to the next marker line: the document
+    /// (`None` when it has no content, or `StepAside`), its length and lines, and whether
+    /// the marker that ends it is one the scanner leaves to the full parser.
+    fn scan(mut self) -> (Scan<Option<Scanned<'a>>>, usize, usize, bool) {
         let mut pos = 0;
+        let mut lines = 0;
+        let mut other = false;
+        let mut failed = false;
         // A block scalar being skipped: the indentation its parent node has, and that of
-        // its content once known.
-        let mut block: Option<(usize, Option<usize>)> = None;
-        let mut blank_before_block = 0;
-        while pos < bytes.len() {
-            let (line, next) = line_at(bytes, pos);
-            let start = pos;
+        // its content once known; the longest all-space line before its content.
+        let mut block: (Option<(usize, Option<usize>)>, usize) = (None, 0);
+        while pos < self.text.len() {
+            let (text, next) = line_at(self.text, pos);
+            match marker(text.as_bytes()) {
+                Marker::None => {}
+                Marker::Start => break,
+                Marker::Other => {
+                    other = true;
+                    break;
+                }
+            }
+            lines += 1;
+            // After stepping aside only the document's end is looked for.
+            failed = failed || self.scan_line(text, pos, next, &mut block).is_err();
             pos = next;
-            check_characters(line)?;
-            let indent = line.iter().position(|&b| b != b' ').unwrap_or(line.len());
-            let blank = indent == line.len();
-            if let Some((parent, content)) = block {
-                if blank {
-                    blank_before_block = blank_before_block.max(line.len());
-                    continue;
-                }
-                match content {
-                    Some(content) if indent >= content => {
-                        self.last_content_end = next;
-                        continue;
-                    }
-                    None if indent > parent => {
-                        // A first line less indented than an all-space line before it.
-                        if blank_before_block > indent {
-                            return Err(StepAside);
-                        }
-                        block = Some((parent, Some(indent)));
-                        self.last_content_end = next;
-                        continue;
-                    }
-                    _ => block = None,
-                }
-            }
-            if blank || line[indent] == b'#' {
-                continue;
-            }
-            if let Some(parent) = self.line(line, indent, start, next)? {
-                block = Some((parent, None));
-                blank_before_block = 0;
-            }
-            self.last_content_end = next;
         }
+        self.text = &self.text[..pos];
+        let scanned = if failed { Err(StepAside) } else { self.finish_document() };
+        (scanned, pos, lines, other)
+    }
+
+    fn scan_line(
+        &mut self,
+        text: &'a str,
+        start: usize,
+        next: usize,
+        block: &mut (Option<(usize, Option<usize>)>, usize),
+    ) -> Scan<()> {
+        let line = text.as_bytes();
+        check_characters(line)?;
+        let indent = line.iter().position(|&b| b != b' ').unwrap_or(line.len());
+        let blank = indent == line.len();
+        if let (Some((parent, content)), blank_before) = *block {
+            if blank {
+                block.1 = blank_before.max(line.len());
+                return Ok(());
+            }
+            match content {
+                Some(content) if indent >= content => {
+                    self.last_content_end = next;
+                    return Ok(());
+                }
+                None if indent > parent => {
+                    // A first line less indented than an all-space line before it.
+                    if blank_before > indent {
+                        return Err(StepAside);
+                    }
+                    block.0 = Some((parent, Some(indent)));
+                    self.last_content_end = next;
+                    return Ok(());
+                }
+                _ => block.0 = None,
+            }
+        }
+        if blank || line[indent] == b'#' {
+            return Ok(());
+        }
+        if let Some(parent) = self.line(text, indent, start, next)? {
+            *block = (Some((parent, None)), 0);
+        }
+        self.last_content_end = next;
+        Ok(())
+    }
+
+    fn finish_document(mut self) -> Scan<Option<Scanned<'a>>> {
         if self.stack.is_empty() && self.pending.is_none() {
             return Ok(None);
         }
@@ -444,8 +461,9 @@ impl<'a> Scanner<'a> {
 
     /// One line with content. Returns the parent indentation of a block scalar that
     /// starts on it.
-    fn line(&mut self, line: &'a [u8], indent: usize, start: usize, end: usize) -> Scan<Option<usize>> {
-        let dash = line[indent] == b'-' && (indent + 1 == line.len() || line[indent + 1] == b' ');
+    fn line(&mut self, line: &'a str, indent: usize, start: usize, end: usize) -> Scan<Option<usize>> {
+        let bytes = line.as_bytes();
+        let dash = bytes[indent] == b'-' && (indent + 1 == line.len() || bytes[indent + 1] == b' ');
         if self.stack.is_empty() && self.pending.is_none() {
             // The document's top: a block mapping at column 0.
             if indent != 0 || dash {
@@ -485,17 +503,17 @@ impl<'a> Scanner<'a> {
             let role = item_role(top.role);
             self.item_started(role);
             let mut at = indent + 1;
-            while at < line.len() && line[at] == b' ' {
+            while at < line.len() && bytes[at] == b' ' {
                 at += 1;
             }
-            if at == line.len() || line[at] == b'#' {
+            if at == line.len() || bytes[at] == b'#' {
                 self.pending = Some(Pending { col: indent, in_sequence: true, role });
                 return Ok(None);
             }
-            if line[at] == b'-' && (at + 1 == line.len() || line[at + 1] == b' ') {
+            if bytes[at] == b'-' && (at + 1 == line.len() || bytes[at + 1] == b' ') {
                 return Err(StepAside);
             }
-            if matches!(line[at], b'[' | b'{' | b'|' | b'>') {
+            if matches!(bytes[at], b'[' | b'{' | b'|' | b'>') {
                 return self.inline_value(line, at, indent, role, start, end);
             }
             // `- key: value` opens a mapping at the key's column.
@@ -513,13 +531,14 @@ impl<'a> Scanner<'a> {
     /// A `key:` at column `col` of the mapping on top, its value from `after` on.
     fn entry(
         &mut self,
-        line: &'a [u8],
+        line: &'a str,
         key: Cow<'a, str>,
         col: usize,
         after: usize,
         start: usize,
         end: usize,
     ) -> Scan<Option<usize>> {
+        let bytes = line.as_bytes();
         let Some(top) = self.stack.last() else { return Err(StepAside) };
         let parent = top.role;
         let mine = &self.keys[top.keys_from..];
@@ -529,10 +548,10 @@ impl<'a> Scanner<'a> {
         let role = child_role(parent, &key);
         self.keys.push(key);
         let mut at = after;
-        while at < line.len() && line[at] == b' ' {
+        while at < line.len() && bytes[at] == b' ' {
             at += 1;
         }
-        if at == line.len() || line[at] == b'#' {
+        if at == line.len() || bytes[at] == b'#' {
             self.pending = Some(Pending { col, in_sequence: false, role });
             return Ok(None);
         }
@@ -543,27 +562,38 @@ impl<'a> Scanner<'a> {
     /// or dash's column.
     fn inline_value(
         &mut self,
-        line: &'a [u8],
+        line: &'a str,
         at: usize,
         col: usize,
         role: Role,
         start: usize,
         end: usize,
     ) -> Scan<Option<usize>> {
-        let form = match line[at] {
+        let bytes = line.as_bytes();
+        let form = match bytes[at] {
             b'|' | b'>' => {
-                block_header(&line[at + 1..])?;
+                block_header(&bytes[at + 1..])?;
                 self.value(role, Form::Opaque)?;
                 return Ok(Some(col));
             }
             b'[' | b'{' => {
-                let (stop, empty) = flow(line, at, 0)?;
+                let (stop, empty, pairs) = flow(line, at, 0)?;
                 rest_is_comment(line, stop)?;
-                match (empty, line[at]) {
+                match (empty, bytes[at]) {
                     (true, b'[') => {
                         Form::EmptySequence { start: start + at, end: start + stop, line_end: end, key_col: col }
                     }
                     (true, _) => Form::EmptyMapping,
+                    // `metadata: {name: web, namespace: shop}`, as hand-written manifests have it.
+                    (false, b'{') if role == Role::Metadata => {
+                        for (key, text) in pairs {
+                            let child = child_role(Role::Metadata, &key);
+                            if child != Role::Other {
+                                self.value(child, text.map_or(Form::Opaque, Form::Text))?;
+                            }
+                        }
+                        Form::EmptyMapping
+                    }
                     _ => Form::Opaque,
                 }
             }
@@ -594,17 +624,18 @@ impl<'a> Scanner<'a> {
 
     /// A key at `at`: its text (as `sigs.k8s.io/yaml` makes a JSON key of it) and where
     /// its value starts, or `None` when the line holds no key there.
-    fn key(&self, line: &'a [u8], at: usize) -> Scan<Option<(Cow<'a, str>, usize)>> {
-        let (key, stop, plain_key) = match line[at] {
+    fn key(&self, line: &'a str, at: usize) -> Scan<Option<(Cow<'a, str>, usize)>> {
+        let bytes = line.as_bytes();
+        let (key, stop, plain_key) = match bytes[at] {
             b'"' | b'\'' => {
                 let (text, stop) = quoted(line, at)?;
                 let Some(text) = text else { return Err(StepAside) };
                 let mut colon = stop;
-                while colon < line.len() && line[colon] == b' ' {
+                while colon < line.len() && bytes[colon] == b' ' {
                     colon += 1;
                 }
-                if colon < line.len() && line[colon] == b':' {
-                    if line.get(colon + 1).is_some_and(|&b| b != b' ') {
+                if colon < line.len() && bytes[colon] == b':' {
+                    if bytes.get(colon + 1).is_some_and(|&b| b != b' ') {
                         return Err(StepAside);
                     }
                     (text, Stop::Colon(colon), false)
@@ -798,28 +829,27 @@ fn pod_spec(candidate: Candidate<'_>) -> Scan<PodSpec<'_>> {
 /// Characters the full parser may treat differently: control characters (tab and CR
 /// among them), DEL, C1 controls, byte-order marks, non-characters.
 fn check_characters(line: &[u8]) -> Scan<()> {
-    let mut ascii = true;
-    for &b in line {
-        if b < 0x20 || b == 0x7f {
-            return Err(StepAside);
-        }
-        ascii &= b < 0x80;
+    // Without early exit, so it runs over whole vectors: any byte outside printable ASCII.
+    let outside = line.iter().fold(false, |outside, &b| outside | !(0x20..0x7f).contains(&b));
+    if !outside {
+        return Ok(());
     }
-    if !ascii {
-        let text = std::str::from_utf8(line).map_err(|_| StepAside)?;
-        if text
-            .chars()
-            .any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'))
-        {
-            return Err(StepAside);
-        }
+    if line.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(StepAside);
+    }
+    let text = std::str::from_utf8(line).map_err(|_| StepAside)?;
+    if text
+        .chars()
+        .any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'))
+    {
+        return Err(StepAside);
     }
     Ok(())
 }
 
 /// After a value: nothing, or spaces and a comment.
-fn rest_is_comment(line: &[u8], at: usize) -> Scan<()> {
-    let rest = &line[at..];
+fn rest_is_comment(line: &str, at: usize) -> Scan<()> {
+    let rest = &line.as_bytes()[at..];
     let trimmed = trim_spaces(rest);
     if trimmed.is_empty() || (trimmed[0] == b'#' && trimmed.len() < rest.len()) { Ok(()) } else { Err(StepAside) }
 }
@@ -830,7 +860,8 @@ fn block_header(rest: &[u8]) -> Scan<()> {
         Some(b'+' | b'-') => &rest[1..],
         _ => rest,
     };
-    rest_is_comment(rest, 0)
+    let trimmed = trim_spaces(rest);
+    if trimmed.is_empty() || (trimmed[0] == b'#' && trimmed.len() < rest.len()) { Ok(()) } else { Err(StepAside) }
 }
 
 #[derive(PartialEq, Eq, Debug)]
@@ -842,9 +873,10 @@ enum Stop {
 
 /// A plain scalar on one line from `at`: its text without trailing spaces, and what ends
 /// it (a comment counts as the end).
-fn plain(line: &[u8], at: usize) -> Scan<(&str, Stop)> {
-    let first = line[at];
-    let next_is_space = line.get(at + 1).is_none_or(|&b| b == b' ');
+fn plain(line: &str, at: usize) -> Scan<(&str, Stop)> {
+    let bytes = line.as_bytes();
+    let first = bytes[at];
+    let next_is_space = bytes.get(at + 1).is_none_or(|&b| b == b' ');
     if matches!(first, b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"')
         || matches!(first, b'%' | b'@' | b'`')
         || (matches!(first, b'-' | b'?' | b':') && next_is_space)
@@ -853,125 +885,143 @@ fn plain(line: &[u8], at: usize) -> Scan<(&str, Stop)> {
     }
     let mut end = line.len();
     let mut stop = Stop::End;
-    let mut i = at;
-    while i < line.len() {
-        match line[i] {
-            b':' if i + 1 == line.len() || line[i + 1] == b' ' => {
+    let mut from = at;
+    while let Some(n) = memchr::memchr2(b':', b'#', &bytes[from..]) {
+        let i = from + n;
+        match bytes[i] {
+            b':' if i + 1 == line.len() || bytes[i + 1] == b' ' => {
                 end = i;
                 stop = Stop::Colon(i);
                 break;
             }
-            b'#' if line[i - 1] == b' ' => {
+            b'#' if bytes[i - 1] == b' ' => {
                 end = i;
                 break;
             }
             _ => {}
         }
-        i += 1;
+        from = i + 1;
     }
     let mut trimmed = end;
-    while trimmed > at && line[trimmed - 1] == b' ' {
+    while trimmed > at && bytes[trimmed - 1] == b' ' {
         trimmed -= 1;
     }
-    let text = std::str::from_utf8(&line[at..trimmed]).map_err(|_| StepAside)?;
+    let text = &line[at..trimmed];
     Ok((text, stop))
 }
 
 /// A quoted scalar closed on this line, from its quote at `at`: its text when it has no
 /// escapes (`None` when it has), and the byte after the closing quote.
-fn quoted(line: &[u8], at: usize) -> Scan<(Option<&str>, usize)> {
-    let quote = line[at];
+fn quoted(line: &str, at: usize) -> Scan<(Option<&str>, usize)> {
+    let bytes = line.as_bytes();
+    let quote = bytes[at];
     let mut escaped = false;
-    let mut i = at + 1;
-    while i < line.len() {
-        let b = line[i];
-        if b == quote {
-            if quote == b'\'' && line.get(i + 1) == Some(&b'\'') {
+    let mut from = at + 1;
+    while let Some(n) = memchr::memchr2(quote, b'\\', &bytes[from..]) {
+        let i = from + n;
+        if bytes[i] == quote {
+            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
                 escaped = true;
-                i += 2;
+                from = i + 2;
                 continue;
             }
-            let text = if escaped { None } else { Some(std::str::from_utf8(&line[at + 1..i]).map_err(|_| StepAside)?) };
+            let text = if escaped { None } else { Some(&line[at + 1..i]) };
             return Ok((text, i + 1));
         }
-        if b == b'\\' && quote == b'"' {
+        if quote == b'"' {
             // Only the one-character escapes; `\x`, `\u`, `\U` and line continuations
             // are the full parser's.
-            match line.get(i + 1) {
+            match bytes.get(i + 1) {
                 Some(b'0' | b'a' | b'b' | b't' | b'n' | b'v' | b'f' | b'r' | b'e' | b' ' | b'"' | b'/' | b'\\')
                 | Some(b'N' | b'_' | b'L' | b'P') => {
                     escaped = true;
-                    i += 2;
+                    from = i + 2;
                     continue;
                 }
                 _ => return Err(StepAside),
             }
         }
-        i += 1;
+        // A backslash in single quotes is itself.
+        from = i + 1;
     }
     // Closed on a later line.
     Err(StepAside)
 }
 
 /// A flow collection that closes on this line, from its bracket at `at`: the byte after
-/// it and whether it is empty. Nested collections, quoted scalars and plain scalars
-/// without `:` or `#`, keys unique; anything else steps aside.
-fn flow(line: &[u8], at: usize, depth: usize) -> Scan<(usize, bool)> {
+/// it, whether it is empty, and a mapping's keys with their values where those are
+/// strings. Nested collections, quoted scalars and plain scalars without `:` or `#`, keys
+/// unique; anything else steps aside.
+fn flow(line: &str, at: usize, depth: usize) -> Scan<(usize, bool, Pairs<'_>)> {
+    let bytes = line.as_bytes();
     if depth > 16 {
         return Err(StepAside);
     }
-    let mapping = line[at] == b'{';
+    let mapping = bytes[at] == b'{';
     let close = if mapping { b'}' } else { b']' };
-    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut pairs: Pairs<'_> = Vec::new();
     let mut i = skip_spaces(line, at + 1);
-    if line.get(i) == Some(&close) {
-        return Ok((i + 1, true));
+    if bytes.get(i) == Some(&close) {
+        return Ok((i + 1, true, pairs));
     }
     loop {
+        let mut key = None;
         if mapping {
-            let (key, after) = flow_node(line, i, depth)?;
-            let Some(key) = key else { return Err(StepAside) };
-            if key == "<<" || keys.contains(&key) {
+            let (name, _, after) = flow_node(line, i, depth)?;
+            let Some(name) = name else { return Err(StepAside) };
+            if name == "<<" || pairs.iter().any(|(k, _)| *k == name) {
                 return Err(StepAside);
             }
-            keys.push(key);
+            key = Some(name);
             i = skip_spaces(line, after);
-            if !(line.get(i) == Some(&b':') && line.get(i + 1) == Some(&b' ')) {
+            if !(bytes.get(i) == Some(&b':') && bytes.get(i + 1) == Some(&b' ')) {
                 return Err(StepAside);
             }
             i = skip_spaces(line, i + 1);
         }
-        let (_, after) = flow_node(line, i, depth)?;
+        let (_, text, after) = flow_node(line, i, depth)?;
+        if let Some(key) = key {
+            pairs.push((key, text));
+        }
         i = skip_spaces(line, after);
-        match line.get(i) {
+        match bytes.get(i) {
             Some(b',') => {
                 i = skip_spaces(line, i + 1);
-                if matches!(line.get(i), Some(b']' | b'}' | b',')) {
+                if matches!(bytes.get(i), Some(b']' | b'}' | b',')) {
                     return Err(StepAside);
                 }
             }
-            Some(&b) if b == close => return Ok((i + 1, false)),
+            Some(&b) if b == close => return Ok((i + 1, false, pairs)),
             _ => return Err(StepAside),
         }
     }
 }
 
-fn skip_spaces(line: &[u8], mut i: usize) -> usize {
+/// A flow node: its text as a key, as a string value, and the byte after it.
+type FlowNode<'a> = (Option<Cow<'a, str>>, Option<&'a str>, usize);
+
+/// A flow mapping's keys, each with its value when that is a string.
+type Pairs<'a> = Vec<(Cow<'a, str>, Option<&'a str>)>;
+
+fn skip_spaces(line: &str, mut i: usize) -> usize {
+    let line = line.as_bytes();
     while i < line.len() && line[i] == b' ' {
         i += 1;
     }
     i
 }
 
-/// One node inside a flow collection: its text as a key (`None` for a collection) and
-/// the byte after it.
-fn flow_node(line: &[u8], at: usize, depth: usize) -> Scan<(Option<Cow<'_, str>>, usize)> {
-    match line.get(at) {
+/// One node inside a flow collection: its text as a key (`None` for a collection), its
+/// text as a string value (`None` unless it reads as a string), and the byte after it.
+fn flow_node(line: &str, at: usize, depth: usize) -> Scan<FlowNode<'_>> {
+    let bytes = line.as_bytes();
+    match bytes.get(at) {
         None => Err(StepAside),
-        Some(b'[' | b'{') => flow(line, at, depth + 1).map(|(end, _)| (None, end)),
+        Some(b'[' | b'{') => flow(line, at, depth + 1).map(|(end, _, _)| (None, None, end)),
         Some(b'"' | b'\'') => {
+            // With escapes it is no key the scanner can compare, and no string it records.
             let (text, end) = quoted(line, at)?;
-            Ok((Some(Cow::Borrowed(text.ok_or(StepAside)?)), end))
+            Ok((text.map(Cow::Borrowed), text, end))
         }
         Some(&first) => {
             if matches!(first, b'-' | b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>')
@@ -980,24 +1030,25 @@ fn flow_node(line: &[u8], at: usize, depth: usize) -> Scan<(Option<Cow<'_, str>>
                 return Err(StepAside);
             }
             let mut end = at;
-            while end < line.len() && !matches!(line[end], b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#') {
+            while end < line.len() && !matches!(bytes[end], b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#') {
                 end += 1;
             }
-            if matches!(line.get(end), Some(b'#')) {
+            if matches!(bytes.get(end), Some(b'#')) {
                 return Err(StepAside);
             }
-            if line.get(end) == Some(&b':') && line.get(end + 1) != Some(&b' ') {
+            if bytes.get(end) == Some(&b':') && bytes.get(end + 1) != Some(&b' ') {
                 return Err(StepAside);
             }
             let mut trimmed = end;
-            while trimmed > at && line[trimmed - 1] == b' ' {
+            while trimmed > at && bytes[trimmed - 1] == b' ' {
                 trimmed -= 1;
             }
-            let text = std::str::from_utf8(&line[at..trimmed]).map_err(|_| StepAside)?;
+            let text = &line[at..trimmed];
             if yaml::is_non_finite(text) {
                 return Err(StepAside);
             }
-            Ok((Some(yaml::key_text(Cow::Borrowed(text))), end))
+            let string = yaml::resolved_kind(text).is_none().then_some(text);
+            Ok((Some(yaml::key_text(Cow::Borrowed(text))), string, end))
         }
     }
 }
@@ -1050,7 +1101,7 @@ mod tests {
                     }
                     Object::Scanned(document) => {
                         scanned += 1;
-                        texts.push(attacher.add_scanned(&document)?);
+                        texts.push(attacher.add_scanned(&document)?.parts().concat());
                     }
                 }
             }
@@ -1348,6 +1399,78 @@ mod tests {
             }
             check(&text)?;
         }
+    }
+
+    /// Inputs at the edges of the subset, each with how many documents the fast path
+    /// should take: the rest step aside, and the outcome is the full parser's either way.
+    #[test]
+    fn tricky_inputs_mean_the_same_on_both_paths() {
+        const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n";
+        let cases: Vec<(String, usize)> = vec![
+            // Comments between keys, at any indentation, and after values.
+            (format!("{POD}  # c\n  containers: # c\n# c\n  - name: a # c\n      # c\n    image: quay.io/a # c\n"), 1),
+            // Quoted keys, and an image quoted either way.
+            (format!("{POD}  \"containers\":\n  - 'image': \"quay.io/a\"\n  - image: 'ghcr.io/b'\n"), 1),
+            // `imagePullSecrets: []`, with and without a comment, and at the end without a newline.
+            (format!("{POD}  imagePullSecrets: [] # none\n  containers:\n  - image: quay.io/a\n"), 1),
+            (format!("{POD}  containers:\n  - image: quay.io/a\n  imagePullSecrets: []"), 1),
+            // Existing entries as `- name: x` (kept, none twice) and `- {name: x}` (full parser).
+            (format!("{POD}  imagePullSecrets:\n    - name: cred-1\n    - name: other\n  containers:\n  - image: quay.io/a\n  - image: ghcr.io/b\n"), 1),
+            (format!("{POD}  imagePullSecrets:\n  - {{name: cred-1}}\n  containers:\n  - image: quay.io/a\n"), 0),
+            (format!("{POD}  imagePullSecrets: [{{name: cred-1}}]\n  containers:\n  - image: quay.io/a\n"), 0),
+            // The last entry at the end of the text without a newline.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n  imagePullSecrets:\n  - name: other"), 1),
+            // Flow containers: the full parser.
+            (format!("{POD}  containers: [{{name: a, image: quay.io/a}}]\n"), 0),
+            // CRLF: the full parser, for the whole stream.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n").replace('\n', "\r\n"), 0),
+            // `...` ends a document: the full parser from there on.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n---\n{POD}  containers:\n  - image: ghcr.io/b\n...\n"), 1),
+            // `---` with a comment, an empty document, a document without `---`.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n--- # next\n\n---\n{}", POD.replace("name: p", "name: q") + "  containers:\n  - image: quay.io/a\n"), 2),
+            // Keys that merely contain "spec", and a template under a kind that is not a workload.
+            ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspecial: 1\nspec:\n  inspect: 2\n  containers:\n  - image: quay.io/a\n".to_owned(), 1),
+            ("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/a\n".to_owned(), 1),
+            // Block scalars in env values and annotations, with lines that look like keys and `---`-like text.
+            ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    a: |\n      key: value\n      - item\n     # less indented comment\nspec:\n  containers:\n  - image: quay.io/a\n    env:\n    - name: X\n      value: >-\n        folded\n         --- not a marker\n\n    - name: Y\n      value: |+\n        kept\n\n".to_owned(), 1),
+            // YAML 1.1 values stay as written; they mean what they meant.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n    env:\n    - {{name: A, value: 0644}}\n    - name: B\n      value: yes\n  volumes:\n  - configMap: {{defaultMode: 0644}}\n"), 1),
+            // Anchors, tags, aliases and merges: the full parser.
+            (format!("{POD}  containers:\n  - &c\n    image: quay.io/a\n  initContainers:\n  - *c\n"), 0),
+            (format!("{POD}  containers:\n  - image: !!str quay.io/a\n"), 0),
+            // A multi-line plain scalar: the full parser.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n    args:\n    - one\n      two\n"), 0),
+            // Tabs, odd indentation, a top-level list, a `List`, JSON: the full parser.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n    args: [\"\\t\"]\n"), 1),
+            (format!("{POD}  containers:\n  - image:\tquay.io/a\n"), 0),
+            (format!("{POD}  containers:\n  - image: quay.io/a\n   name: x\n"), 0),
+            ("- apiVersion: v1\n".to_owned(), 0),
+            ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers:\n    - image: quay.io/a\n".to_owned(), 0),
+            ("{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"spec\": {\"containers\": [{\"image\": \"quay.io/a\"}]}}".to_owned(), 0),
+            // Duplicate keys, errors after a scanned document: the full parser's message and line.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n---\n{POD}  containers: []\n  containers: []\n"), 1),
+            (format!("{POD}  containers:\n  - image: quay.io/a\n---\n{POD}  containers: [\n"), 1),
+            // Nothing to add: the document comes out byte for byte.
+            (format!("# head\n{POD}  containers:\n  - image: nginx   # no credential\n"), 1),
+            // A Secret the output replaces waits as a value.
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: cred-1}\ntype: kubernetes.io/dockerconfigjson\n---\n".to_owned() + POD + "  containers:\n  - image: quay.io/a\n", 1),
+        ];
+        for (text, fast) in cases {
+            let scanned = check(&text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(scanned, fast, "documents the fast path took in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_document_that_needs_nothing_is_copied_byte_for_byte() {
+        let text = "# head\napiVersion: v1\nkind: Pod\nmetadata:   {name: p}   # odd spacing\nspec:\n    containers:\n      -   image: \"nginx\"\n          args: ['a', \"b\"]\n";
+        let mut attacher = Attacher::new("default", resolver);
+        let mut out = String::new();
+        for object in manifest::objects("t.yaml", text, true) {
+            let Ok(Object::Scanned(document)) = object else { panic!("not scanned") };
+            out.push_str(&attacher.add_scanned(&document).unwrap().parts().concat());
+        }
+        assert_eq!(out, text);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::fast::{self, Piece, Scanned};
+use super::fast::{self, Copied, Piece, Scanned};
 use super::yaml::{self, YamlError};
 
 /// One object of the input (a List stays one document).
@@ -379,7 +379,7 @@ impl<R: FnMut(&str) -> Result<Option<Pull>, String>> Attacher<R> {
 
     /// Checks a scanned document against the ones before it and returns its text with
     /// the Secrets its template needs added.
-    pub fn add_scanned(&mut self, document: &ScannedDocument<'_>) -> Result<String, ManifestError> {
+    pub fn add_scanned<'a>(&mut self, document: &ScannedDocument<'a>) -> Result<Copied<'a>, ManifestError> {
         let scanned = &document.scanned;
         let name = scanned.name.filter(|s| !s.is_empty());
         let namespace = scanned.namespace.filter(|s| !s.is_empty());
