@@ -969,7 +969,7 @@ fn flow(line: &str, at: usize, depth: usize) -> Scan<(usize, bool, Pairs<'_>)> {
         if mapping {
             let (name, _, after) = flow_node(line, i, depth)?;
             let Some(name) = name else { return Err(StepAside) };
-            if name == "<<" || pairs.iter().any(|(k, _)| *k == name) {
+            if name == "<<" || pairs.len() >= MAX_KEYS || pairs.iter().any(|(k, _)| *k == name) {
                 return Err(StepAside);
             }
             key = Some(name);
@@ -1450,6 +1450,12 @@ mod tests {
             // Duplicate keys, errors after a scanned document: the full parser's message and line.
             (format!("{POD}  containers:\n  - image: quay.io/a\n---\n{POD}  containers: []\n  containers: []\n"), 1),
             (format!("{POD}  containers:\n  - image: quay.io/a\n---\n{POD}  containers: [\n"), 1),
+            // A flow collection or quoted scalar left open across `---`.
+            (format!("{POD}  containers: [\n---\n{POD}  containers:\n  - image: quay.io/a\n"), 0),
+            (format!("{POD}  containers:\n  - image: \"quay.io/a\n---\n{POD}  containers:\n  - image: quay.io/a\n"), 0),
+            (format!("{POD}  containers:\n  - image: quay.io/a\n    args:\n    - one\n---\n  two\n"), 1),
+            // Many keys in one mapping: the full parser.
+            (format!("{POD}  containers:\n  - image: quay.io/a\n    env: {{{}}}\n", (0..300).map(|i| format!("k{i}: v")).collect::<Vec<_>>().join(", ")), 0),
             // Nothing to add: the document comes out byte for byte.
             (format!("# head\n{POD}  containers:\n  - image: nginx   # no credential\n"), 1),
             // A Secret the output replaces waits as a value.
