@@ -1,7 +1,8 @@
 //! Kubernetes manifests: reading a stream of objects (YAML documents, JSON, a v1 `List`),
 //! finding every pod template and its images, adding the `imagePullSecrets` the images'
-//! credentials need, and writing the objects back. Pure over data: which credential an
-//! image needs is the caller's resolver's answer.
+//! credentials need, and writing the objects back (as values, or as the input's own text
+//! for the documents `fast.rs` scans). Pure over data: which credential an image needs is
+//! the caller's resolver's answer.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
