@@ -1479,6 +1479,76 @@ mod tests {
         assert_eq!(out, text);
     }
 
+    /// Lines a pod spec may hold, right or wrong, for documents of random structure.
+    const LINES: [&str; 32] = [
+        "containers:",
+        "initContainers:",
+        "imagePullSecrets:",
+        "imagePullSecrets: []",
+        "- name: cred-1",
+        "- name: other",
+        "- image: quay.io/a",
+        "- image: ghcr.io/b",
+        "image: quay.io/c",
+        "image: nginx",
+        "- name: c",
+        "-",
+        "- - x",
+        "spec:",
+        "template:",
+        "name: x",
+        "value: |",
+        "value: >-",
+        "text in a block",
+        "key: value # comment",
+        "# comment",
+        "",
+        "args: [a, \"b\", {c: d}]",
+        "resources: {}",
+        "'quoted': \"value\"",
+        "key: 'it''s'",
+        "key:value",
+        "key: a: b",
+        "? complex",
+        "- {name: cred-2}",
+        "env:",
+        "restartPolicy: Always",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_structures_mean_the_same_on_both_paths(
+            kind in 0usize..4,
+            lines in prop::collection::vec((0usize..5, 0..LINES.len()), 1..24),
+        ) {
+            let head = [
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n",
+                "apiVersion: v1\nkind: PodTemplate\nmetadata:\n  name: t\ntemplate:\n",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n",
+            ][kind];
+            let mut text = head.to_owned();
+            // Each line two columns left or right of the one before, or at its column.
+            let mut indent = 2usize;
+            for (step, line) in lines {
+                indent = match step {
+                    0 => indent.saturating_sub(4),
+                    1 => indent.saturating_sub(2),
+                    2 | 3 => indent,
+                    _ => indent + 2,
+                }
+                .max(2);
+                text.push_str(&" ".repeat(indent));
+                text.push_str(LINES[line]);
+                text.push('\n');
+            }
+            // Most are not valid YAML: the fast path must step aside from each of those.
+            check(&text)?;
+        }
+    }
+
     #[test]
     fn plain_workloads_take_the_fast_path() {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: quay.io/a\n        resources: {limits: {cpu: 1}}\n---\n# c\napiVersion: v1\nkind: Pod\nmetadata: {}\nspec:\n  imagePullSecrets: []\n  containers:\n    - image: \"ghcr.io/b\"\n      args: ['x', \"y\"]\n";
