@@ -1408,6 +1408,11 @@ fn bad_manifests_and_node_files_get_their_exit_code_and_change_nothing() {
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: a, image: {image:?}}}]\n"
         )
     };
+    let block_pod = |image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: {image}\n"
+        )
+    };
     let deployment_without_template = file(
         "no-template.yaml",
         b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n",
@@ -1486,6 +1491,27 @@ fn bad_manifests_and_node_files_get_their_exit_code_and_change_nothing() {
                 pod("quay.io/a")
             ),
             "not a docker-registry Secret",
+        ),
+        // The same in the block style the fast path copies: its errors are the full path's.
+        kube(
+            "a block-style image that is not a reference",
+            &block_pod("Quay.io/Acme/App"),
+            "is not an image reference",
+        ),
+        kube(
+            "a block-style container without an image",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n",
+            "image is missing",
+        ),
+        kube(
+            "block-style duplicate documents",
+            &format!("{}---\n{}", block_pod("quay.io/a"), block_pod("quay.io/b")),
+            "stdin, document 1 and stdin, document 2 are the same object",
+        ),
+        kube(
+            "a YAML syntax error after a copied document",
+            &format!("{}---\napiVersion: v1\nkind: Pod\nmetadata: [p\n", block_pod("quay.io/a")),
+            "not valid YAML: line 13",
         ),
         case("kube", "bad --namespace", &["kube", "-", "-n", "Bad_NS"], &pod("quay.io/a"), 2, "Bad_NS"),
         case("kube", "no FILE", &["kube"], "", 2, "FILE"),

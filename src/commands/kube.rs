@@ -12,7 +12,8 @@ use crate::cli::{KubeArgs, ManifestFormat};
 use crate::commands::export::{check_secret_name, k8s_secret};
 use crate::context::{Context, EnvCredentials};
 use crate::exit::{ExitCode, Failure, input_error};
-use crate::kube::manifest::{self, Attacher, Document, Format, ManifestError, Pull};
+use crate::kube::fast::Copied;
+use crate::kube::manifest::{self, Attacher, Document, Format, ManifestError, Object, Pull};
 use crate::kube::secret::secret_name;
 use crate::vault::fs::FsError;
 use crate::vault::secrets::Secret;
@@ -36,31 +37,39 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
         answers.insert(image.to_owned(), answer.clone());
         Ok(answer)
     });
+    // Every input is read first: the documents the fast path copies are written from it.
+    let inputs = args.files.iter().map(|file| read(file)).collect::<Result<Vec<_>, _>>()?;
     // Each document is rendered as soon as it is done, so a long stream is never held as
     // values; Secrets the output may replace wait until every document is seen.
-    let mut chunks: Vec<Result<String, Document>> = Vec::new();
-    for file in &args.files {
-        let (name, text) = read(file)?;
+    let mut chunks: Vec<Chunk<'_>> = Vec::new();
+    for (name, text) in &inputs {
         let (name, text) = (name.as_str(), text.as_str());
         // Parsing is most of the work: one thread parses while this one attaches and
         // renders, in document order. A parse error stops the parser after it is sent.
         std::thread::scope(|scope| -> Result<(), Failure> {
             let (parsed, documents) = std::sync::mpsc::sync_channel(64);
             scope.spawn(move || {
-                for document in manifest::documents(name, text) {
+                // YAML output copies the documents the fast path understands as they are.
+                for document in manifest::objects(name, text, format == Format::Yaml) {
                     let last = document.is_err();
                     if parsed.send(document).is_err() || last {
                         break;
                     }
                 }
             });
-            for document in documents {
-                let mut document = document.map_err(bad_manifest)?;
+            for object in documents {
+                let mut document = match object.map_err(bad_manifest)? {
+                    Object::Value(document) => document,
+                    Object::Scanned(scanned) => {
+                        chunks.push(Chunk::Copied(attacher.add_scanned(&scanned).map_err(bad_manifest)?));
+                        continue;
+                    }
+                };
                 attacher.add(&mut document).map_err(bad_manifest)?;
                 if manifest::may_be_replaced(&document) {
-                    chunks.push(Err(document));
+                    chunks.push(Chunk::Held(document));
                 } else {
-                    chunks.push(Ok(manifest::render_one(&document, format)));
+                    chunks.push(Chunk::Text(manifest::render_one(&document, format)));
                 }
             }
             Ok(())
@@ -69,12 +78,12 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
     let mut texts = Vec::with_capacity(chunks.len());
     for chunk in chunks {
         match chunk {
-            Ok(text) => texts.push(text),
-            Err(mut document) => {
+            Chunk::Held(mut document) => {
                 if !attacher.drop_replaced(&mut document).map_err(bad_manifest)? {
-                    texts.push(manifest::render_one(&document, format));
+                    texts.push(Chunk::Text(manifest::render_one(&document, format)));
                 }
             }
+            chunk => texts.push(chunk),
         }
     }
     let outcome = attacher.finish();
@@ -114,7 +123,8 @@ pub fn run(args: KubeArgs, ctx: &Context) -> Result<u8, Failure> {
             ));
         }
     }
-    write(ctx, secret_texts.iter().map(|t| t.as_str()).chain(texts.iter().map(String::as_str)), format)?;
+    let secret_parts = secret_texts.iter().map(|t| [t.as_str(), "", "", ""]);
+    write(ctx, secret_parts.chain(texts.iter().map(Chunk::parts)), format)?;
 
     ctx.out.warn_all(outcome.unresolved.iter().map(|unresolved| {
         format!(
@@ -135,15 +145,36 @@ fn bad_manifest(error: ManifestError) -> Failure {
     }
 }
 
+/// One document of the output.
+enum Chunk<'a> {
+    Text(String),
+    /// A document of the input, copied with its new lines.
+    Copied(Copied<'a>),
+    /// A Secret that waits until every document is seen.
+    Held(Document),
+}
+
+impl Chunk<'_> {
+    fn parts(&self) -> [&str; 4] {
+        match self {
+            Chunk::Text(text) => [text, "", "", ""],
+            Chunk::Copied(copied) => copied.parts(),
+            Chunk::Held(_) => ["", "", "", ""],
+        }
+    }
+}
+
 /// The output stream, in pieces of about 64 KiB: YAML documents separated by `---`, JSON
 /// objects one after another. The buffer is wiped, as it held Secrets.
-fn write<'a>(ctx: &Context, parts: impl Iterator<Item = &'a str>, format: Format) -> Result<(), Failure> {
+fn write<'a>(ctx: &Context, documents: impl Iterator<Item = [&'a str; 4]>, format: Format) -> Result<(), Failure> {
     let mut buffer = zeroize::Zeroizing::new(String::with_capacity(1 << 16));
-    for (i, part) in parts.enumerate() {
+    for (i, parts) in documents.enumerate() {
         if i > 0 && format == Format::Yaml {
             buffer.push_str("---\n");
         }
-        buffer.push_str(part);
+        for part in parts {
+            buffer.push_str(part);
+        }
         if buffer.len() >= 1 << 16 {
             ctx.out.data(&buffer)?;
             zeroize::Zeroize::zeroize(&mut *buffer);

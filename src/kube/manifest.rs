@@ -1,7 +1,8 @@
 //! Kubernetes manifests: reading a stream of objects (YAML documents, JSON, a v1 `List`),
 //! finding every pod template and its images, adding the `imagePullSecrets` the images'
-//! credentials need, and writing the objects back. Pure over data: which credential an
-//! image needs is the caller's resolver's answer.
+//! credentials need, and writing the objects back (as values, or as the input's own text
+//! for the documents `fast.rs` scans). Pure over data: which credential an image needs is
+//! the caller's resolver's answer.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -9,6 +10,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::fast::{self, Copied, Piece, Scanned};
 use super::yaml::{self, YamlError};
 
 /// One object of the input (a List stays one document).
@@ -99,24 +101,109 @@ pub enum Format {
 /// must be a Kubernetes object (a mapping with `apiVersion` and `kind`).
 pub fn documents<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Document, ManifestError>> + 'a {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let values: Box<dyn Iterator<Item = Result<Value, ManifestError>> + 'a> = if text.trim_start().starts_with('{') {
+    let values: Box<dyn Iterator<Item = Result<Value, ManifestError>> + 'a> = if is_json(text) {
         Box::new(
             serde_json::Deserializer::from_str(text)
                 .into_iter::<Value>()
                 .map(move |r| r.map_err(|error| ManifestError::Json { file: file.to_owned(), error })),
         )
     } else {
-        Box::new(
-            yaml::Documents::new(text)
-                .map(move |r| r.map_err(|error| ManifestError::Yaml { file: file.to_owned(), error })),
-        )
+        Box::new(yaml::Documents::new(text).map(move |r| r.map_err(|error| yaml_error(file, error))))
     };
     let mut number = 0;
     values.filter(|r| !matches!(r, Ok(Value::Null))).map(move |value| {
         number += 1;
-        let document = Document { file: file.to_owned(), number, value: value? };
-        check_document(&document)?;
-        Ok(document)
+        value_document(file, value?, number)
+    })
+}
+
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+fn yaml_error(file: &str, error: YamlError) -> ManifestError {
+    ManifestError::Yaml { file: file.to_owned(), error }
+}
+
+fn value_document(file: &str, value: Value, number: usize) -> Result<Document, ManifestError> {
+    let document = Document { file: file.to_owned(), number, value };
+    check_document(&document)?;
+    Ok(document)
+}
+
+/// One object of the input: a value, or a YAML document the fast path scanned (which is
+/// written back as its own text).
+pub enum Object<'a> {
+    Value(Document),
+    Scanned(ScannedDocument<'a>),
+}
+
+/// A document the fast path understood, with where it is.
+pub struct ScannedDocument<'a> {
+    pub file: &'a str,
+    /// 1-based among the file's non-empty documents, as [`Document::number`].
+    pub number: usize,
+    pub scanned: Scanned<'a>,
+}
+
+/// The objects of one input, as [`documents`], but with `fast` the YAML documents the
+/// fast path understands come as [`Object::Scanned`], the others as values.
+pub fn objects<'a>(
+    file: &'a str,
+    text: &'a str,
+    fast: bool,
+) -> Box<dyn Iterator<Item = Result<Object<'a>, ManifestError>> + 'a> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if fast && !is_json(text) {
+        Box::new(mixed(file, text))
+    } else {
+        Box::new(documents(file, text).map(|document| document.map(Object::Value)))
+    }
+}
+
+/// The fast path's pieces, and the documents it steps aside from read by the full parser
+/// (one at a time, or the rest of the stream), numbered in one sequence.
+fn mixed<'a>(file: &'a str, text: &'a str) -> impl Iterator<Item = Result<Object<'a>, ManifestError>> + 'a {
+    let mut pieces = fast::Pieces::new(text);
+    let mut slow: Option<(yaml::Documents<'a>, bool)> = None;
+    let mut number = 0;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        loop {
+            if let Some((documents, whole)) = &mut slow {
+                let whole = *whole;
+                let next = documents.next();
+                if !whole || next.is_none() {
+                    slow = None;
+                }
+                match next {
+                    None if whole => return None,
+                    None | Some(Ok(Value::Null)) => continue,
+                    Some(Ok(value)) => {
+                        number += 1;
+                        let document = value_document(file, value, number);
+                        failed = document.is_err();
+                        return Some(document.map(Object::Value));
+                    }
+                    Some(Err(error)) => {
+                        failed = true;
+                        return Some(Err(yaml_error(file, error)));
+                    }
+                }
+            }
+            match pieces.next()? {
+                Piece::Scanned(scanned) => {
+                    number += 1;
+                    return Some(Ok(Object::Scanned(ScannedDocument { file, number, scanned })));
+                }
+                Piece::Slow { text, first_line, whole } => {
+                    slow = Some((yaml::Documents::after_lines(text, first_line), whole));
+                }
+            }
+        }
     })
 }
 
@@ -179,7 +266,7 @@ fn describe(value: &Value) -> String {
 }
 
 /// Where the pod spec of a workload kind is; `None` for kinds without pod templates.
-fn pod_spec_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
+pub(super) fn pod_spec_path(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     match (group, kind) {
         ("", "Pod") => Some(&["spec"]),
@@ -267,16 +354,66 @@ impl<R: FnMut(&str) -> Result<Option<Pull>, String>> Attacher<R> {
     }
 
     fn check_duplicate(&mut self, at: &Location, object: &Value) -> Result<(), ManifestError> {
-        let Some(name) = metadata_text(object, "name") else { return Ok(()) };
         let api_version = text(object, "apiVersion").unwrap_or_default();
+        let kind = text(object, "kind").unwrap_or_default();
+        let namespace = metadata_text(object, "namespace");
+        self.check_duplicate_of(at, api_version, kind, namespace, metadata_text(object, "name"))
+    }
+
+    fn check_duplicate_of(
+        &mut self,
+        at: &Location,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<(), ManifestError> {
+        let Some(name) = name else { return Ok(()) };
         let group = api_version.rsplit_once('/').map_or("", |(group, _)| group).to_owned();
-        let kind = text(object, "kind").unwrap_or_default().to_owned();
-        let namespace = metadata_text(object, "namespace").unwrap_or(&self.default_namespace).to_owned();
+        let namespace = namespace.unwrap_or(&self.default_namespace).to_owned();
         let what = format!("{kind} {namespace}/{name}");
-        if let Some(first) = self.seen.insert((group, kind, namespace, name.to_owned()), at.clone()) {
+        if let Some(first) = self.seen.insert((group, kind.to_owned(), namespace, name.to_owned()), at.clone()) {
             return Err(ManifestError::Duplicate { first: first.to_string(), second: at.to_string(), what });
         }
         Ok(())
+    }
+
+    /// Checks a scanned document against the ones before it and returns its text with
+    /// the Secrets its template needs added.
+    pub fn add_scanned<'a>(&mut self, document: &ScannedDocument<'a>) -> Result<Copied<'a>, ManifestError> {
+        let scanned = &document.scanned;
+        let name = scanned.name.filter(|s| !s.is_empty());
+        let namespace = scanned.namespace.filter(|s| !s.is_empty());
+        let at = Location { file: document.file.to_owned(), document: document.number, item: None };
+        self.check_duplicate_of(&at, scanned.api_version, scanned.kind, namespace, name)?;
+        let (Some(spec), Some(path)) = (&scanned.spec, pod_spec_path(scanned.api_version, scanned.kind)) else {
+            return Ok(scanned.render(&[]));
+        };
+        let namespace = namespace.unwrap_or(&self.default_namespace).to_owned();
+        let at = format!("{at} ({} {})", scanned.kind, name.unwrap_or("(no name)"));
+        let prefix = path.join(".");
+        let images = spec.images.iter().map(|&(field, i, image)| (field, i, image));
+        let Some(pulls) = resolve_pulls(images, &at, &prefix, &mut self.resolve, &mut self.outcome.unresolved)? else {
+            return Ok(scanned.render(&[]));
+        };
+        let mut added: Vec<String> = Vec::new();
+        for pull in pulls {
+            if !spec.existing.contains(&pull.secret.as_str()) && !added.contains(&pull.secret) {
+                added.push(pull.secret.clone());
+            }
+            self.need(&namespace, pull);
+        }
+        Ok(scanned.render(&added))
+    }
+
+    fn need(&mut self, namespace: &str, pull: Pull) {
+        if self.needed.insert((namespace.to_owned(), pull.secret.clone())) {
+            self.outcome.secrets.push(NeededSecret {
+                namespace: namespace.to_owned(),
+                name: pull.secret,
+                credential: pull.credential,
+            });
+        }
     }
 
     fn attach_object(&mut self, at: Location, object: &mut Value) -> Result<(), ManifestError> {
@@ -301,13 +438,7 @@ impl<R: FnMut(&str) -> Result<Option<Pull>, String>> Attacher<R> {
                 reference.insert("name".into(), Value::String(pull.secret.clone()));
                 pull_secrets.push(Value::Object(reference));
             }
-            if self.needed.insert((namespace.clone(), pull.secret.clone())) {
-                self.outcome.secrets.push(NeededSecret {
-                    namespace: namespace.clone(),
-                    name: pull.secret,
-                    credential: pull.credential,
-                });
-            }
+            self.need(&namespace, pull);
         }
         Ok(())
     }
@@ -390,11 +521,10 @@ fn template_pulls(
     resolve: &mut impl FnMut(&str) -> Result<Option<Pull>, String>,
     unresolved: &mut Vec<Unresolved>,
 ) -> Result<Option<Vec<Pull>>, ManifestError> {
-    let mut pulls: Vec<Pull> = Vec::new();
-    let mut complete = true;
     if !spec.contains_key("containers") {
         return Err(invalid(&at, format!("{prefix}.containers is missing")));
     }
+    let mut images = Vec::new();
     // In the order the kubelet pulls them.
     for field in ["initContainers", "containers", "ephemeralContainers"] {
         let Some(list) = spec.get(field) else { continue };
@@ -402,25 +532,43 @@ fn template_pulls(
             return Err(invalid(&at, format!("{prefix}.{field} is not a list")));
         };
         for (i, container) in list.iter().enumerate() {
-            let path = format!("{prefix}.{field}[{i}].image");
             let image = match container.get("image") {
-                Some(Value::String(image)) => image,
-                Some(_) => return Err(invalid(&at, format!("{path} is not a string"))),
-                None if container.is_object() => return Err(invalid(&at, format!("{path} is missing"))),
+                Some(Value::String(image)) => image.as_str(),
+                Some(_) => return Err(invalid(&at, format!("{prefix}.{field}[{i}].image is not a string"))),
+                None if container.is_object() => {
+                    return Err(invalid(&at, format!("{prefix}.{field}[{i}].image is missing")));
+                }
                 None => return Err(invalid(&at, format!("{prefix}.{field}[{i}] is not a mapping"))),
             };
-            match resolve(image) {
-                Err(reason) => {
-                    return Err(ManifestError::Image { at: at.to_owned(), path, image: image.clone(), reason });
-                }
-                Ok(None) => {
-                    complete = false;
-                    unresolved.push(Unresolved { at: at.to_owned(), path, image: image.clone() });
-                }
-                Ok(Some(pull)) => {
-                    if !pulls.iter().any(|p| p.secret == pull.secret) {
-                        pulls.push(pull);
-                    }
+            images.push((field, i, image));
+        }
+    }
+    resolve_pulls(images.into_iter(), at, prefix, resolve, unresolved)
+}
+
+/// The pulls of a template's images (field, index, image), in that order.
+fn resolve_pulls<'i>(
+    images: impl Iterator<Item = (&'static str, usize, &'i str)>,
+    at: &str,
+    prefix: &str,
+    resolve: &mut impl FnMut(&str) -> Result<Option<Pull>, String>,
+    unresolved: &mut Vec<Unresolved>,
+) -> Result<Option<Vec<Pull>>, ManifestError> {
+    let mut pulls: Vec<Pull> = Vec::new();
+    let mut complete = true;
+    for (field, i, image) in images {
+        let path = format!("{prefix}.{field}[{i}].image");
+        match resolve(image) {
+            Err(reason) => {
+                return Err(ManifestError::Image { at: at.to_owned(), path, image: image.to_owned(), reason });
+            }
+            Ok(None) => {
+                complete = false;
+                unresolved.push(Unresolved { at: at.to_owned(), path, image: image.to_owned() });
+            }
+            Ok(Some(pull)) => {
+                if !pulls.iter().any(|p| p.secret == pull.secret) {
+                    pulls.push(pull);
                 }
             }
         }

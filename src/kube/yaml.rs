@@ -1,7 +1,8 @@
 //! YAML as kubectl reads and writes it: a multi-document stream parsed into key-ordered JSON
 //! values with YAML 1.1 scalar resolution (what go-yaml v2 under `sigs.k8s.io/yaml` does,
 //! so `0644` is 420 and `yes` is true), and values written back as YAML that both YAML 1.1
-//! and 1.2 readers take to mean the same thing. Comments are not kept.
+//! and 1.2 readers take to mean the same thing. Comments are not kept. This is the full
+//! path: `fast.rs` copies the documents it understands without it.
 
 use std::collections::HashMap;
 
@@ -56,11 +57,18 @@ pub struct Documents<'a> {
     parser: Parser<'a, StrInput<'a>>,
     budget: usize,
     done: bool,
+    /// Lines of the stream before `text`, added to every line an error names.
+    lines_before: usize,
 }
 
 impl<'a> Documents<'a> {
     pub fn new(text: &'a str) -> Self {
-        Documents { parser: Parser::new_from_str(text), budget: NODE_BUDGET, done: false }
+        Self::after_lines(text, 0)
+    }
+
+    /// The documents of `text`, which starts after `lines_before` lines of a longer stream.
+    pub fn after_lines(text: &'a str, lines_before: usize) -> Self {
+        Documents { parser: Parser::new_from_str(text), budget: NODE_BUDGET, done: false, lines_before }
     }
 
     fn next_document(&mut self) -> Result<Option<Value>, YamlError> {
@@ -107,7 +115,7 @@ impl<'a> Documents<'a> {
                     {
                         let plain = style == ScalarStyle::Plain && tag.is_none();
                         let merge = plain && text == "<<";
-                        let text = if plain { key_text(text) } else { text.into_owned() };
+                        let text = if plain { key_text(text).into_owned() } else { text.into_owned() };
                         *key = Some((text, merge));
                         continue;
                     }
@@ -145,7 +153,10 @@ impl<'a> Documents<'a> {
                         } else if map.contains_key(&name) {
                             return Err(YamlError::at(
                                 mark,
-                                format!("duplicate key {name:?} in the mapping that starts at line {}", start.line()),
+                                format!(
+                                    "duplicate key {name:?} in the mapping that starts at line {}",
+                                    start.line() + self.lines_before
+                                ),
                             ));
                         }
                         map.insert(name, value);
@@ -163,7 +174,12 @@ impl Iterator for Documents<'_> {
         if self.done {
             return None;
         }
-        let next = self.next_document().transpose();
+        let next = self.next_document().transpose().map(|r| {
+            r.map_err(|mut e| {
+                e.line += self.lines_before;
+                e
+            })
+        });
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
         }
@@ -213,12 +229,12 @@ fn merge_into(map: &mut Map<String, Value>, value: Value, merged: &mut Vec<Strin
 
 /// A plain key as `sigs.k8s.io/yaml` turns it into a JSON key: booleans and null spelled
 /// as JSON spells them, everything else as written.
-fn key_text(text: Cow<'_, str>) -> String {
+pub(super) fn key_text(text: Cow<'_, str>) -> Cow<'_, str> {
     match resolved_kind(&text) {
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Null) => "null".to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => text.into_owned(),
+        Some(Value::Bool(b)) => Cow::Owned(b.to_string()),
+        Some(Value::Null) => Cow::Borrowed("null"),
+        Some(Value::Number(n)) => Cow::Owned(n.to_string()),
+        _ => text,
     }
 }
 
@@ -246,7 +262,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
     }
 }
 
-fn is_non_finite(text: &str) -> bool {
+pub(super) fn is_non_finite(text: &str) -> bool {
     let t = text.trim_start_matches(['+', '-']);
     [".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"].contains(&t)
 }
@@ -254,7 +270,7 @@ fn is_non_finite(text: &str) -> bool {
 /// go-yaml v2's resolution of a plain scalar (resolve.go): the YAML 1.1 booleans and nulls,
 /// integers in the bases Go's `strconv.ParseInt(s, 0, 64)` takes (so a leading 0 is
 /// octal), `0b` binary, and floats of the YAML form; `None` for a string.
-fn resolved_kind(text: &str) -> Option<Value> {
+pub(super) fn resolved_kind(text: &str) -> Option<Value> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -342,6 +358,14 @@ pub fn to_string(value: &Value) -> String {
             out.push('\n');
         }
     }
+    out
+}
+
+/// One string as a YAML scalar on one line: plain when every reader takes it for that
+/// string, else double-quoted.
+pub(super) fn scalar_text(s: &str) -> String {
+    let mut out = String::new();
+    write_string(&mut out, s, 0, true);
     out
 }
 
