@@ -303,6 +303,9 @@ mod crypto {
 
     pub(super) type AesKey = [u8; 16];
 
+    /// The private exponent's length: 256 bits (see `Keypair::generate`).
+    const PRIVATE_KEY_BYTES: usize = 32;
+
     #[derive(Clone)]
     pub(super) struct Keypair {
         pub(super) private: BigUint,
@@ -311,7 +314,12 @@ mod crypto {
 
     impl Keypair {
         pub(super) fn generate() -> Self {
-            let private_key_bytes: [u8; 128] = random_bytes();
+            // Patched for regcred: a 256-bit private exponent instead of a 1024-bit one.
+            // This group (the 1024-bit MODP prime of RFC 2409, a safe prime) offers about
+            // 80 bits of strength; a short exponent keeps all of it when it has at least
+            // twice as many bits (RFC 3526 section 8, RFC 7919 section 5.2), and 256 is more
+            // than three times. Both exponentiations get about four times cheaper.
+            let private_key_bytes: [u8; PRIVATE_KEY_BYTES] = random_bytes();
 
             let private_key = BigUint::from_bytes_be(&private_key_bytes);
             let public_key = pow_base_exp_mod(&DH_GENERATOR, &private_key, &DH_PRIME);
