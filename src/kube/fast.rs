@@ -1061,21 +1061,9 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::Value;
 
-    use crate::kube::manifest::{self, Attacher, Format, Object, Pull};
+    use crate::kube::manifest::tests::resolver;
+    use crate::kube::manifest::{self, Attacher, Format, Object};
     use crate::kube::yaml;
-
-    fn resolver(image: &str) -> Result<Option<Pull>, String> {
-        if image.contains(' ') || image.is_empty() {
-            return Err("not a reference".into());
-        }
-        let credential = match image.split('/').next() {
-            Some("quay.io") => 1,
-            Some("ghcr.io") => 2,
-            Some("registry.lan:5000") => 3,
-            _ => return Ok(None),
-        };
-        Ok(Some(Pull { credential, secret: format!("cred-{credential}") }))
-    }
 
     /// What a run makes of a stream: the output's documents re-read, the Secrets
     /// (namespace, name) and the unresolved images (where, path, image); or the error.

@@ -597,14 +597,16 @@ pub fn render_one(document: &Document, format: Format) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn resolver(image: &str) -> Result<Option<Pull>, String> {
-        if image.contains(' ') {
-            return Err("contains a space".into());
+    /// The tests' resolver: three registries with a credential each, anything else without
+    /// one, and an image with a space, or none at all, not a reference.
+    pub(crate) fn resolver(image: &str) -> Result<Option<Pull>, String> {
+        if image.contains(' ') || image.is_empty() {
+            return Err("not a reference".into());
         }
         let credential = match image.split('/').next() {
             Some("quay.io") => 1,
