@@ -519,7 +519,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn time_strategy() -> impl Strategy<Value = OffsetDateTime> {
-        (0i64..4_102_444_800, prop::bool::weighted(0.1), -50_000i32..50_000).prop_map(|(secs, odd, offset)| {
+        (0i64..4_102_444_800, prop::bool::weighted(0.03), -50_000i32..50_000).prop_map(|(secs, odd, offset)| {
             let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
             if odd {
                 t.to_offset(UtcOffset::from_whole_seconds(offset / 60 * 60).unwrap_or(UtcOffset::UTC))
@@ -531,18 +531,26 @@ mod tests {
         })
     }
 
-    /// Mostly plain text like regcred writes, sometimes characters that need escapes.
+    /// Mostly plain text like regcred writes, sometimes characters that need escapes. A
+    /// store holds some 30 strings: rare enough that about half the stores are all plain and
+    /// take the fast paths, whose mistakes the properties can then see.
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![
-            8 => "[a-z0-9.:/_+@-]{0,20}",
+            50 => "[a-z0-9.:/_+@-]{0,20}",
             1 => "[a-z\"\\\\'#= \t\u{e9}\u{1F600}\u{7f}\u{1}]{0,8}",
         ]
     }
 
+    /// Ids and sequences: mostly of the size stores have, sometimes of 19 digits, which the
+    /// scanner leaves to `toml` (i64 ends there).
+    fn number() -> impl Strategy<Value = u64> {
+        prop_oneof![8 => 0u64..1_000_000, 1 => 0u64..(1 << 62)]
+    }
+
     fn credential() -> impl Strategy<Value = Credential> {
         (
-            (0u64..(1 << 62), text(), prop::option::of(text()), text(), text(), prop::option::of(text())),
-            (any::<bool>(), 0u64..(1 << 62), any::<bool>(), prop::option::of(text()), time_strategy(), time_strategy()),
+            (number(), text(), prop::option::of(text()), text(), text(), prop::option::of(text())),
+            (any::<bool>(), number(), any::<bool>(), prop::option::of(text()), time_strategy(), time_strategy()),
         )
             .prop_map(
                 |(
@@ -569,7 +577,7 @@ mod tests {
 
     fn registries() -> impl Strategy<Value = Registries> {
         (
-            (0u32..3, text(), text(), 0u64..(1 << 62), 0u64..(1 << 62)),
+            (0u32..3, text(), text(), number(), number()),
             prop::collection::vec((text(), time_strategy()), 0..4),
             prop::collection::vec(credential(), 0..6),
         )
@@ -599,7 +607,13 @@ mod tests {
         fn scanner_agrees_with_toml(r in registries()) {
             let text = toml::to_string(&r).unwrap();
             let slow: Registries = toml::from_str(&text).unwrap();
-            if let Some(fast) = parse(&text, None) {
+            let fast = parse(&text, None);
+            // What the writer writes itself, the scanner reads itself, but for numbers of 19
+            // digits.
+            let numbers = [r.next_id, r.next_sequence].into_iter().chain(r.credentials.iter().flat_map(|c| [c.id, c.sequence]));
+            let short = numbers.into_iter().all(|n| n < 1_000_000_000_000_000_000);
+            prop_assert!(render(&r).is_none() || !short || fast.is_some(), "the scanner stepped aside for:\n{}", text);
+            if let Some(fast) = fast {
                 prop_assert_eq!(shown(&fast), shown(&slow));
             }
         }
@@ -678,6 +692,49 @@ mod tests {
         assert!(parse(&base.replace("next_id = 1", "next_id = 99999999999999999999"), None).is_none());
         assert!(parse(&base.replace(" = ", "="), None).is_none());
         assert!(parse(&base.replace('\n', "\r\n"), None).is_none());
+    }
+
+    #[test]
+    fn a_given_environment_is_kept_over_the_current_one() {
+        let mut r = Registries::fresh();
+        let stamp = super::super::now();
+        r.environments.push(Environment { name: "ci".into(), created: stamp });
+        for (id, environment) in [(1, "default"), (2, "ci"), (3, "default"), (4, "ci")] {
+            r.credentials.push(Credential {
+                id,
+                environment: environment.into(),
+                name: None,
+                address: "quay.io".into(),
+                username: "bob".into(),
+                email: None,
+                active: true,
+                sequence: id,
+                secret_store: SecretStoreKind::File,
+                secret_env: None,
+                added: stamp,
+                updated: stamp,
+            });
+        }
+        let text = render(&r).expect("plain store renders directly");
+        let ids = |environment: Option<&str>| {
+            let need = Need { environment, address: &|_| true };
+            parse(&text, Some(&need)).expect("own output scans").credentials.iter().map(|c| c.id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(Some("ci")), [2, 4]);
+        assert_eq!(ids(None), [1, 3], "no environment given: the current one");
+    }
+
+    #[test]
+    fn strings_with_bare_control_characters_go_to_toml() {
+        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 1\nnext_sequence = 1\n";
+        let env =
+            |name: &str| format!("{base}\n[[environments]]\nname = \"{name}\"\ncreated = \"2026-01-01T00:00:00Z\"\n");
+        assert!(parse(&env("a b"), None).is_some());
+        // TOML refuses a bare U+0001 or DEL, and a basic string ends at its line; a tab it
+        // allows, but regcred never writes one bare.
+        for odd in ["a\u{1}b", "a\u{7f}b", "a\tb", "a\nb"] {
+            assert!(parse(&env(odd), None).is_none(), "{odd:?}");
+        }
     }
 
     #[test]
