@@ -738,6 +738,18 @@ mod tests {
     }
 
     #[test]
+    fn a_store_may_end_anywhere_without_its_last_newline() {
+        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 1\nnext_sequence = 1";
+        assert!(parse(base, None).is_some(), "a number at the very end");
+        let env = "\n[[environments]]\nname = \"a\"\ncreated = \"2026-01-01T00:00:00Z\"";
+        assert_eq!(parse(&format!("{base}{env}"), None).map(|r| r.environments.len()), Some(1), "a string at the end");
+        // Cut inside a header, a key, a string or a word: not a store, never a panic.
+        for end in ["\n[[environments]]", "\n[[environ", "\nextra", "\nstore_id = \"y", "\nactive = tru"] {
+            assert!(parse(&format!("{base}{end}"), None).is_none(), "{end:?}");
+        }
+    }
+
+    #[test]
     fn timestamps_read_by_hand_equal_times_reading() {
         for s in ["2026-11-23T10:00:00Z", "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z"] {
             let slow = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
