@@ -772,12 +772,51 @@ mod tests {
     }
 
     #[test]
+    fn a_skipped_credential_with_a_bad_timestamp_sends_the_store_to_toml() {
+        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 3\nnext_sequence = 3\n\n\
+                    [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n";
+        let credential = |id: u64, address: &str, updated: &str| {
+            format!(
+                "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"bob\"\n\
+                 active = true\nsequence = {id}\nsecret_store = \"file\"\nadded = \"2026-01-01T00:00:00Z\"\nupdated = \"{updated}\"\n"
+            )
+        };
+        let quay = |address: &str| address == "quay.io";
+        let need = Need { environment: None, address: &quay };
+        let good = format!(
+            "{base}{}{}",
+            credential(1, "quay.io", "2026-01-02T00:00:00Z"),
+            credential(2, "ghcr.io", "2026-01-02T00:00:00Z")
+        );
+        assert_eq!(parse(&good, Some(&need)).map(|r| r.credentials.len()), Some(1));
+        // ghcr.io's credential is not needed, but `toml` would refuse the file for it.
+        let bad = format!(
+            "{base}{}{}",
+            credential(1, "quay.io", "2026-01-02T00:00:00Z"),
+            credential(2, "ghcr.io", "yesterday")
+        );
+        assert!(toml::from_str::<Registries>(&bad).is_err());
+        assert!(parse(&bad, Some(&need)).is_none());
+    }
+
+    #[test]
     fn timestamps_read_by_hand_equal_times_reading() {
         for s in ["2026-11-23T10:00:00Z", "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z"] {
             let slow = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
             assert_eq!(fast_timestamp(s), Some(slow));
         }
-        for s in ["2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-23T24:00:00Z", "2026-11-23 10:00:00Z"] {
+        // Impossible dates and times, and each separator wrong in turn.
+        for s in [
+            "2023-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026/11-23T10:00:00Z",
+            "2026-11/23T10:00:00Z",
+            "2026-11-23 10:00:00Z",
+            "2026-11-23T10-00:00Z",
+            "2026-11-23T10:00-00Z",
+            "2026-11-23T10:00:00X",
+        ] {
             assert_eq!(fast_timestamp(s), None, "{s}");
         }
     }
