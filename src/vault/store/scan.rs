@@ -695,6 +695,27 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_writes_spaces_itself() {
+        let mut r = Registries::fresh();
+        let stamp = super::super::now();
+        r.credentials.push(Credential {
+            id: 1,
+            environment: "default".into(),
+            name: None,
+            address: "quay.io".into(),
+            username: "bob the builder".into(),
+            email: None,
+            active: true,
+            sequence: 1,
+            secret_store: SecretStoreKind::File,
+            secret_env: None,
+            added: stamp,
+            updated: stamp,
+        });
+        assert_eq!(render(&r), Some(toml::to_string(&r).unwrap()), "a space needs no escape");
+    }
+
+    #[test]
     fn anything_unusual_goes_to_toml() {
         let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 1\nnext_sequence = 1\n";
         assert!(parse(base, None).is_some());
@@ -713,6 +734,7 @@ mod tests {
         assert!(parse(&base.replace("next_id = 1", "next_id = 99999999999999999999"), None).is_none());
         assert!(parse(&base.replace(" = ", "="), None).is_none());
         assert!(parse(&base.replace("version = 1", "version:= 1"), None).is_none());
+        assert!(parse(&base.replace("\"default\"\n", "\"default\""), None).is_none(), "two keys on a line");
         assert!(parse(&base.replace('\n', "\r\n"), None).is_none());
     }
 
