@@ -713,6 +713,9 @@ mod tests {
             updated: stamp,
         });
         assert_eq!(render(&r), Some(toml::to_string(&r).unwrap()), "a space needs no escape");
+        // A fraction of a second, even in UTC, is `toml`'s to write.
+        r.credentials[0].updated = stamp.replace_nanosecond(5).unwrap();
+        assert!(render(&r).is_none_or(|text| text == toml::to_string(&r).unwrap()));
     }
 
     #[test]
