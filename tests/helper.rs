@@ -181,3 +181,45 @@ fn help_is_asked_with_h_or_help_and_anything_else_is_a_usage_error() {
         assert!(run.stderr.starts_with("Usage: docker-credential-regcred"), "{args:?}");
     }
 }
+
+#[test]
+fn erase_with_nothing_in_use_succeeds_and_writes_nothing() {
+    use std::os::unix::fs::MetadataExt;
+    // podman treats a failed erase as fatal, so nothing to erase is a success; and it is
+    // not a write: an empty config dir gets no store, and a store is not replaced.
+    let t = TestEnv::new();
+    t.run_bin(&helper_bin(), &["erase"], "quay.io\n").ok();
+    assert!(!t.store_file().exists(), "an erase of nothing created {}", t.store_file().display());
+    let id = t.add("quay.io", "bob", "pw");
+    t.run(&["deactivate", &id.to_string()]).ok();
+    let inode = || std::fs::metadata(t.store_file()).unwrap().ino();
+    let before = (inode(), t.snapshot());
+    t.run_bin(&helper_bin(), &["erase"], "quay.io\n").ok();
+    assert_eq!((inode(), t.snapshot()), before, "the store was rewritten");
+    assert_eq!(t.status(id), "inactive");
+}
+
+#[test]
+fn a_login_whose_store_write_fails_puts_back_the_secret_it_replaced() {
+    // The secret is written before the store file; when the store cannot be written, the
+    // secret it replaced is put back and nothing is changed. A file-size limit between the
+    // two files' sizes makes only the store's write fail (EFBIG: SIGXFSZ is ignored).
+    let t = TestEnv::new();
+    store(&t, "quay.io", "bob", "one");
+    // Credentials that read their secrets from variables make the store large and keep
+    // the secrets file small.
+    for i in 0..20 {
+        t.run(&["add", &format!("registry{i}.example.com"), "-u", "robot", "--secret-from-env", "TOKEN"]).ok();
+    }
+    let limit: u64 = 2048;
+    let size = |path: std::path::PathBuf| std::fs::metadata(path).unwrap().len();
+    assert!(size(t.store_file()) > limit && size(t.secrets_file()) < limit / 2, "the limit lies between the sizes");
+    let before = t.snapshot();
+    let body = serde_json::json!({"ServerURL": "quay.io", "Username": "bob", "Secret": "two"}).to_string();
+    let script = format!("trap '' XFSZ; exec prlimit --fsize={limit} \"$0\" store");
+    let mut cmd = t.command(std::path::Path::new("sh"), &["-c", &script, &helper_bin().to_string_lossy()]);
+    let run = crate::util::run_with_input(&mut cmd, body.as_bytes()).code(1);
+    assert!(run.stdout.contains("registries.toml"), "the store's write failed: {run:?}");
+    assert_eq!(t.snapshot(), before, "a failed login changes nothing");
+    assert_eq!(get(&t, "quay.io").ok().json()["Secret"], "one");
+}

@@ -292,6 +292,130 @@ mod tests {
         assert!(pem.ends_with("-----\n"));
     }
 
+    /// A CA (`openssl req -x509`, 2026-11-26 10:16:12 to 2036-11-23 10:16:12 UTC) and a leaf
+    /// it issued for registry.test (to 2027-02-24 10:16:12). The checks below take their
+    /// `now` from the certificates' own dates, so they do not depend on today's.
+    const CA_AND_LEAF: &str = "\
+-----BEGIN CERTIFICATE-----
+MIIBiTCCAS+gAwIBAgIURLwOjxgHq0R2W/fUlAzjH1hAPp0wCgYIKoZIzj0EAwIw
+GjEYMBYGA1UEAwwPcmVnY3JlZCB0ZXN0IENBMB4XDTI2MTEyNjEwMTYxMloXDTM2
+MTEyMzEwMTYxMlowGjEYMBYGA1UEAwwPcmVnY3JlZCB0ZXN0IENBMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEevKcv8EVtNIDDMlAsg88lm5y0A5fEm86sis7/yzN
+utRO7D0FiBDvkWLoHX6amE7nLFja7zG/38MY6glbeplpIKNTMFEwHQYDVR0OBBYE
+FAAqgsCV/7qjYqDy5T4P9y9wJGMOMB8GA1UdIwQYMBaAFAAqgsCV/7qjYqDy5T4P
+9y9wJGMOMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAL1wBvpr
+0hLfwt7qpE38u1qB8mxMaZxz/vfJ2DT5ZK9yAiB1RiFNu5UTt0OQD9c1tfhfkadq
+g0XuylGExDn3h7JJGQ==
+-----END CERTIFICATE-----
+-----BEGIN CERTIFICATE-----
+MIIBhzCCAS6gAwIBAgIBAjAKBggqhkjOPQQDAjAaMRgwFgYDVQQDDA9yZWdjcmVk
+IHRlc3QgQ0EwHhcNMjYxMTI2MTAxNjEyWhcNMjcwMjI0MTAxNjEyWjAYMRYwFAYD
+VQQDDA1yZWdpc3RyeS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENwUF
+GyJ/iSIpZRyK7G2zYj9nJyYlbFyQgfa4q/jYKzZ5o6XWQL/GrM25gylW1YMI7/hG
+k1hOnEzBCb6FHYAxkqNnMGUwGAYDVR0RBBEwD4INcmVnaXN0cnkudGVzdDAJBgNV
+HRMEAjAAMB0GA1UdDgQWBBT5BVlxBjrP7SfQoXlLJuRPdbZ21jAfBgNVHSMEGDAW
+gBQAKoLAlf+6o2Kg8uU+D/cvcCRjDjAKBggqhkjOPQQDAgNHADBEAiA/vv4JUeF1
+iLxK389I0bDMeZrnCgzLVB8JdXTRoIyOFAIgJm3ldvIHXz5yEf1yFyADnyaKzDkr
+Um55e7Bn7OSGq7I=
+-----END CERTIFICATE-----
+";
+
+    fn ca_and_leaf() -> (CertificateInfo, CertificateInfo) {
+        let certs = certificates_from_pem(CA_AND_LEAF).expect("the test certificates parse");
+        let info = |der| CertificateInfo::parse(der).expect("the test certificates parse");
+        (info(&certs[0]), info(&certs[1]))
+    }
+
+    const SECOND: Duration = Duration::seconds(1);
+
+    #[test]
+    fn a_certificate_is_self_signed_when_it_names_itself_its_issuer() {
+        let (ca, leaf) = ca_and_leaf();
+        assert!(ca.self_signed(), "{} by {}", ca.subject, ca.issuer);
+        assert!(!leaf.self_signed(), "{} by {}", leaf.subject, leaf.issuer);
+    }
+
+    #[test]
+    fn a_certificate_is_current_from_its_first_second_to_its_last() {
+        let (ca, _) = ca_and_leaf();
+        for now in [ca.not_before, ca.not_before + Duration::days(1), ca.not_after] {
+            assert!(ca.is_current(now), "current at {now}");
+        }
+        for now in [ca.not_before - SECOND, ca.not_after + SECOND] {
+            assert!(!ca.is_current(now), "not current at {now}");
+        }
+    }
+
+    #[test]
+    fn pins_are_found_expired_expiring_within_30_days_or_not_valid_yet() {
+        let (_, leaf) = ca_and_leaf();
+        let findings = |now: OffsetDateTime| {
+            let setting = PinnedSetting { environment: "ci", address: "registry.test:5000", pem: CA_AND_LEAF };
+            pin_findings([setting], now)
+                .into_iter()
+                .map(|f| (f.subject.clone(), f.state, f.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let leaf_only = |now: OffsetDateTime| {
+            let found = findings(now);
+            assert!(found.iter().all(|(subject, ..)| *subject == leaf.subject), "the CA is current: {found:?}");
+            found.into_iter().map(|(_, state, words)| (state, words)).collect::<Vec<_>>()
+        };
+        // Well inside its dates and more than 30 days from its end: nothing to say.
+        assert_eq!(findings(leaf.not_before), vec![]);
+        assert_eq!(findings(leaf.not_after - EXPIRY_WARNING - SECOND), vec![]);
+        // Both were made the same second.
+        let early = findings(leaf.not_before - SECOND);
+        assert_eq!(early.len(), 2, "{early:?}");
+        for (_, state, words) in &early {
+            assert_eq!(*state, PinState::NotYetValid);
+            assert!(words.contains("is not valid before 2026-11-26;"), "{words}");
+        }
+        let [(state, words)] = &leaf_only(leaf.not_after - EXPIRY_WARNING)[..] else { panic!("one finding") };
+        assert_eq!(*state, PinState::ExpiresSoon(30));
+        assert!(words.contains("expires in 30 day(s), on 2027-02-24;"), "{words}");
+        let [(state, _)] = &leaf_only(leaf.not_after - Duration::days(10) - Duration::hours(1))[..] else {
+            panic!("one finding")
+        };
+        assert_eq!(*state, PinState::ExpiresSoon(10));
+        // Its last second is still today; the next one is past it.
+        let [(state, words)] = &leaf_only(leaf.not_after)[..] else { panic!("one finding") };
+        assert_eq!(*state, PinState::ExpiresSoon(0));
+        assert!(words.contains("expires today (2027-02-24)"), "{words}");
+        let [(state, words)] = &leaf_only(leaf.not_after + SECOND)[..] else { panic!("one finding") };
+        assert_eq!(*state, PinState::Expired);
+        assert_eq!(
+            *words,
+            format!(
+                "the certificate trusted for registry.test:5000 in environment ci (CN=registry.test, SHA-256 {}) \
+                 expired on 2027-02-24; replace it: regcred -e ci tls fetch registry.test:5000, \
+                 or regcred -e ci tls set registry.test:5000 --ca-cert FILE",
+                leaf.sha256
+            )
+        );
+    }
+
+    #[test]
+    fn a_certificate_to_trust_must_be_current_and_the_error_says_which() {
+        let (ca, leaf) = ca_and_leaf();
+        for now in [leaf.not_before, leaf.not_after] {
+            let certs = current_certificates_from_pem(CA_AND_LEAF, now).expect("both current");
+            assert_eq!(certs.len(), 2);
+        }
+        match current_certificates_from_pem(CA_AND_LEAF, leaf.not_after + SECOND) {
+            Err(PemError::Expired { index: 2, subject, not_after }) => {
+                assert_eq!((&*subject, &*not_after), ("CN=registry.test", "2027-02-24"));
+            }
+            other => panic!("the leaf has expired: {other:?}"),
+        }
+        match current_certificates_from_pem(CA_AND_LEAF, ca.not_before - SECOND) {
+            Err(PemError::NotYetValid { index: 1, subject, not_before }) => {
+                assert_eq!((&*subject, &*not_before), ("CN=regcred test CA", "2026-11-26"));
+            }
+            other => panic!("the CA is not valid yet: {other:?}"),
+        }
+    }
+
     #[test]
     fn fingerprints_look_like_openssl_s() {
         assert_eq!(

@@ -110,6 +110,37 @@ mod tests {
     }
 
     #[test]
+    fn a_readded_credential_is_new_active_and_keeps_who_it_is() {
+        let day = |d: u8| time::Date::from_calendar_date(2026, time::Month::March, d).unwrap().midnight().assume_utc();
+        let old = Credential {
+            id: 7,
+            environment: "staging".into(),
+            name: Some("hub-bob".into()),
+            address: "docker.io".into(),
+            username: "bob".into(),
+            email: Some("bob@example.com".into()),
+            active: false,
+            sequence: 3,
+            secret_store: SecretStoreKind::Keyring,
+            secret_env: Some("BOB_TOKEN".into()),
+            added: day(1),
+            updated: day(2),
+        };
+        let new = readded(&old, 12, day(9), SecretStoreKind::File);
+        // Added again now, with the new sequence, active, its secret in the login's store
+        // and no longer read from a variable.
+        assert_eq!((new.sequence, new.added, new.updated), (12, day(9), day(9)));
+        assert!(new.active);
+        assert_eq!(new.secret_store, SecretStoreKind::File);
+        assert_eq!(new.secret_env, None);
+        // Still the same credential: id, environment, name, address, username, e-mail.
+        assert_eq!(
+            (new.id, &*new.environment, new.name.as_deref(), &*new.address, &*new.username, new.email.as_deref()),
+            (7, "staging", Some("hub-bob"), "docker.io", "bob", Some("bob@example.com"))
+        );
+    }
+
+    #[test]
     fn relogin_readds_the_newest_and_drops_older_duplicates() {
         assert_eq!(relogin(&[]), Relogin::default());
         assert_eq!(relogin(&[held(4, 8, false), held(2, 3, true)]), Relogin { readd: Some(4), drop: vec![2] });
