@@ -554,9 +554,12 @@ impl Vault {
         };
         let store_id = tx.store_id.clone();
         let secrets = self.secrets(self.secret_store);
+        // Whatever the login's store holds under the key (the credential's own secret, or a
+        // stale one left by hand or by a killed command), so that a failed save puts back
+        // exactly what was there.
         let previous = match &kept {
-            Some(old) if old.keeps_secret_in(self.secret_store) => secrets.get(&secret_key(&store_id, old))?,
-            _ => None,
+            Some(old) => secrets.get(&secret_key(&store_id, old))?,
+            None => None,
         };
         secrets.set(&secret_key(&store_id, &credential), secret)?;
         tx.credentials.retain(|c| !same(c));
