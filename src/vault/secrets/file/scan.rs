@@ -99,17 +99,12 @@ pub(super) fn index(text: &str) -> Option<Tables> {
             table = Some((id, line_start, [false; 5]));
             continue;
         }
+        // Before the first table: only the version. In a table, the fields took the fast
+        // path above, so a line here starts with `[` and is not a `[secret.ID]` header.
         let (key, value) = key_value(line)?;
-        match &mut table {
+        match table {
             None if key == "version" && value == "1" && !seen_version => seen_version = true,
-            None => return None,
-            Some((_, _, fields)) => {
-                let index = FIELDS.iter().position(|f| *f == key)?;
-                string(value)?;
-                if std::mem::replace(&mut fields[index], true) {
-                    return None;
-                }
-            }
+            _ => return None,
         }
     }
     if let Some((id, from, fields)) = table {
@@ -132,22 +127,14 @@ fn key_value(line: &str) -> Option<(&str, &str)> {
     Some((&line[..space], value))
 }
 
-/// The contents of a basic string with no escape and no control character.
-fn string(value: &str) -> Option<&str> {
-    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
-    // `"` inside means more than one string on the line; the rest needs `toml`.
-    if inner.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f) {
-        return None;
-    }
-    Some(inner)
-}
-
-/// The entry of one table that [`index`] found.
+/// The entry of one table that [`index`] found. `index` has checked every line of it (a
+/// known key, one basic string with no escape, quote or control character), so each value
+/// is only taken out of its quotes here.
 pub(super) fn entry(text: &str, span: Range<usize>) -> Option<FileEntry> {
     let mut values: [&str; 5] = [""; 5];
     for line in text.get(span)?.split('\n').skip(1).filter(|l| !l.is_empty()) {
         let (key, value) = key_value(line)?;
-        values[FIELDS.iter().position(|f| *f == key)?] = string(value)?;
+        values[FIELDS.iter().position(|f| *f == key)?] = value.strip_prefix('"')?.strip_suffix('"')?;
     }
     let [store, environment, address, username, secret] = values.map(str::to_owned);
     Some(FileEntry { store, environment, address, username, secret })
@@ -244,11 +231,25 @@ mod tests {
             "[secret.3]\nstore = \"s\"\n".to_string(),
             format!("[secret.\"3\"]\n{entry}"),
             format!("[secret.3]\n{}", entry.replace("\"x\"", "'x'")),
+            // A line of a table that starts with `[` and is no header, written as a field.
+            format!("[secret.3]\n{entry}[store = \"s\"\n"),
+            format!("[secret.3]\n{entry}[secret.4\n"),
         ] {
             assert!(parse(&text).is_none(), "the scanner should step aside for:\n{text}");
             agrees(&text);
         }
         let fine = format!("{HEADER}version = 1\n\n[secret.0]\n{entry}\n[secret.18446744073709551615]\n{entry}");
+        // A file cut anywhere, even inside a key or a string of its last table, is refused
+        // (never read past its end); cut right after a closing quote it is whole.
+        let first_table = fine.find("\n[secret.").unwrap() + 1;
+        for cut in 0..=fine.len() {
+            let text = &fine[..cut];
+            if cut > first_table {
+                let whole = text.trim_end_matches('\n').ends_with("secret = \"x\"");
+                assert_eq!(parse(text).is_some(), whole, "cut at {cut}:\n{text}");
+            }
+            agrees(text);
+        }
         assert_eq!(parse(&fine).map(|s| s.entries.len()), Some(2));
         agrees(&fine);
     }
