@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::clients::{ClientFileError, HELPER, read_json};
 use super::fs::{FsError, PrivateFile};
+#[cfg(unix)]
+use super::fs::{effective_uid, mode_of};
 
 /// The private directory and its two configs.
 pub struct ExecDir(tempfile::TempDir);
@@ -136,9 +138,8 @@ fn parent_dir() -> PathBuf {
     #[cfg(unix)]
     if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         use std::os::unix::fs::MetadataExt;
-        let ours = |meta: std::fs::Metadata| {
-            meta.is_dir() && meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o077 == 0
-        };
+        let ours =
+            |meta: std::fs::Metadata| meta.is_dir() && meta.uid() == effective_uid() && mode_of(&meta) & 0o077 == 0;
         if runtime.is_absolute() && std::fs::symlink_metadata(&runtime).is_ok_and(ours) {
             return runtime;
         }
