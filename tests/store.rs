@@ -28,12 +28,13 @@ fn a_store_that_does_not_parse_is_reported_with_line_and_column_and_kept() {
 fn a_newer_schema_version_is_refused_and_left_alone() {
     let t = TestEnv::new();
     t.add("quay.io", "a", "pw");
-    // A file-store store is written with version 2 (`secrets.d/`); 3 is unknown.
+    // A small file-store store is written with version 2 (`secrets.d/`; 3 is a big store
+    // with a journal); 4 is unknown.
     let text = fs::read_to_string(t.store_file()).unwrap();
     assert!(text.starts_with("version = 2\n"), "{text}");
-    fs::write(t.store_file(), text.replace("version = 2", "version = 3\nnew_field = true")).unwrap();
+    fs::write(t.store_file(), text.replace("version = 2", "version = 4\nnew_field = true")).unwrap();
     let before = t.snapshot();
-    t.run(&["list"]).code(1).stderr_has("version 3");
+    t.run(&["list"]).code(1).stderr_has("version 4");
     t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n").code(1);
     assert_eq!(t.snapshot(), before);
 }

@@ -108,6 +108,9 @@ pub struct Contents {
     pub bytes: Zeroizing<Vec<u8>>,
     /// Permission bits (`0o7777`); `0o600` where there are none.
     pub mode: u32,
+    /// Device and inode of the file read: a reader tells by them whether the path still
+    /// names the same file (0 where the platform has none).
+    pub identity: (u64, u64),
 }
 
 /// One file regcred owns: read with checks on the open descriptor, replaced atomically.
@@ -197,7 +200,7 @@ impl PrivateFile {
         let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
         let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
         file.read_to_end(&mut bytes).map_err(|e| FsError::io("cannot read", &self.path, e))?;
-        Ok(Some(Contents { bytes, mode }))
+        Ok(Some(Contents { bytes, mode, identity: identity_of(&metadata) }))
     }
 
     /// Checks that the file may be replaced: absent, or a regular file of ours that its
@@ -511,6 +514,25 @@ pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
         let _ = (file, mode);
         Ok(())
     }
+}
+
+/// Device and inode, where the platform has them.
+pub fn identity_of(metadata: &fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (metadata.dev(), metadata.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        (0, 0)
+    }
+}
+
+/// Makes the creation, rename or removal of `path` durable: syncs the directory it is in.
+pub fn sync_dir_of(path: &Path) {
+    sync_dir(&PrivateFile::new(path).dir());
 }
 
 fn sync_dir(dir: &Path) {

@@ -35,7 +35,7 @@ use store::{Credential, Registries, Store};
 
 /// Every file the config dir holds that regcred replaces atomically: their temporary
 /// files (and only theirs) are swept when a writer was killed.
-pub(crate) const CONFIG_FILES: [&str; 2] = [store::STORE_FILE, secrets::FILE_NAME];
+pub(crate) const CONFIG_FILES: [&str; 3] = [store::STORE_FILE, store::JOURNAL_FILE, secrets::FILE_NAME];
 /// The temporary names older versions used (prefix, six alphanumerics, suffix), swept too.
 pub(crate) const LEGACY_TEMP_NAMES: [(&str, &str); 2] = [(".regcred-", ".tmp"), (".secrets.toml.", "")];
 

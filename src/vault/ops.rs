@@ -210,7 +210,7 @@ impl Vault {
             secrets.set(&secret_key(&store_id, &credential), secret)?;
         }
         tx.credentials.push(credential.clone());
-        let registries = match tx.commit() {
+        let registries = match tx.commit_credentials(&[credential.id]) {
             Ok(registries) => registries,
             Err(error) => {
                 if credential.secret_env.is_none() {
@@ -278,7 +278,7 @@ impl Vault {
         let SecretSource::Given(secret) = source else {
             // The metadata first, then the stored secret, no longer used, is removed (if
             // that fails, `doctor --fix` removes it later).
-            tx.commit()?;
+            tx.commit_credentials(&[id])?;
             if before.secret_env.is_none()
                 && let Err(e) = self.secrets(before.secret_store).delete(&secret_key(&store_id, &before))
             {
@@ -293,7 +293,7 @@ impl Vault {
         };
         // `set` replaces the secret of the same credential id, even when the username changed.
         secrets.set(&secret_key(&store_id, &after), secret)?;
-        if let Err(error) = tx.commit() {
+        if let Err(error) = tx.commit_credentials(&[id]) {
             match old_secret {
                 Some(old) => {
                     let _ = secrets.set(&secret_key(&store_id, &before), &old);
@@ -323,7 +323,7 @@ impl Vault {
             }
             _ => false,
         };
-        let registries = if changed { tx.commit()? } else { tx.abandon() };
+        let registries = if changed { tx.commit_credentials(&[id])? } else { tx.abandon() };
         Ok(Toggled { registries, environment, id, changed, before })
     }
 
@@ -337,7 +337,7 @@ impl Vault {
         // Refuse up front rather than leave a secret behind that the user cannot see.
         self.check_stores_of(&tx.credentials[index..=index])?;
         let removed = tx.credentials.remove(index);
-        tx.save()?;
+        tx.save_credentials(&[id])?;
         self.delete_secret(&tx.store_id, &removed)?;
         Ok(removed)
     }
@@ -564,6 +564,8 @@ impl Vault {
         secrets.set(&secret_key(&store_id, &credential), secret)?;
         tx.credentials.retain(|c| !same(c));
         tx.credentials.push(credential.clone());
+        // Written whole, never as a journal record: the re-added credential moves to the end
+        // of the list, which a record (that replaces a credential in place) does not say.
         if let Err(error) = tx.commit() {
             match previous {
                 Some(old_secret) => {
@@ -609,7 +611,8 @@ impl Vault {
             c.active = false;
             c.updated = stamp;
         }
-        tx.save()?;
+        let changed: Vec<u64> = plan.delete.iter().chain(&plan.deactivate).copied().collect();
+        tx.save_credentials(&changed)?;
         for c in &removed {
             self.delete_secret(&tx.store_id, c)?;
         }

@@ -14,19 +14,26 @@ use super::fs::{FsError, PrivateFile};
 use super::secrets::{self, SecretError};
 use super::{Patience, Warning, Warnings};
 
+mod journal;
 mod model;
 mod scan;
 
 pub(in crate::vault) use scan::STRING_STOP;
 
+pub use journal::{JOURNAL_FROM, MAX_RECORDS};
 pub use model::{Credential, Environment, NewCredential, Registries, TlsSetting, now};
 pub use scan::Need;
 
-/// The newest schema version this binary writes and understands. Version 2: the file
-/// secret store keeps its secrets in `secrets.d/`, which a regcred that knows only version 1
-/// would not find (and its `doctor --fix` would remove the metadata of every credential
-/// whose secret it misses), so it must refuse the store instead.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The newest schema version this binary writes and understands: [`JOURNAL_VERSION`].
+pub const SCHEMA_VERSION: u32 = JOURNAL_VERSION;
+/// A big store with a journal (`registries.journal`, see `journal.rs`): a regcred that knows
+/// only version 2 would read `registries.toml` without the changes in the journal, and
+/// its next write would lose them, so it must refuse the store instead.
+pub const JOURNAL_VERSION: u32 = 3;
+/// The file secret store keeps its secrets in `secrets.d/`, which a regcred that knows only
+/// version 1 would not find (and its `doctor --fix` would remove the metadata of every
+/// credential whose secret it misses), so it must refuse the store instead.
+pub const SECRETS_DIR_VERSION: u32 = 2;
 /// The version of a store without `secrets.d/`: what every regcred reads, so a store an
 /// older regcred may share (one committed to a CI repository) keeps being written as before.
 pub const FIRST_VERSION: u32 = 1;
@@ -34,6 +41,7 @@ pub const FIRST_VERSION: u32 = 1;
 pub const DEFAULT_ENVIRONMENT: &str = "default";
 
 pub(crate) const STORE_FILE: &str = "registries.toml";
+pub(crate) use journal::JOURNAL_FILE;
 const LOCK_FILE: &str = "registries.lock";
 
 /// The config directory and the files in it. Clones share the warnings, the patience and
@@ -47,11 +55,27 @@ pub struct Store {
     /// they parse to. A command that reads the store before it takes the lock (to report bad
     /// input before asking for a password or a confirmation) does not parse it again in its
     /// transaction when the file still holds exactly those bytes.
-    last_read: Arc<Mutex<Option<LastRead>>>,
+    last_read: Arc<Mutex<Option<Box<LastRead>>>>,
 }
 
-/// The bytes `registries.toml` held when read, and what they parse to.
-type LastRead = (Vec<u8>, Registries);
+/// The bytes `registries.toml` and its journal held when read, and what they parse to.
+struct LastRead {
+    base: Vec<u8>,
+    journal_bytes: Option<Vec<u8>>,
+    loaded: Loaded,
+}
+
+/// One reading of the store: what it holds, with its journal's changes in, and that journal
+/// (a transaction appends after its end).
+#[derive(Clone)]
+struct Loaded {
+    registries: Registries,
+    journal: Option<journal::Journal>,
+}
+
+/// How many times a reader without the lock reads again when a compaction replaced
+/// `registries.toml` between its reading of that file and of the journal.
+const READ_ATTEMPTS: usize = 3;
 
 /// What a reading of `registries.toml` does beside parsing it.
 enum Reading {
@@ -60,7 +84,7 @@ enum Reading {
     Remember,
     /// Under the lock: what an earlier [`Reading::Remember`] kept, used instead of parsing
     /// when the file holds exactly those bytes.
-    Reuse(Option<LastRead>),
+    Reuse(Option<Box<LastRead>>),
 }
 
 /// Holding this means holding an advisory lock on the store (exclusive or shared);
@@ -163,6 +187,10 @@ impl Store {
         self.dir.join(LOCK_FILE)
     }
 
+    pub fn journal_file(&self) -> PathBuf {
+        self.dir.join(JOURNAL_FILE)
+    }
+
     /// Every file of the config dir that holds credentials (the store, the secrets file).
     pub fn private_files(&self) -> Vec<PathBuf> {
         super::CONFIG_FILES.iter().map(|name| self.dir.join(name)).collect()
@@ -186,8 +214,16 @@ impl Store {
     pub fn transaction(&self) -> Result<Tx, StoreError> {
         let lock = self.lock()?;
         let last_read = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
-        let registries = self.load_inner(None, Reading::Reuse(last_read))?;
-        Ok(Tx { store: self.clone(), registries, _lock: lock })
+        let Loaded { registries, journal } = self.load_inner(None, Reading::Reuse(last_read))?;
+        Ok(Tx {
+            store: self.clone(),
+            shape: Shape::of(&registries),
+            #[cfg(debug_assertions)]
+            before: registries.credentials.clone(),
+            registries,
+            journal,
+            _lock: lock,
+        })
     }
 
     /// Creates the config dir (0700) if needed and takes the exclusive lock, waiting for
@@ -282,24 +318,54 @@ impl Store {
     /// Reads the store. A missing file is a fresh store (nothing is written until a
     /// command changes something).
     pub fn load(&self) -> Result<Registries, StoreError> {
-        self.load_inner(None, Reading::Remember)
+        Ok(self.load_inner(None, Reading::Remember)?.registries)
     }
 
     /// Reads the store keeping only the credentials `need` asks for (`resolve`, the
     /// helper's `get`): the rest is skipped before it is copied or parsed further. The result
     /// is for reading only; a command that saves loads the whole store under the lock.
     pub fn load_only(&self, need: &Need<'_>) -> Result<Registries, StoreError> {
-        self.load_inner(Some(need), Reading::Plain)
+        Ok(self.load_inner(Some(need), Reading::Plain)?.registries)
     }
 
-    fn load_inner(&self, need: Option<&Need<'_>>, reading: Reading) -> Result<Registries, StoreError> {
+    /// Reads `registries.toml` and replays its journal. A reader without the lock may see a
+    /// compaction replace the file between the two readings; it reads again, and after
+    /// [`READ_ATTEMPTS`] under the shared lock, where no writer runs.
+    fn load_inner(&self, need: Option<&Need<'_>>, reading: Reading) -> Result<Loaded, StoreError> {
+        let (remember, mut reuse, locked) = match reading {
+            Reading::Plain => (false, None, false),
+            Reading::Remember => (true, None, false),
+            // Under the exclusive lock: nothing changes between the two readings.
+            Reading::Reuse(kept) => (false, kept, true),
+        };
+        for attempt in 0..=READ_ATTEMPTS {
+            let certain = locked || attempt == READ_ATTEMPTS;
+            let _shared = if certain && !locked { self.lock_shared()? } else { None };
+            if let Some(loaded) = self.read_once(need, remember, reuse.take(), certain)? {
+                return Ok(loaded);
+            }
+        }
+        // Not reached: a reading under a lock is never read again.
+        Err(StoreError::Inconsistent { path: self.file(), what: "it kept changing while read".into() })
+    }
+
+    /// One reading. `None` when `certain` is false and a compaction replaced
+    /// `registries.toml` while it was read (read again); `certain`: under a lock.
+    fn read_once(
+        &self,
+        need: Option<&Need<'_>>,
+        remember: bool,
+        reuse: Option<Box<LastRead>>,
+        certain: bool,
+    ) -> Result<Option<Loaded>, StoreError> {
         let path = self.file();
+        let fresh = || Ok(Some(Loaded { registries: Registries::fresh(), journal: None }));
         if !self.dir.exists() {
-            return Ok(Registries::fresh());
+            return fresh();
         }
         self.check_dir()?;
         let Some(mut contents) = PrivateFile::new(&path).read()? else {
-            return Ok(Registries::fresh());
+            return fresh();
         };
         if contents.mode & 0o044 != 0 {
             // It holds no secret, but says where they are kept.
@@ -308,32 +374,83 @@ impl Store {
         // The file holds no secret: its bytes move out of the wiping buffer, which would
         // otherwise zero 2.3 MB byte by byte at 10,000 credentials (3 M instructions).
         let bytes = std::mem::take(&mut *contents.bytes);
-        let remember = matches!(reading, Reading::Remember);
-        if let Reading::Reuse(Some((kept, registries))) = reading
-            && kept == bytes
+        if let Some(kept) = reuse
+            && kept.base == bytes
         {
-            return Ok(registries);
+            let journal_bytes = match kept.loaded.registries.journal {
+                Some(_) => self.read_journal()?,
+                None => None,
+            };
+            if journal_bytes == kept.journal_bytes {
+                return Ok(Some(kept.loaded));
+            }
         }
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             let invalid = std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
             FsError::io("cannot read", &path, invalid)
         })?;
         let mut registries = parse(text, &path, need)?;
+        let environment = need.map(|n| n.environment.unwrap_or(&registries.current_environment).to_owned());
+        let mut journal = None;
+        let mut journal_bytes = None;
+        if registries.journal.is_some() {
+            journal_bytes = self.read_journal()?;
+            let parsed = match &journal_bytes {
+                Some(bytes) => journal::parse(bytes),
+                None => Ok(None),
+            };
+            match parsed {
+                Ok(Some(mut found)) if found.belongs_to(&registries) => {
+                    let keep = |c: &Credential| match (need, &environment) {
+                        (Some(need), Some(environment)) => c.environment == *environment && (need.address)(&c.address),
+                        _ => true,
+                    };
+                    for record in std::mem::take(&mut found.records) {
+                        record.apply(&mut registries, &keep);
+                    }
+                    if need.is_none()
+                        && found.count > 0
+                        && let Some(what) = model::inconsistency(&registries)
+                    {
+                        return Err(StoreError::Inconsistent { path: self.journal_file(), what });
+                    }
+                    journal = Some(found);
+                }
+                // No journal, a stale one, or one damaged: unless a compaction replaced
+                // registries.toml meanwhile, there is nothing to replay (or the damage is real).
+                _ if !certain && self.replaced(&path, contents.identity) => return Ok(None),
+                Err(what) => return Err(StoreError::Inconsistent { path: self.journal_file(), what }),
+                Ok(_) => {}
+            }
+        }
+        let loaded = Loaded { registries, journal };
         if remember {
-            *self.last_read.lock().unwrap_or_else(PoisonError::into_inner) = Some((bytes, registries.clone()));
+            let kept = Box::new(LastRead { base: bytes, journal_bytes, loaded: loaded.clone() });
+            *self.last_read.lock().unwrap_or_else(PoisonError::into_inner) = Some(kept);
         }
-        if let Some(need) = need {
+        let mut loaded = loaded;
+        if let (Some(need), Some(environment)) = (need, environment) {
             // Only after the slow path; the scanner already dropped what is not needed.
-            let environment = need.environment.unwrap_or(&registries.current_environment).to_owned();
-            registries.credentials.retain(|c| c.environment == environment && (need.address)(&c.address));
+            loaded.registries.credentials.retain(|c| c.environment == environment && (need.address)(&c.address));
         }
-        Ok(registries)
+        Ok(Some(loaded))
+    }
+
+    /// The journal's bytes; `None` when there is none.
+    fn read_journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        // It holds no secret (see the store file above).
+        Ok(PrivateFile::new(self.journal_file()).read()?.map(|mut c| std::mem::take(&mut *c.bytes)))
+    }
+
+    /// Whether `path` names another file than the one read (device and inode `identity`).
+    fn replaced(&self, path: &Path, identity: (u64, u64)) -> bool {
+        fs::symlink_metadata(path).map_or(true, |m| super::fs::identity_of(&m) != identity)
     }
 
     /// The version a store is written with: [`SCHEMA_VERSION`] once `secrets.d/` exists,
     /// else [`FIRST_VERSION`].
     fn layout_version(&self) -> u32 {
-        if fs::symlink_metadata(self.secrets_dir()).is_ok() { SCHEMA_VERSION } else { FIRST_VERSION }
+        if fs::symlink_metadata(self.secrets_dir()).is_ok() { SECRETS_DIR_VERSION } else { FIRST_VERSION }
     }
 
     /// Writes the store atomically, with the version its layout needs, moving an older
@@ -341,10 +458,22 @@ impl Store {
     /// under its lock. The order makes every crash point safe: the secrets' files first
     /// (`secrets.toml` stays what is read while it exists), then this file with version 2
     /// (from then on an older regcred refuses the store), then `secrets.toml` goes.
+    ///
+    /// A big store ([`JOURNAL_FROM`] credentials or more) is written with the next journal
+    /// generation, and the journal, whose changes are all in it now, goes after it: a crash
+    /// in between leaves a journal of an older generation, which no one replays.
     fn save(&self, registries: &mut Registries) -> Result<(), StoreError> {
         let migrated = secrets::migrate(&self.dir, &self.warnings).map_err(StoreError::Migration)?;
-        registries.version = self.layout_version();
+        registries.journal = if registries.credentials.len() >= JOURNAL_FROM {
+            // Past any journal on disk too, even one left by a store that was big before.
+            let on_disk = self.read_journal().ok().flatten().and_then(|b| journal::parse(&b).ok().flatten());
+            Some(registries.journal.max(on_disk.map(|j| j.generation)).unwrap_or(0) + 1)
+        } else {
+            None
+        };
+        registries.version = if registries.journal.is_some() { JOURNAL_VERSION } else { self.layout_version() };
         self.write(registries)?;
+        journal::remove(&self.journal_file())?;
         if migrated {
             secrets::finish_migration(&self.dir).map_err(StoreError::Migration)?;
         }
@@ -367,20 +496,83 @@ impl Store {
 pub struct Tx {
     store: Store,
     registries: Registries,
+    /// The journal replayed into `registries`, if it has one.
+    journal: Option<journal::Journal>,
+    /// What besides credentials the store held when loaded: a change there is written whole.
+    shape: Shape,
+    /// The credentials as loaded, to check that [`Tx::commit_credentials`] was told every
+    /// credential that changed (debug builds: the tests).
+    #[cfg(debug_assertions)]
+    before: Vec<Credential>,
     _lock: StoreLock,
 }
 
+/// Everything of a store but its credentials and counters (a few environments and TLS
+/// settings), in words.
+#[derive(PartialEq)]
+struct Shape(String);
+
+impl Shape {
+    fn of(registries: &Registries) -> Shape {
+        Shape(format!("{} {:?} {:?}", registries.current_environment, registries.environments, registries.tls))
+    }
+}
+
 impl Tx {
-    /// Saves what this transaction loaded and changed, then releases the lock.
+    /// Saves what this transaction loaded and changed (writing the store whole), then
+    /// releases the lock.
     pub fn commit(mut self) -> Result<Registries, StoreError> {
-        self.store.save(&mut self.registries)?;
+        self.save()?;
         Ok(self.registries)
     }
 
     /// Saves without releasing the lock: for an operation that still has a step to take
     /// after the metadata is written (deleting secrets), under the same lock.
     pub fn save(&mut self) -> Result<(), StoreError> {
+        self.journal = None;
         self.store.save(&mut self.registries)
+    }
+
+    /// [`Tx::commit`] for a transaction that added, changed or removed exactly the
+    /// credentials `ids` (and took ids or sequence numbers): a big store appends one record
+    /// to its journal instead of being written whole.
+    pub fn commit_credentials(mut self, ids: &[u64]) -> Result<Registries, StoreError> {
+        self.save_credentials(ids)?;
+        Ok(self.registries)
+    }
+
+    /// [`Tx::save`] for a transaction that changed exactly the credentials `ids`.
+    pub fn save_credentials(&mut self, ids: &[u64]) -> Result<(), StoreError> {
+        #[cfg(debug_assertions)]
+        self.check_only_changed(ids);
+        let appends = self.registries.journal.is_some()
+            && self.registries.credentials.len() >= JOURNAL_FROM
+            && self.journal.as_ref().is_none_or(|j| j.count < MAX_RECORDS)
+            && self.shape == Shape::of(&self.registries)
+            // An older store's secrets file moves into secrets.d/ with a whole write.
+            && fs::symlink_metadata(self.store.dir.join(secrets::FILE_NAME)).is_err();
+        if !appends {
+            return self.save();
+        }
+        let record = journal::Record {
+            next_id: self.registries.next_id,
+            next_sequence: self.registries.next_sequence,
+            put: ids.iter().filter_map(|&id| self.registries.credential(id)).cloned().collect(),
+            delete: ids.iter().copied().filter(|&id| self.registries.credential(id).is_none()).collect(),
+        };
+        let path = self.store.journal_file();
+        self.journal = Some(journal::append(&path, &self.registries, self.journal.take(), &record)?);
+        Ok(())
+    }
+
+    /// Panics when a credential not in `ids` changed: its change would be lost to a
+    /// journal record.
+    #[cfg(debug_assertions)]
+    fn check_only_changed(&self, ids: &[u64]) {
+        let others = |list: &[Credential]| -> Vec<String> {
+            list.iter().filter(|c| !ids.contains(&c.id)).map(|c| format!("{c:?}")).collect()
+        };
+        assert_eq!(others(&self.before), others(&self.registries.credentials), "changed credentials not in {ids:?}");
     }
 
     /// Releases the lock without saving; what was loaded stays readable.
@@ -525,7 +717,7 @@ mod tests {
     /// Marks the reading `load` kept, so a transaction that reuses it shows it.
     fn mark_last_read(store: &Store) {
         let mut last_read = store.last_read.lock().unwrap();
-        last_read.as_mut().expect("load kept its reading").1.current_environment = "marked".into();
+        last_read.as_mut().expect("load kept its reading").loaded.registries.current_environment = "marked".into();
     }
 
     #[test]
@@ -625,5 +817,190 @@ mod tests {
             updated: stamp,
         });
         assert!(scan::render(&registries).is_none(), "the fast writer would drop the TLS settings");
+    }
+}
+
+#[cfg(test)]
+mod journal_tests {
+    use super::*;
+    use crate::vault::secrets::SecretStoreKind;
+
+    fn credential(registries: &mut Registries, address: &str) -> Credential {
+        let mut c = registries.new_credential(NewCredential {
+            environment: "default".into(),
+            name: None,
+            address: address.into(),
+            username: "ci".into(),
+            email: None,
+            secret_store: SecretStoreKind::File,
+        });
+        c.secret_env = Some("TOKEN".into());
+        c
+    }
+
+    /// A store of `n` credentials, written whole by one commit.
+    fn store_of(dir: &Path, n: usize) -> Store {
+        let store = Store::new(dir.to_owned(), Warnings::default(), Patience::default());
+        let mut tx = store.transaction().unwrap();
+        for i in 0..n {
+            let c = credential(&mut tx, &format!("r{i}.example.com"));
+            tx.credentials.push(c);
+        }
+        tx.commit().unwrap();
+        store
+    }
+
+    /// Adds one credential through the journal path; returns its id.
+    fn add(store: &Store, address: &str) -> u64 {
+        let mut tx = store.transaction().unwrap();
+        let c = credential(&mut tx, address);
+        let id = c.id;
+        tx.credentials.push(c);
+        tx.commit_credentials(&[id]).unwrap();
+        id
+    }
+
+    fn ids(registries: &Registries) -> Vec<u64> {
+        registries.credentials.iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn a_small_store_is_written_whole_with_no_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), 3);
+        add(&store, "quay.io");
+        assert!(!store.journal_file().exists());
+        let text = fs::read_to_string(store.file()).unwrap();
+        assert!(text.contains("quay.io") && !text.contains("journal"), "{text}");
+        assert_eq!(store.load().unwrap().version, FIRST_VERSION);
+    }
+
+    #[test]
+    fn a_big_store_appends_changes_to_its_journal_and_every_reading_replays_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        let base = fs::read(store.file()).unwrap();
+        let text = String::from_utf8(base.clone()).unwrap();
+        assert!(text.starts_with("version = 3\n") && text.contains("\njournal = 1\n"), "{}", &text[..200]);
+        let new = add(&store, "quay.io");
+        // Deactivate one, remove another: one record each.
+        let mut tx = store.transaction().unwrap();
+        tx.credential_mut(2).unwrap().active = false;
+        tx.commit_credentials(&[2]).unwrap();
+        let mut tx = store.transaction().unwrap();
+        tx.credentials.retain(|c| c.id != 1);
+        tx.commit_credentials(&[1]).unwrap();
+        assert_eq!(fs::read(store.file()).unwrap(), base, "registries.toml was rewritten");
+        let journal = journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap();
+        assert_eq!(journal.count, 3);
+        let loaded = store.load().unwrap();
+        assert_eq!(loaded.credentials.len(), JOURNAL_FROM);
+        assert!(loaded.credential(1).is_none() && !loaded.credential(2).unwrap().active);
+        assert_eq!(loaded.credential(new).unwrap().address, "quay.io");
+        assert_eq!(loaded.next_id, new + 1);
+        // A partial reading sees the same.
+        let quay = |a: &str| a == "quay.io" || a == "r1.example.com";
+        let need = Need { environment: None, address: &quay };
+        let partial = store.load_only(&need).unwrap();
+        assert_eq!(ids(&partial), [2, new]);
+        assert!(!partial.credentials[0].active);
+        // And a transaction reads what the last one wrote even when `load` kept a reading.
+        store.load().unwrap();
+        let third = add(&store, "quay.io");
+        assert!(store.transaction().unwrap().credential(third).is_some());
+    }
+
+    #[test]
+    fn the_journal_is_folded_into_registries_toml_when_full_and_by_any_whole_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        for _ in 0..MAX_RECORDS {
+            add(&store, "quay.io");
+        }
+        assert_eq!(journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap().count, MAX_RECORDS);
+        let last = add(&store, "ghcr.io");
+        // The write that found the journal full wrote the store whole, generation 2.
+        assert!(!store.journal_file().exists());
+        let text = fs::read_to_string(store.file()).unwrap();
+        assert!(text.contains("\njournal = 2\n") && text.contains("ghcr.io"));
+        assert_eq!(store.load().unwrap().credentials.len(), JOURNAL_FROM + MAX_RECORDS + 1);
+        add(&store, "quay.io");
+        let mut tx = store.transaction().unwrap();
+        tx.environments.push(Environment { name: "staging".into(), created: now() });
+        // Not only credentials changed: written whole even though told one credential.
+        tx.commit_credentials(&[]).unwrap();
+        assert!(!store.journal_file().exists());
+        assert!(fs::read_to_string(store.file()).unwrap().contains("\njournal = 3\n"));
+        assert!(store.load().unwrap().credential(last).is_some());
+    }
+
+    #[test]
+    fn a_journal_left_by_an_interrupted_compaction_is_never_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        let removed_later = add(&store, "quay.io");
+        let journal_gen1 = fs::read(store.journal_file()).unwrap();
+        // A whole write (generation 2) in which that credential is gone, then a crash before
+        // the old journal was removed: it comes back.
+        let mut tx = store.transaction().unwrap();
+        tx.credentials.retain(|c| c.id != removed_later);
+        tx.commit().unwrap();
+        fs::write(store.journal_file(), &journal_gen1).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.credential(removed_later).is_none(), "a stale journal was replayed");
+        // The next write starts a journal of generation 2 in its place.
+        let id = add(&store, "ghcr.io");
+        let journal = journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap();
+        assert_eq!((journal.generation, journal.count), (2, 1));
+        assert!(store.load().unwrap().credential(id).is_some());
+    }
+
+    #[test]
+    fn a_store_that_shrinks_is_written_whole_again_and_its_next_journal_is_a_new_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        add(&store, "quay.io");
+        let stale = fs::read(store.journal_file()).unwrap();
+        let mut tx = store.transaction().unwrap();
+        tx.credentials.truncate(10);
+        tx.commit().unwrap();
+        let text = fs::read_to_string(store.file()).unwrap();
+        assert!(!text.contains("journal") && text.starts_with("version = 1\n"), "{text}");
+        // Left by a crash after the whole write: ignored, and skipped over when the store grows.
+        fs::write(store.journal_file(), &stale).unwrap();
+        let mut tx = store.transaction().unwrap();
+        for i in 0..JOURNAL_FROM {
+            let c = credential(&mut tx, &format!("again{i}.example.com"));
+            tx.credentials.push(c);
+        }
+        tx.commit().unwrap();
+        assert!(fs::read_to_string(store.file()).unwrap().contains("\njournal = 2\n"));
+        assert_eq!(store.load().unwrap().credentials.len(), JOURNAL_FROM + 10);
+    }
+
+    #[test]
+    fn a_damaged_journal_is_reported_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        add(&store, "quay.io");
+        add(&store, "ghcr.io");
+        let mut bytes = fs::read(store.journal_file()).unwrap();
+        let second_line = bytes.iter().position(|&b| b == b'\n').unwrap() + 20;
+        bytes[second_line] ^= 1;
+        fs::write(store.journal_file(), &bytes).unwrap();
+        let error = store.load().expect_err("a damaged journal was read");
+        assert!(error.to_string().contains("registries.journal is inconsistent: line 2 is damaged"), "{error}");
+        assert!(store.transaction().is_err());
+        assert_eq!(fs::read(store.journal_file()).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_store_with_a_journal_carries_the_version_an_older_regcred_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        let text = fs::read_to_string(store.file()).unwrap();
+        let version: toml::Value = toml::from_str(&text).unwrap();
+        // A regcred that knows versions up to SECRETS_DIR_VERSION refuses anything newer.
+        assert_eq!(version["version"].as_integer(), Some(i64::from(SECRETS_DIR_VERSION + 1)));
     }
 }

@@ -20,6 +20,11 @@ pub struct Registries {
     pub next_id: u64,
     /// The addition order of rule 5: monotonic, never wall-clock time.
     pub next_sequence: u64,
+    /// A big store's journal generation: `registries.journal` holds the credential changes
+    /// made since this file was written whole when its header names this generation (see
+    /// `journal.rs`). Absent from a store that is written whole at every change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<u64>,
     #[serde(default)]
     pub environments: Vec<Environment>,
     #[serde(default)]
@@ -124,6 +129,7 @@ impl Registries {
             current_environment: DEFAULT_ENVIRONMENT.to_owned(),
             next_id: 1,
             next_sequence: 1,
+            journal: None,
             environments: vec![Environment { name: DEFAULT_ENVIRONMENT.to_owned(), created: now() }],
             credentials: Vec::new(),
             tls: Vec::new(),

@@ -89,6 +89,7 @@ pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
         current_environment: top.current_environment?.to_owned(),
         next_id: top.next_id?,
         next_sequence: top.next_sequence?,
+        journal: top.journal,
         environments,
         credentials,
         // A `[[tls]]` table is not in the subset this scanner reads: such stores go to `toml`.
@@ -256,6 +257,7 @@ struct Top<'a> {
     current_environment: Option<&'a str>,
     next_id: Option<u64>,
     next_sequence: Option<u64>,
+    journal: Option<u64>,
 }
 
 impl<'a> Top<'a> {
@@ -266,6 +268,7 @@ impl<'a> Top<'a> {
             "current_environment" => once(&mut self.current_environment, string(value)),
             "next_id" => once(&mut self.next_id, int(value)),
             "next_sequence" => once(&mut self.next_sequence, int(value)),
+            "journal" => once(&mut self.journal, int(value)),
             _ => None,
         }
     }
@@ -400,8 +403,17 @@ pub fn render(registries: &Registries) -> Option<String> {
     fn plain(s: &str) -> bool {
         !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f)
     }
-    let Registries { version, store_id, current_environment, next_id, next_sequence, environments, credentials, tls } =
-        registries;
+    let Registries {
+        version,
+        store_id,
+        current_environment,
+        next_id,
+        next_sequence,
+        journal,
+        environments,
+        credentials,
+        tls,
+    } = registries;
     if !tls.is_empty()
         || environments.is_empty()
         || credentials.is_empty()
@@ -410,7 +422,8 @@ pub fn render(registries: &Registries) -> Option<String> {
     {
         return None;
     }
-    if i64::try_from(*next_id).is_err() || i64::try_from(*next_sequence).is_err() {
+    if [Some(next_id), Some(next_sequence), journal.as_ref()].into_iter().flatten().any(|n| i64::try_from(*n).is_err())
+    {
         return None;
     }
     use std::fmt::Write;
@@ -419,6 +432,9 @@ pub fn render(registries: &Registries) -> Option<String> {
         out,
         "version = {version}\nstore_id = \"{store_id}\"\ncurrent_environment = \"{current_environment}\"\nnext_id = {next_id}\nnext_sequence = {next_sequence}\n"
     );
+    if let Some(generation) = journal {
+        let _ = writeln!(out, "journal = {generation}");
+    }
     for e in environments {
         if !plain(&e.name) {
             return None;
@@ -577,20 +593,23 @@ mod tests {
 
     fn registries() -> impl Strategy<Value = Registries> {
         (
-            (0u32..3, text(), text(), number(), number()),
+            (0u32..4, text(), text(), number(), number(), prop::option::of(number())),
             prop::collection::vec((text(), time_strategy()), 0..4),
             prop::collection::vec(credential(), 0..6),
         )
             .prop_map(
-                |((version, store_id, current_environment, next_id, next_sequence), envs, credentials)| Registries {
-                    version,
-                    store_id,
-                    current_environment,
-                    next_id,
-                    next_sequence,
-                    environments: envs.into_iter().map(|(name, created)| Environment { name, created }).collect(),
-                    credentials,
-                    tls: Vec::new(),
+                |((version, store_id, current_environment, next_id, next_sequence, journal), envs, credentials)| {
+                    Registries {
+                        version,
+                        store_id,
+                        current_environment,
+                        next_id,
+                        next_sequence,
+                        journal,
+                        environments: envs.into_iter().map(|(name, created)| Environment { name, created }).collect(),
+                        credentials,
+                        tls: Vec::new(),
+                    }
                 },
             )
     }
@@ -610,7 +629,10 @@ mod tests {
             let fast = parse(&text, None);
             // What the writer writes itself, the scanner reads itself, but for numbers of 19
             // digits.
-            let numbers = [r.next_id, r.next_sequence].into_iter().chain(r.credentials.iter().flat_map(|c| [c.id, c.sequence]));
+            let numbers = [r.next_id, r.next_sequence]
+                .into_iter()
+                .chain(r.journal)
+                .chain(r.credentials.iter().flat_map(|c| [c.id, c.sequence]));
             let short = numbers.into_iter().all(|n| n < 1_000_000_000_000_000_000);
             prop_assert!(render(&r).is_none() || !short || fast.is_some(), "the scanner stepped aside for:\n{}", text);
             if let Some(fast) = fast {
