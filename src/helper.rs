@@ -172,7 +172,8 @@ pub(crate) fn json_error_words(error: &serde_json::Error) -> String {
 fn get(ctx: &Context, input: &str) -> Result<(), Failure> {
     let (server, address) = parse_server(input)?;
     let may_be_wanted = |text: &str| Scope::may_have_address(text, &address);
-    let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
+    let registries =
+        ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted, id_or_name: None })?;
     let environment = ctx.environment(&registries)?;
     let credentials = EnvCredentials::new(&registries, &environment)?;
     let credential = match exec_selection()? {

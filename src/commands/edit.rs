@@ -3,20 +3,21 @@
 //! first, and nothing changes when it rejects the new credential.
 
 use crate::cli::EditArgs;
-use crate::commands::{describe, select, verify};
+use crate::commands::{describe, select_wanted, verify};
 use crate::context::Context;
 use crate::exit::Failure;
 use crate::prompt;
-use crate::vault::{Changes, SecretSource, check_name_free, secret_env};
+use crate::vault::{Changes, SecretSource, check_name_free, secret_env, wants_for};
 
 pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     let changes = Changes::new(args.username.clone(), args.email.as_deref(), args.name.as_deref())?;
 
-    let registries = ctx.store.load()?;
-    let environment = ctx.environment(&registries)?;
-    let current = select(&registries, &environment, &args.selector)?;
-    let id = current.id;
     let new_name = changes.name.as_ref().and_then(|n| n.as_deref());
+    let wants = wants_for(ctx.env_override(), &args.selector, new_name);
+    let registries = ctx.store.load_for(&wants)?;
+    let environment = ctx.environment(&registries)?;
+    let current = select_wanted(ctx, &registries, &environment, &args.selector)?;
+    let id = current.id;
     check_name_free(&registries, &environment, new_name, Some(id))?;
     let username = args.username.as_deref().unwrap_or(&current.username);
     let label = format!("{username} @ {}", current.address);
@@ -36,7 +37,7 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
         verify::check_before_storing(ctx, &trusts, address.address(), username, &secret, "nothing was changed")?;
     }
 
-    let after = ctx.edit(id, &environment, &changes, &source)?;
+    let after = ctx.edit(id, &environment, &changes, &source, &wants)?;
     match &after.secret_env {
         Some(var) => ctx.out.info(format!(
             "Updated credential {}; its secret is read from the environment variable {var} each time it is used.",

@@ -3,17 +3,19 @@
 //! `regcred doctor --fix` removes.
 
 use crate::cli::DeleteArgs;
-use crate::commands::{describe, select};
+use crate::commands::{describe, select_wanted};
 use crate::context::Context;
 use crate::exit::Failure;
 use crate::prompt;
+use crate::vault::wants_for;
 
 pub fn run(args: DeleteArgs, ctx: &Context) -> Result<(), Failure> {
-    let registries = ctx.store.load()?;
+    let wants = wants_for(ctx.env_override(), &args.selector, None);
+    let registries = ctx.store.load_for(&wants)?;
     let environment = ctx.environment(&registries)?;
-    let chosen = select(&registries, &environment, &args.selector)?;
-    prompt::confirm(&format!("Delete credential {} and its secret?", describe(chosen)), args.yes)?;
-    let removed = ctx.remove(chosen.id, &environment)?;
+    let chosen = select_wanted(ctx, &registries, &environment, &args.selector)?;
+    prompt::confirm(&format!("Delete credential {} and its secret?", describe(&chosen)), args.yes)?;
+    let removed = ctx.remove(chosen.id, &environment, &wants)?;
     ctx.out.info(format!("Deleted credential {} and its secret.", describe(&removed)));
     Ok(())
 }

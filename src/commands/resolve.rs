@@ -54,7 +54,8 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, Failure> {
     registries_wanted.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
     registries_wanted.dedup();
     let may_be_wanted = |text: &str| registries_wanted.iter().any(|a| Scope::may_have_address(text, a));
-    let registries = ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted })?;
+    let registries =
+        ctx.store.load_only(&Need { environment: ctx.env_override(), address: &may_be_wanted, id_or_name: None })?;
     let environment = ctx.environment(&registries)?;
     let env_credentials = EnvCredentials::new(&registries, &environment)?;
     let all_candidates = env_credentials.candidates();

@@ -31,7 +31,7 @@ pub mod secret_env;
 pub use error::{Error, NOT_FOUND};
 pub use ops::{AddRequest, Changes, ImportItem, NewTls, SecretSource};
 use secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
-use store::{Credential, Registries, Store};
+use store::{Credential, Registries, Store, Wants};
 
 /// Every file the config dir holds that regcred replaces atomically: their temporary
 /// files (and only theirs) are swept when a writer was killed.
@@ -254,6 +254,28 @@ pub fn select<'a>(registries: &'a Registries, environment: &'a str, selector: &s
         Err(_) => return Err(unknown()),
     };
     registries.credentials_in(environment).filter(|c| c.address == scope).max_by_key(|c| c.sequence).ok_or_else(unknown)
+}
+
+/// What a write that selects a credential by SELECTOR (and may give it `new_name`) reads of a
+/// big store: the credential of that id, name or address, any with the new name, and every
+/// credential of the selector's registry (the statuses a toggle reports). `environment`:
+/// the `-e` given, else the store's current one.
+pub fn wants_for(environment: Option<&str>, selector: &str, new_name: Option<&str>) -> Wants {
+    let selector = selector.trim();
+    let scope = match Scope::parse(selector) {
+        Ok(scope) => Some(scope),
+        Err(regcred_core::ScopeError::Scheme { suggestion: Some(scope), .. }) if http_url(selector) => {
+            Scope::parse(&scope).ok()
+        }
+        Err(_) => None,
+    };
+    Wants {
+        environment: environment.map(str::to_owned),
+        ids: selector.parse().into_iter().collect(),
+        names: std::iter::once(selector).chain(new_name).map(str::to_owned).collect(),
+        registries: scope.iter().map(|s| s.address().clone()).collect(),
+        addresses: scope.iter().map(Scope::to_string).collect(),
+    }
 }
 
 /// Whether `text` starts with `http://` or `https://`, the schemes docker writes.

@@ -9,7 +9,7 @@ use regcred_core::{RegistryAddress, Scope, validate_name};
 
 use super::logins::{self, Held};
 use super::secrets::{Secret, SecretKey, SecretStoreKind};
-use super::store::{Credential, Environment, NewCredential, Registries, TlsSetting, now};
+use super::store::{Credential, Environment, NewCredential, Registries, TlsSetting, Wants, now};
 use super::{EnvCredentials, Error, Vault, check_email, check_name, check_name_free, check_username, secret_key};
 
 /// A TLS setting to store with a new credential (`add --insecure`, `add --ca-cert`).
@@ -171,10 +171,21 @@ impl Vault {
     /// exists and the name is free. Returns the environment.
     pub fn check_add(&self, request: &AddRequest) -> Result<String, Error> {
         request.validate()?;
-        let registries = self.store.load()?;
+        let registries = self.store.load_for(&self.add_wants(request))?;
         let environment = self.environment(&registries)?;
         check_name_free(&registries, &environment, request.name.as_deref(), None)?;
         Ok(environment)
+    }
+
+    /// What `add` reads of a big store: any credential with the new name, and the ones the new
+    /// one overrides.
+    fn add_wants(&self, request: &AddRequest) -> Wants {
+        Wants {
+            environment: self.env_override.clone(),
+            names: request.name.iter().cloned().collect(),
+            addresses: vec![request.address.clone()],
+            ..Wants::default()
+        }
     }
 
     /// Adds a credential: its secret first, its metadata second, and the secret removed
@@ -182,7 +193,7 @@ impl Vault {
     pub fn add(&self, request: AddRequest, source: &SecretSource) -> Result<Added, Error> {
         request.validate()?;
         source.validate()?;
-        let mut tx = self.store.transaction()?;
+        let mut tx = self.store.transaction_for(&self.add_wants(&request))?;
         let environment = self.environment(&tx)?;
         check_name_free(&tx, &environment, request.name.as_deref(), None)?;
         let tls = request.tls.map(|t| TlsSetting {
@@ -239,16 +250,19 @@ impl Vault {
     /// Changes a credential's username, e-mail or name and replaces its secret (or where it
     /// comes from); the address and the addition order never change. The old secret comes
     /// back if the metadata cannot be written.
+    /// `wants` is what the command read the store for ([`super::wants_for`]): it holds `id`
+    /// and the new name.
     pub fn edit(
         &self,
         id: u64,
         environment: &str,
         changes: &Changes,
         source: &SecretSource,
+        wants: &Wants,
     ) -> Result<Credential, Error> {
         changes.validate()?;
         source.validate()?;
-        let mut tx = self.store.transaction()?;
+        let mut tx = self.store.transaction_for(wants)?;
         let new_name = changes.name.as_ref().and_then(|n| n.as_deref());
         check_name_free(&tx, environment, new_name, Some(id))?;
         let Some(credential) = tx.credential_mut(id).filter(|c| c.environment == environment) else {
@@ -309,11 +323,37 @@ impl Vault {
 
     /// Activates or deactivates the credential SELECTOR means (rule 6); its secret stays.
     pub fn set_active(&self, selector: &str, active: bool) -> Result<Toggled, Error> {
-        let mut tx = self.store.transaction()?;
+        let wants = super::wants_for(self.env_override(), selector, None);
+        let mut tx = self.store.transaction_for(&wants)?;
         let environment = self.environment(&tx)?;
-        let selected = super::select(&tx, &environment, selector)?;
-        let id = selected.id;
-        let scope = super::scope_of(selected)?;
+        let (id, scope) = match super::select(&tx, &environment, selector) {
+            Ok(selected) => (selected.id, super::scope_of(selected)?),
+            // Not in a partial reading: the whole store says why (or finds it after all).
+            Err(error) if tx.is_partial() => {
+                drop(tx);
+                let whole = self.store.load()?;
+                let selected = super::select(&whole, &environment, selector)?;
+                return Err(Error::invalid(
+                    format!("credential {} changed while regcred read the store; try again", selected.id),
+                    Some(error.to_string()),
+                ));
+            }
+            Err(error) => return Err(error),
+        };
+        if tx.is_partial() && !wants.registries.contains(scope.address()) {
+            // Chosen by id or name: its registry's credentials, for the statuses, are read now.
+            drop(tx);
+            let wants = Wants {
+                environment: Some(environment.clone()),
+                ids: vec![id],
+                registries: vec![scope.address().clone()],
+                ..Wants::default()
+            };
+            tx = self.store.transaction_for(&wants)?;
+            if tx.credential(id).is_none_or(|c| c.environment != environment) {
+                return Err(Error::invalid(format!("credential {id} was deleted meanwhile"), None));
+            }
+        }
         let before = EnvCredentials::on_registry(&tx, &environment, scope.address())?.statuses();
         let changed = match tx.credential_mut(id) {
             Some(credential) if credential.active != active => {
@@ -329,8 +369,9 @@ impl Vault {
 
     /// Deletes a credential (rule 7): its metadata first, then its secret, so an
     /// interruption leaves at worst an orphaned secret that `doctor --fix` removes.
-    pub fn remove(&self, id: u64, environment: &str) -> Result<Credential, Error> {
-        let mut tx = self.store.transaction()?;
+    /// `wants` is what the command read the store for ([`super::wants_for`]): it holds `id`.
+    pub fn remove(&self, id: u64, environment: &str, wants: &Wants) -> Result<Credential, Error> {
+        let mut tx = self.store.transaction_for(wants)?;
         let Some(index) = tx.credentials.iter().position(|c| c.id == id && c.environment == environment) else {
             return Err(Error::invalid(format!("credential {id} was deleted meanwhile"), None));
         };

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use regcred_core::{RegistryAddress, Scope};
 use serde::Deserialize;
 
 use super::fs::{FsError, PrivateFile};
@@ -62,7 +63,36 @@ pub struct Store {
 struct LastRead {
     base: Vec<u8>,
     journal_bytes: Option<Vec<u8>>,
+    /// What the reading kept: `None`, everything.
+    wants: Option<Wants>,
     loaded: Loaded,
+}
+
+/// Which credentials a write needs, for the partial reading of a big store: those of the
+/// environment with one of these ids, names or exact addresses, or on one of these
+/// registries. Owned and comparable, so that a transaction takes over the command's earlier
+/// reading made for the same wants.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Wants {
+    /// `None`: the store's current environment.
+    pub environment: Option<String>,
+    pub ids: Vec<u64>,
+    pub names: Vec<String>,
+    /// Canonical addresses, scope included, compared exactly.
+    pub addresses: Vec<String>,
+    /// Every credential of these registries, whatever its scope.
+    pub registries: Vec<RegistryAddress>,
+}
+
+impl Wants {
+    fn address(&self, address: &str) -> bool {
+        self.addresses.iter().any(|a| a == address)
+            || self.registries.iter().any(|r| Scope::may_have_address(address, r))
+    }
+
+    fn id_or_name(&self, id: u64, name: Option<&str>) -> bool {
+        self.ids.contains(&id) || name.is_some_and(|n| self.names.iter().any(|w| w == n))
+    }
 }
 
 /// One reading of the store: what it holds, with its journal's changes in, and that journal
@@ -80,8 +110,9 @@ const READ_ATTEMPTS: usize = 3;
 /// What a reading of `registries.toml` does beside parsing it.
 enum Reading {
     Plain,
-    /// Keeps the bytes and what they parse to for the next transaction (`last_read`).
-    Remember,
+    /// Keeps the bytes and what they parse to for the next transaction (`last_read`), with
+    /// the wants of a partial reading.
+    Remember(Option<Wants>),
     /// Under the lock: what an earlier [`Reading::Remember`] kept, used instead of parsing
     /// when the file holds exactly those bytes.
     Reuse(Option<Box<LastRead>>),
@@ -213,17 +244,9 @@ impl Store {
     /// until [`Tx::commit`], which saves exactly what was loaded under this lock.
     pub fn transaction(&self) -> Result<Tx, StoreError> {
         let lock = self.lock()?;
-        let last_read = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
-        let Loaded { registries, journal } = self.load_inner(None, Reading::Reuse(last_read))?;
-        Ok(Tx {
-            store: self.clone(),
-            shape: Shape::of(&registries),
-            #[cfg(debug_assertions)]
-            before: registries.credentials.clone(),
-            registries,
-            journal,
-            _lock: lock,
-        })
+        let kept = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let loaded = self.load_inner(None, Reading::Reuse(kept.filter(|k| k.wants.is_none())))?;
+        Ok(Tx::new(self, loaded, lock, false))
     }
 
     /// Creates the config dir (0700) if needed and takes the exclusive lock, waiting for
@@ -318,7 +341,7 @@ impl Store {
     /// Reads the store. A missing file is a fresh store (nothing is written until a
     /// command changes something).
     pub fn load(&self) -> Result<Registries, StoreError> {
-        Ok(self.load_inner(None, Reading::Remember)?.registries)
+        Ok(self.load_inner(None, Reading::Remember(None))?.registries)
     }
 
     /// Reads the store keeping only the credentials `need` asks for (`resolve`, the
@@ -328,20 +351,57 @@ impl Store {
         Ok(self.load_inner(Some(need), Reading::Plain)?.registries)
     }
 
+    /// Reads the store for a write that will need only `wants` (the command's reading before
+    /// it asks for a password or a confirmation): a big store keeps only those credentials,
+    /// and [`Store::transaction_for`] with the same wants takes this reading over when the
+    /// files did not change. What a partial reading lacks (another environment's credential
+    /// of that id, a name's near misses) the caller finds with [`Store::load`].
+    pub fn load_for(&self, wants: &Wants) -> Result<Registries, StoreError> {
+        self.with_need(wants, |need| {
+            Ok(self.load_inner(Some(need), Reading::Remember(Some(wants.clone())))?.registries)
+        })
+    }
+
+    /// [`Store::transaction`] for a write that changes only credentials and needs only
+    /// `wants`: a big store with a journal is read partially, and the transaction must end in
+    /// [`Tx::commit_credentials`] or [`Tx::save_credentials`]. Any other store is read whole.
+    pub fn transaction_for(&self, wants: &Wants) -> Result<Tx, StoreError> {
+        let lock = self.lock()?;
+        let kept = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let kept = kept.filter(|k| k.wants.as_ref() == Some(wants));
+        let loaded = self.with_need(wants, |need| self.load_inner(Some(need), Reading::Reuse(kept)))?;
+        if loaded.registries.journal.is_none() {
+            // Written whole: read whole.
+            let loaded = self.load_inner(None, Reading::Reuse(None))?;
+            return Ok(Tx::new(self, loaded, lock, false));
+        }
+        Ok(Tx::new(self, loaded, lock, true))
+    }
+
+    fn with_need<T>(
+        &self,
+        wants: &Wants,
+        then: impl FnOnce(&Need<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let address = |a: &str| wants.address(a);
+        let id_or_name = |id: u64, name: Option<&str>| wants.id_or_name(id, name);
+        then(&Need { environment: wants.environment.as_deref(), address: &address, id_or_name: Some(&id_or_name) })
+    }
+
     /// Reads `registries.toml` and replays its journal. A reader without the lock may see a
     /// compaction replace the file between the two readings; it reads again, and after
     /// [`READ_ATTEMPTS`] under the shared lock, where no writer runs.
     fn load_inner(&self, need: Option<&Need<'_>>, reading: Reading) -> Result<Loaded, StoreError> {
         let (remember, mut reuse, locked) = match reading {
-            Reading::Plain => (false, None, false),
-            Reading::Remember => (true, None, false),
+            Reading::Plain => (None, None, false),
+            Reading::Remember(wants) => (Some(wants), None, false),
             // Under the exclusive lock: nothing changes between the two readings.
-            Reading::Reuse(kept) => (false, kept, true),
+            Reading::Reuse(kept) => (None, kept, true),
         };
         for attempt in 0..=READ_ATTEMPTS {
             let certain = locked || attempt == READ_ATTEMPTS;
             let _shared = if certain && !locked { self.lock_shared()? } else { None };
-            if let Some(loaded) = self.read_once(need, remember, reuse.take(), certain)? {
+            if let Some(loaded) = self.read_once(need, remember.clone(), reuse.take(), certain)? {
                 return Ok(loaded);
             }
         }
@@ -354,7 +414,7 @@ impl Store {
     fn read_once(
         &self,
         need: Option<&Need<'_>>,
-        remember: bool,
+        remember: Option<Option<Wants>>,
         reuse: Option<Box<LastRead>>,
         certain: bool,
     ) -> Result<Option<Loaded>, StoreError> {
@@ -402,7 +462,9 @@ impl Store {
             match parsed {
                 Ok(Some(mut found)) if found.belongs_to(&registries) => {
                     let keep = |c: &Credential| match (need, &environment) {
-                        (Some(need), Some(environment)) => c.environment == *environment && (need.address)(&c.address),
+                        (Some(need), Some(environment)) => {
+                            c.environment == *environment && need.keeps(c.id, c.name.as_deref(), &c.address)
+                        }
                         _ => true,
                     };
                     for record in std::mem::take(&mut found.records) {
@@ -424,14 +486,17 @@ impl Store {
             }
         }
         let loaded = Loaded { registries, journal };
-        if remember {
-            let kept = Box::new(LastRead { base: bytes, journal_bytes, loaded: loaded.clone() });
+        if let Some(wants) = remember {
+            let kept = Box::new(LastRead { base: bytes, journal_bytes, wants, loaded: loaded.clone() });
             *self.last_read.lock().unwrap_or_else(PoisonError::into_inner) = Some(kept);
         }
         let mut loaded = loaded;
         if let (Some(need), Some(environment)) = (need, environment) {
             // Only after the slow path; the scanner already dropped what is not needed.
-            loaded.registries.credentials.retain(|c| c.environment == environment && (need.address)(&c.address));
+            loaded
+                .registries
+                .credentials
+                .retain(|c| c.environment == environment && need.keeps(c.id, c.name.as_deref(), &c.address));
         }
         Ok(Some(loaded))
     }
@@ -490,14 +555,18 @@ impl Store {
     }
 }
 
-/// The store locked and loaded whole: change it through `Deref`, then [`Tx::commit`].
-/// Dropping it without committing changes nothing and releases the lock.
+/// The store locked and loaded (whole, or for [`Store::transaction_for`] what it wants):
+/// change it through `Deref`, then [`Tx::commit`]. Dropping it without committing changes
+/// nothing and releases the lock.
 #[must_use]
 pub struct Tx {
     store: Store,
     registries: Registries,
     /// The journal replayed into `registries`, if it has one.
     journal: Option<journal::Journal>,
+    /// Only the credentials a write wants were read (a big store with a journal): only
+    /// [`Tx::save_credentials`] saves it, reading the rest first when it must write whole.
+    partial: bool,
     /// What besides credentials the store held when loaded: a change there is written whole.
     shape: Shape,
     /// The credentials as loaded, to check that [`Tx::commit_credentials`] was told every
@@ -519,6 +588,20 @@ impl Shape {
 }
 
 impl Tx {
+    fn new(store: &Store, loaded: Loaded, lock: StoreLock, partial: bool) -> Tx {
+        let Loaded { registries, journal } = loaded;
+        Tx {
+            store: store.clone(),
+            shape: Shape::of(&registries),
+            #[cfg(debug_assertions)]
+            before: registries.credentials.clone(),
+            registries,
+            journal,
+            partial,
+            _lock: lock,
+        }
+    }
+
     /// Saves what this transaction loaded and changed (writing the store whole), then
     /// releases the lock.
     pub fn commit(mut self) -> Result<Registries, StoreError> {
@@ -529,6 +612,11 @@ impl Tx {
     /// Saves without releasing the lock: for an operation that still has a step to take
     /// after the metadata is written (deleting secrets), under the same lock.
     pub fn save(&mut self) -> Result<(), StoreError> {
+        if self.partial {
+            // Not reached: the writes that read partially save with `save_credentials`.
+            let what = "a partial reading cannot be written whole".to_owned();
+            return Err(StoreError::Inconsistent { path: self.store.file(), what });
+        }
         self.journal = None;
         self.store.save(&mut self.registries)
     }
@@ -545,24 +633,36 @@ impl Tx {
     pub fn save_credentials(&mut self, ids: &[u64]) -> Result<(), StoreError> {
         #[cfg(debug_assertions)]
         self.check_only_changed(ids);
-        let appends = self.registries.journal.is_some()
-            && self.registries.credentials.len() >= JOURNAL_FROM
-            && self.journal.as_ref().is_none_or(|j| j.count < MAX_RECORDS)
-            && self.shape == Shape::of(&self.registries)
-            // An older store's secrets file moves into secrets.d/ with a whole write.
-            && fs::symlink_metadata(self.store.dir.join(secrets::FILE_NAME)).is_err();
-        if !appends {
-            return self.save();
-        }
         let record = journal::Record {
             next_id: self.registries.next_id,
             next_sequence: self.registries.next_sequence,
             put: ids.iter().filter_map(|&id| self.registries.credential(id)).cloned().collect(),
             delete: ids.iter().copied().filter(|&id| self.registries.credential(id).is_none()).collect(),
         };
-        let path = self.store.journal_file();
-        self.journal = Some(journal::append(&path, &self.registries, self.journal.take(), &record)?);
-        Ok(())
+        let appends = self.registries.journal.is_some()
+            && (self.partial || self.registries.credentials.len() >= JOURNAL_FROM)
+            && self.journal.as_ref().is_none_or(|j| j.count < MAX_RECORDS)
+            && self.shape == Shape::of(&self.registries)
+            // An older store's secrets file moves into secrets.d/ with a whole write.
+            && fs::symlink_metadata(self.store.dir.join(secrets::FILE_NAME)).is_err();
+        if appends {
+            let path = self.store.journal_file();
+            self.journal = Some(journal::append(&path, &self.registries, self.journal.take(), &record)?);
+            return Ok(());
+        }
+        if self.partial {
+            // Written whole (the journal is full, or more than credentials changed): the
+            // rest of the store is read under the same lock and this transaction's changes
+            // put into it.
+            let mut whole = self.store.load_inner(None, Reading::Reuse(None))?.registries;
+            record.apply(&mut whole, &|_| true);
+            whole.current_environment.clone_from(&self.registries.current_environment);
+            whole.environments.clone_from(&self.registries.environments);
+            whole.tls.clone_from(&self.registries.tls);
+            self.registries = whole;
+            self.partial = false;
+        }
+        self.save()
     }
 
     /// Panics when a credential not in `ids` changed: its change would be lost to a
@@ -573,6 +673,11 @@ impl Tx {
             list.iter().filter(|c| !ids.contains(&c.id)).map(|c| format!("{c:?}")).collect()
         };
         assert_eq!(others(&self.before), others(&self.registries.credentials), "changed credentials not in {ids:?}");
+    }
+
+    /// Whether only what a write wants was read ([`Store::transaction_for`] of a big store).
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Releases the lock without saving; what was loaded stays readable.
@@ -732,7 +837,7 @@ mod tests {
         // Taken by that transaction: the next one reads the file.
         assert_eq!(store.transaction().unwrap().current_environment, "default");
         // Partial readings (resolve) are never kept.
-        let need = Need { environment: None, address: &|_| true };
+        let need = Need { environment: None, address: &|_| true, id_or_name: None };
         store.load_only(&need).unwrap();
         assert!(store.last_read.lock().unwrap().is_none());
     }
@@ -900,7 +1005,7 @@ mod journal_tests {
         assert_eq!(loaded.next_id, new + 1);
         // A partial reading sees the same.
         let quay = |a: &str| a == "quay.io" || a == "r1.example.com";
-        let need = Need { environment: None, address: &quay };
+        let need = Need { environment: None, address: &quay, id_or_name: None };
         let partial = store.load_only(&need).unwrap();
         assert_eq!(ids(&partial), [2, new]);
         assert!(!partial.credentials[0].active);

@@ -22,13 +22,30 @@ use crate::vault::secrets::SecretStoreKind;
 pub struct Need<'a> {
     /// Keep only this environment's credentials (`None`: the store's current environment).
     pub environment: Option<&'a str>,
-    /// Keep a credential only when this says its address text may be wanted.
+    /// Keep a credential when this says its address text may be wanted…
     pub address: &'a dyn Fn(&str) -> bool,
+    /// …or, when given, this says so of its id and name (a write's selector or new name).
+    pub id_or_name: Option<&'a IdOrName<'a>>,
+}
+
+/// Whether a credential of this id and name is wanted.
+pub type IdOrName<'a> = dyn Fn(u64, Option<&str>) -> bool + 'a;
+
+impl Need<'_> {
+    /// Whether a credential of the wanted environment is kept.
+    pub fn keeps(&self, id: u64, name: Option<&str>, address: &str) -> bool {
+        (self.address)(address) || self.id_or_name.is_some_and(|wanted| wanted(id, name))
+    }
 }
 
 /// Parses `text` if it is in the subset regcred writes; `None` means "ask the `toml` crate".
 /// With `need`, only the credentials it asks for are returned.
 pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
+    // No line of the subset holds one of these anywhere, so a file with one goes to `toml`
+    // at once, and the blocks read by `canonical_block` need only look for their quotes.
+    if spoilt(text.as_bytes()) {
+        return None;
+    }
     let mut top = Top::default();
     let mut environments = Vec::new();
     let mut credentials = Vec::new();
@@ -60,6 +77,12 @@ pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
                     "[[credentials]]" => Section::Credential,
                     _ => return None,
                 };
+                if let Section::Credential = section
+                    && let Some((fields, end)) = canonical_block(text, lines.at + 1)
+                {
+                    cred = fields;
+                    lines.at = end;
+                }
                 continue;
             }
             Line::KeyValue(key, value) => (key, value),
@@ -203,12 +226,7 @@ impl<'a> Lines<'a> {
                 match &b[value_start..i] {
                     b"true" => Value::Bool(true),
                     b"false" => Value::Bool(false),
-                    b"0" => Value::Int(0),
-                    // Longer numbers may pass i64::MAX, where TOML itself stops; let it decide.
-                    digits @ [b'1'..=b'9', ..] if digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) => {
-                        Value::Int(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
-                    }
-                    _ => return None,
+                    digits => Value::Int(integer(digits)?),
                 }
             }
         };
@@ -217,6 +235,108 @@ impl<'a> Lines<'a> {
         }
         self.at = i;
         Some(Some(Line::KeyValue(key, value)))
+    }
+}
+
+/// Whether `bytes` hold a control character other than a newline, DEL or a backslash.
+/// Arithmetic on bytes rather than `STRING_STOP`, in chunks, so that the compiler checks
+/// many bytes at a time: this pass is over every byte of a 2.3 MB store.
+fn spoilt(bytes: &[u8]) -> bool {
+    bytes.chunks(256).any(|chunk| {
+        let bad = |b: u8| (u8::from(b < 0x20) & u8::from(b != b'\n')) | u8::from(b == 0x7f) | u8::from(b == b'\\');
+        chunk.iter().fold(0u8, |seen, &b| seen | bad(b)) != 0
+    })
+}
+
+/// A decimal integer as the subset writes it: `0`, or up to 18 digits without a leading zero.
+/// Longer numbers may pass i64::MAX, where TOML itself stops; `toml` decides those.
+fn integer(digits: &[u8]) -> Option<u64> {
+    match digits {
+        b"0" => Some(0),
+        [b'1'..=b'9', ..] if digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) => {
+            Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+        }
+        _ => None,
+    }
+}
+
+/// A `[[credentials]]` block's lines from `at`, exactly as [`render`] writes them, read by
+/// expecting each key in its turn instead of parsing each line in general (a fraction of
+/// the instructions, which is most of reading 10,000 credentials). Anything else (another
+/// order, a key missing or added, another form of value) answers `None`, and the block is
+/// read line by line from its start: the result is always the general path's. Only for a
+/// text without control characters or backslashes (checked by [`parse`]).
+fn canonical_block(text: &str, at: usize) -> Option<(CredFields<'_>, usize)> {
+    let mut block = Block { text, at };
+    let fields = CredFields {
+        id: Some(block.integer("id = ")?),
+        environment: Some(block.string("environment = \"")?),
+        name: block.optional_string("name = \""),
+        address: Some(block.string("address = \"")?),
+        username: Some(block.string("username = \"")?),
+        email: block.optional_string("email = \""),
+        active: Some(if block.literal("active = true\n") {
+            true
+        } else if block.literal("active = false\n") {
+            false
+        } else {
+            return None;
+        }),
+        sequence: Some(block.integer("sequence = ")?),
+        secret_store: Some(block.string("secret_store = \"")?),
+        secret_env: block.optional_string("secret_from_env = \""),
+        added: Some(block.string("added = \"")?),
+        updated: Some(block.string("updated = \"")?),
+    };
+    Some((fields, block.at))
+}
+
+/// The reading position of [`canonical_block`].
+struct Block<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Block<'a> {
+    /// Takes `line` (which ends in its newline) if it comes next.
+    fn literal(&mut self, line: &str) -> bool {
+        let found = self.text.as_bytes()[self.at.min(self.text.len())..].starts_with(line.as_bytes());
+        if found {
+            self.at += line.len();
+        }
+        found
+    }
+
+    /// The rest of a line that starts with `prefix`, without its newline.
+    fn rest(&mut self, prefix: &str) -> Option<&'a str> {
+        let bytes = self.text.as_bytes().get(self.at..)?;
+        if !bytes.starts_with(prefix.as_bytes()) {
+            return None;
+        }
+        let start = self.at + prefix.len();
+        let end = start + memchr::memchr(b'\n', &self.text.as_bytes()[start..])?;
+        self.at = end + 1;
+        // ASCII on both sides: char boundaries.
+        Some(&self.text[start..end])
+    }
+
+    fn integer(&mut self, prefix: &str) -> Option<u64> {
+        integer(self.rest(prefix)?.as_bytes())
+    }
+
+    /// A basic string: `prefix` ends with its opening quote; the line ends at the closing one.
+    fn string(&mut self, prefix: &str) -> Option<&'a str> {
+        let value = self.rest(prefix)?.strip_suffix('"')?;
+        (!value.contains('"')).then_some(value)
+    }
+
+    fn optional_string(&mut self, prefix: &str) -> Option<&'a str> {
+        let at = self.at;
+        let value = self.string(prefix);
+        if value.is_none() {
+            self.at = at;
+        }
+        value
     }
 }
 
@@ -340,7 +460,7 @@ impl<'a> CredFields<'a> {
         let secret_store: SecretStoreKind = self.secret_store?.parse().ok()?;
         let keep = match need {
             None => true,
-            Some(need) => wanted == Some(environment) && (need.address)(address),
+            Some(need) => wanted == Some(environment) && need.keeps(id, self.name, address),
         };
         if !keep {
             if !(plain_timestamp(self.added?) && plain_timestamp(self.updated?)) {
@@ -662,6 +782,30 @@ mod tests {
         }
 
         #[test]
+        fn a_store_with_a_line_moved_or_repeated_is_read_as_toml_reads_it(
+            r in registries(),
+            from in any::<prop::sample::Index>(),
+            to in any::<prop::sample::Index>(),
+            repeat in any::<bool>(),
+        ) {
+            // Whole lines out of the order regcred writes them, or twice: the blocks the
+            // scanner reads by their written order must fall back to reading line by line.
+            let text = toml::to_string(&r).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            let line = lines[from.index(lines.len())];
+            if !repeat {
+                lines.remove(from.index(lines.len()));
+            }
+            lines.insert(to.index(lines.len() + 1), line);
+            let edited = lines.join("\n") + "\n";
+            if let Some(fast) = parse(&edited, None) {
+                let slow = toml::from_str::<Registries>(&edited);
+                prop_assert!(slow.is_ok(), "the scanner reads what toml refuses:\n{}", edited);
+                prop_assert_eq!(shown(&fast), shown(&slow.unwrap()));
+            }
+        }
+
+        #[test]
         fn writer_agrees_with_toml(r in registries()) {
             if let Some(fast) = render(&r) {
                 prop_assert_eq!(fast, toml::to_string(&r).unwrap());
@@ -675,12 +819,15 @@ mod tests {
             let given = r.credentials.first().filter(|_| pick % 2 == 0).map(|c| c.environment.clone());
             let env = given.clone().unwrap_or_else(|| r.current_environment.clone());
             let want = |address: &str| address.len() % 3 != usize::from(pick % 3);
-            let need = Need { environment: given.as_deref(), address: &want };
+            // Half the time also by id or name, as a write's selector asks.
+            let by_id_or_name = |id: u64, name: Option<&str>| id % 2 == 1 || name.is_some_and(|n| n.len() == 1);
+            let id_or_name: Option<&IdOrName<'_>> = (pick % 4 < 2).then_some(&by_id_or_name);
+            let need = Need { environment: given.as_deref(), address: &want, id_or_name };
             if let (Some(all), Some(some)) = (parse(&text, None), parse(&text, Some(&need))) {
                 let expected: Vec<String> = all
                     .credentials
                     .iter()
-                    .filter(|c| c.environment == env && want(&c.address))
+                    .filter(|c| c.environment == env && need.keeps(c.id, c.name.as_deref(), &c.address))
                     .map(|c| format!("{c:?}"))
                     .collect();
                 let got: Vec<String> = some.credentials.iter().map(|c| format!("{c:?}")).collect();
@@ -786,7 +933,7 @@ mod tests {
         }
         let text = render(&r).expect("plain store renders directly");
         let ids = |environment: Option<&str>| {
-            let need = Need { environment, address: &|_| true };
+            let need = Need { environment, address: &|_| true, id_or_name: None };
             parse(&text, Some(&need)).expect("own output scans").credentials.iter().map(|c| c.id).collect::<Vec<_>>()
         };
         assert_eq!(ids(Some("ci")), [2, 4]);
@@ -829,7 +976,7 @@ mod tests {
             )
         };
         let quay = |address: &str| address == "quay.io";
-        let need = Need { environment: None, address: &quay };
+        let need = Need { environment: None, address: &quay, id_or_name: None };
         let good = format!(
             "{base}{}{}",
             credential(1, "quay.io", "2026-01-02T00:00:00Z"),
