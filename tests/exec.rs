@@ -307,3 +307,23 @@ fn exec_puts_its_directory_in_tmpdir_else_in_a_private_xdg_runtime_dir() {
     assert_ne!(shared.parent(), Some(runtime.as_path()), "a runtime dir others may enter is not used");
     assert_eq!(shared.parent(), Some(std::env::temp_dir().as_path()));
 }
+
+/// Why exec writes two files, docker's `config.json` and the containers `auth.json`, and not
+/// one for both: skopeo/podman rewrite their auth file on login and logout, keeping only
+/// what they know, which would drop docker's other settings for the rest of COMMAND.
+#[test]
+fn a_containers_login_or_logout_inside_exec_leaves_dockers_config_alone() {
+    if !available("a_containers_login_or_logout_inside_exec_leaves_dockers_config_alone", &["skopeo"]) {
+        return;
+    }
+    let t = TestEnv::new();
+    t.add("registry.example.com", "bob", "pw-of-bob-1234");
+    user_docker_config(&t);
+    // `logout --all` rewrites the containers auth file (and erases through the helper what
+    // it names there); docker's file must come through with its settings.
+    let script = "skopeo logout --all >/dev/null && cat \"$DOCKER_CONFIG/config.json\"";
+    let run = exec(&t, &["--", "sh", "-c", script]).ok();
+    let config: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(config["credsStore"], "regcred", "{run:?}");
+    assert_eq!(config["detachKeys"], "ctrl-x", "{run:?}");
+}

@@ -297,8 +297,10 @@ struct Block<'a> {
     at: usize,
 }
 
+// Inlined into `canonical_block`, where each prefix is a constant the comparisons unroll.
 impl<'a> Block<'a> {
     /// Takes `line` (which ends in its newline) if it comes next.
+    #[inline(always)]
     fn literal(&mut self, line: &str) -> bool {
         let found = self.text.as_bytes()[self.at.min(self.text.len())..].starts_with(line.as_bytes());
         if found {
@@ -308,6 +310,7 @@ impl<'a> Block<'a> {
     }
 
     /// The rest of a line that starts with `prefix`, without its newline.
+    #[inline(always)]
     fn rest(&mut self, prefix: &str) -> Option<&'a str> {
         let bytes = self.text.as_bytes().get(self.at..)?;
         if !bytes.starts_with(prefix.as_bytes()) {
@@ -320,16 +323,19 @@ impl<'a> Block<'a> {
         Some(&self.text[start..end])
     }
 
+    #[inline(always)]
     fn integer(&mut self, prefix: &str) -> Option<u64> {
         integer(self.rest(prefix)?.as_bytes())
     }
 
     /// A basic string: `prefix` ends with its opening quote; the line ends at the closing one.
+    #[inline(always)]
     fn string(&mut self, prefix: &str) -> Option<&'a str> {
         let value = self.rest(prefix)?.strip_suffix('"')?;
         (!value.contains('"')).then_some(value)
     }
 
+    #[inline(always)]
     fn optional_string(&mut self, prefix: &str) -> Option<&'a str> {
         let at = self.at;
         let value = self.string(prefix);
@@ -486,8 +492,9 @@ impl<'a> CredFields<'a> {
 }
 
 /// Whether `s` is a valid `YYYY-MM-DDTHH:MM:SSZ`, the only form regcred writes.
+/// (Checked for every credential a reading skips, so it builds no date.)
 fn plain_timestamp(s: &str) -> bool {
-    fast_timestamp(s).is_some()
+    timestamp_parts(s).is_some()
 }
 
 /// An RFC 3339 timestamp: the form regcred writes by hand, any other through `time` (as the
@@ -497,23 +504,35 @@ fn timestamp(s: &str) -> Option<OffsetDateTime> {
 }
 
 fn fast_timestamp(s: &str) -> Option<OffsetDateTime> {
+    let (year, month, day, hour, minute, second) = timestamp_parts(s)?;
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let time = Time::from_hms(hour, minute, second).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(UtcOffset::UTC))
+}
+
+/// The fields of a `YYYY-MM-DDTHH:MM:SSZ` that names a real second: the days of its month,
+/// hours below 24, minutes and seconds below 60. A leap second (`:60`) is left to `time`,
+/// whose RFC 3339 parser has its own rule for it.
+fn timestamp_parts(s: &str) -> Option<(i32, Month, u8, u8, u8, u8)> {
     let b = s.as_bytes();
     if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
     {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    let year = i32::try_from(num(0..4)?).ok()?;
-    let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
-    let day = u8::try_from(num(8..10)?).ok()?;
-    let (hour, minute, second) =
-        (u8::try_from(num(11..13)?).ok()?, u8::try_from(num(14..16)?).ok()?, u8::try_from(num(17..19)?).ok()?);
-    // A leap second (`:60`) is left to `time`, whose RFC 3339 parser has its own rule for it.
-    let date = Date::from_calendar_date(year, month, day).ok()?;
-    let time = Time::from_hms(hour, minute, second).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(UtcOffset::UTC))
+    // Each digit's value; a byte that is no digit wraps to more than 9.
+    let digit = |i: usize| b[i].wrapping_sub(b'0');
+    let two = |i: usize| (digit(i), digit(i + 1));
+    let pairs = [two(0), two(2), two(5), two(8), two(11), two(14), two(17)];
+    if pairs.iter().any(|&(tens, ones)| tens > 9 || ones > 9) {
+        return None;
+    }
+    let [century, years, month, day, hour, minute, second] = pairs.map(|(tens, ones)| tens * 10 + ones);
+    let year = i32::from(century) * 100 + i32::from(years);
+    let month = Month::try_from(month).ok()?;
+    if day == 0 || day > month.length(year) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some((year, month, day, hour, minute, second))
 }
 
 /// Writes `registries` as `toml::to_string` does, when every string in it is plain (no
