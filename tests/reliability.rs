@@ -77,7 +77,14 @@ impl State {
         }
         State {
             next_id: registries.next_id,
-            metadata: registries.credentials.iter().map(|c| (c.id, c.username.clone())).collect(),
+            // A big store's bulk (see `big_store`) keeps no secret: its secrets come from a
+            // variable.
+            metadata: registries
+                .credentials
+                .iter()
+                .filter(|c| c.secret_env.is_none())
+                .map(|c| (c.id, c.username.clone()))
+                .collect(),
             secrets: found,
         }
     }
@@ -120,6 +127,7 @@ fn spawn(t: &TestEnv, args: &[&str], env: &[(&str, &str)]) -> Child {
 /// started, then all are released together) while this thread keeps reading the store
 /// file and the secrets file raw. Returns the new credentials, id → (username, secret).
 fn concurrent_adds(t: &TestEnv, kind: SecretStoreKind) -> BTreeMap<u64, (String, String)> {
+    let first_id = State::read(t, kind).next_id;
     let mut children = Vec::new();
     for i in 0..WRITERS {
         let address = format!("r{}.example.com", i % 4);
@@ -139,13 +147,14 @@ fn concurrent_adds(t: &TestEnv, kind: SecretStoreKind) -> BTreeMap<u64, (String,
     let doctors: Vec<Child> = (0..DOCTORS).map(|_| spawn(t, &["doctor", "-o", "plain"], &[])).collect();
 
     // A reader never sees a torn file: every read while the writers run must parse.
-    let (mut reads, mut states) = (0, 0);
+    let (mut reads, mut states, mut seen) = (0, 0, 0);
     let mut running: Vec<(String, Child)> = children;
     let mut finished = Vec::new();
     while !running.is_empty() {
         // The store, the file store's files as they are now (not the writers' temporary
         // `.ID.toml.XXXXXX.tmp`, which no reader opens), and an older store's secrets.toml.
         let mut files = vec![t.store_file(), t.secrets_file()];
+        // (A big store's journal is not TOML; the loads below read it.)
         files.extend(
             std::fs::read_dir(t.secrets_dir())
                 .into_iter()
@@ -167,7 +176,11 @@ fn concurrent_adds(t: &TestEnv, kind: SecretStoreKind) -> BTreeMap<u64, (String,
             }
         }
         if t.store_file().exists() {
-            let _ = State::read(t, kind);
+            // Adds only: a reading with fewer credentials than an earlier one went back in
+            // time (a big store's reader that missed the journal during a compaction).
+            let count = State::read(t, kind).metadata.len();
+            assert!(count >= seen, "a reading saw {count} credentials after one saw {seen}");
+            seen = count;
             states += 1;
         }
         let mut i = 0;
@@ -199,7 +212,7 @@ fn concurrent_adds(t: &TestEnv, kind: SecretStoreKind) -> BTreeMap<u64, (String,
     let got = state.credentials();
     assert_eq!(state.metadata.len(), WRITERS, "lost updates: {state:#?}");
     assert_eq!(got.len(), WRITERS, "lost secrets: {state:#?}");
-    assert_eq!(state.next_id, WRITERS as u64 + 1);
+    assert_eq!(state.next_id, first_id + WRITERS as u64);
     for (id, (user, secret)) in &got {
         assert_eq!(ids.get(id), Some(user), "credential {id}");
         assert_eq!(Some(secret), expected.get(user), "the secret of {user}");
@@ -211,6 +224,60 @@ fn concurrent_adds(t: &TestEnv, kind: SecretStoreKind) -> BTreeMap<u64, (String,
 fn thirty_two_concurrent_adds_lose_nothing_and_readers_never_see_a_torn_file() {
     let t = TestEnv::new();
     concurrent_adds(&t, SecretStoreKind::File);
+    t.run(&["doctor"]).ok();
+}
+
+/// A store big enough to keep a journal: `BIG` credentials in an environment of their own,
+/// `bulk`, whose secrets come from a variable (so the secret store holds only the test's),
+/// written as regcred writes a store, with version 1 (as an older regcred left it). The
+/// first write turns it into a store with a journal (written whole, generation 1); then
+/// `journal_records` toggles of bulk credentials follow, one record each.
+fn big_store(t: &TestEnv, journal_records: usize) {
+    const BIG: usize = 1_000;
+    let stamp = "2026-11-26T10:00:00Z";
+    let mut text = format!(
+        "version = 1\nstore_id = \"{:032x}\"\ncurrent_environment = \"default\"\nnext_id = {next}\nnext_sequence = {next}\n\n\
+         [[environments]]\nname = \"default\"\ncreated = \"{stamp}\"\n\n[[environments]]\nname = \"bulk\"\ncreated = \"{stamp}\"\n",
+        std::process::id(),
+        next = BIG + 1,
+    );
+    for id in 1..=BIG {
+        text.push_str(&format!(
+            "\n[[credentials]]\nid = {id}\nenvironment = \"bulk\"\naddress = \"bulk{id}.example.com\"\nusername = \"bulk{id}\"\n\
+             active = true\nsequence = {id}\nsecret_store = \"file\"\nsecret_from_env = \"BULK_TOKEN\"\nadded = \"{stamp}\"\nupdated = \"{stamp}\"\n"
+        ));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(t.config_dir()).unwrap();
+    std::fs::set_permissions(t.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(t.store_file(), text).unwrap();
+    std::fs::set_permissions(t.store_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    for id in 1..=journal_records + 1 {
+        t.run(&["-e", "bulk", "deactivate", &id.to_string()]).ok();
+    }
+    let journal = std::fs::read_to_string(t.config_dir().join("registries.journal")).unwrap_or_default();
+    assert_eq!(journal.lines().count(), journal_records + usize::from(journal_records > 0), "{journal}");
+}
+
+#[test]
+fn thirty_two_concurrent_adds_to_a_big_store_with_a_journal_lose_nothing() {
+    let t = TestEnv::new();
+    big_store(&t, 1);
+    concurrent_adds(&t, SecretStoreKind::File);
+    let journal = std::fs::read_to_string(t.config_dir().join("registries.journal")).unwrap();
+    assert_eq!(journal.lines().count(), 2 + WRITERS, "one record per add after the first:\n{journal}");
+    t.run(&["doctor"]).ok();
+}
+
+/// The same with the journal 8 records from full: the adds cross a compaction while this
+/// thread keeps reading without the lock.
+#[test]
+fn concurrent_adds_across_a_compaction_lose_nothing_and_no_reading_goes_back() {
+    let t = TestEnv::new();
+    big_store(&t, regcred::testing::MAX_RECORDS - 8);
+    concurrent_adds(&t, SecretStoreKind::File);
+    let text = std::fs::read_to_string(t.store_file()).unwrap();
+    assert!(text.contains("\njournal = 2\n"), "no compaction happened");
     t.run(&["doctor"]).ok();
 }
 
@@ -482,6 +549,8 @@ fn crash_run(t: &TestEnv, kind: SecretStoreKind, kills_wanted: usize, test: &str
             assert!(!text.contains(secret.as_str()), "{} still holds the retired {secret}", entry.path().display());
         }
     }
+    // A big store's journal may be there or not, as the last write left it.
+    names.retain(|n| n != "registries.journal");
     names.sort();
     let expected: &[&str] = match kind {
         SecretStoreKind::File => &["registries.lock", "registries.toml", "secrets.d"],
@@ -509,6 +578,18 @@ fn crash_run(t: &TestEnv, kind: SecretStoreKind, kills_wanted: usize, test: &str
 fn sigkilled_add_edit_delete_lose_nothing_committed() {
     let t = TestEnv::new();
     crash_run(&t, SecretStoreKind::File, setting("REGCRED_TEST_KILLS", 200), "crash (file store)");
+}
+
+/// The same on a big store whose journal is a few records from full: the run crosses a
+/// compaction (registries.toml written whole with the next generation, the journal removed)
+/// and kills land on appends, on the whole write and between it and the removal.
+#[test]
+fn sigkilled_writes_to_a_big_store_with_a_journal_lose_nothing_committed() {
+    let t = TestEnv::new();
+    big_store(&t, regcred::testing::MAX_RECORDS - 1);
+    crash_run(&t, SecretStoreKind::File, setting("REGCRED_TEST_BIG_KILLS", 40), "crash (big store)");
+    let text = std::fs::read_to_string(t.store_file()).unwrap();
+    assert!(text.contains("\njournal = 2\n") || text.contains("\njournal = 3\n"), "no compaction happened");
 }
 
 #[test]

@@ -455,7 +455,7 @@ pub mod testing {
     use std::path::Path;
 
     pub use super::secrets::{Secret, SecretKey, SecretStore, SecretStoreKind};
-    pub use super::store::{Credential, Registries, Store, StoreError, Tx, now};
+    pub use super::store::{Credential, MAX_RECORDS, Registries, Store, StoreError, Tx, now};
 
     /// The store in `dir`, with default patience and its own warnings.
     pub fn store(dir: &Path) -> Store {
