@@ -737,6 +737,76 @@ fn file_states() -> Vec<State> {
             ..STATE
         },
         State {
+            area: "store journal",
+            input: "a line damaged before a whole one",
+            setup: |t| {
+                t.big_store(2);
+                let mut bytes = fs::read(t.journal_file()).unwrap();
+                let in_second_line = bytes.iter().position(|&b| b == b'\n').unwrap() + 30;
+                bytes[in_second_line] ^= 1;
+                fs::write(t.journal_file(), bytes).unwrap();
+            },
+            args: ADD,
+            stdin: "pw\n",
+            needle: "line 2 is damaged",
+            ..STATE
+        },
+        State {
+            area: "store journal",
+            input: "a whole line that is no record",
+            setup: |t| {
+                t.big_store(1);
+                let json = br#"{"next_id":5,"put":"nothing"}"#;
+                let mut line = format!("{:08x} ", crc32fast::hash(json)).into_bytes();
+                line.extend_from_slice(json);
+                line.push(b'\n');
+                let mut bytes = fs::read(t.journal_file()).unwrap();
+                bytes.extend(line);
+                fs::write(t.journal_file(), bytes).unwrap();
+            },
+            args: LIST,
+            needle: "line 3: invalid type",
+            ..STATE
+        },
+        State {
+            area: "store journal",
+            input: "its last record torn by a crash: ignored",
+            setup: |t| {
+                t.big_store(1);
+                let mut bytes = fs::read(t.journal_file()).unwrap();
+                bytes.extend_from_slice(b"0badc0de {\"next_id\":");
+                fs::write(t.journal_file(), bytes).unwrap();
+            },
+            args: LIST,
+            code: 0,
+            needle: "",
+            ..STATE
+        },
+        State {
+            area: "store journal",
+            input: "a symbolic link",
+            setup: |t| {
+                t.big_store(1);
+                let elsewhere = t.root().join("journal-elsewhere");
+                fs::rename(t.journal_file(), &elsewhere).unwrap();
+                std::os::unix::fs::symlink(&elsewhere, t.journal_file()).unwrap();
+            },
+            args: LIST,
+            needle: "is a symbolic link",
+            ..STATE
+        },
+        State {
+            area: "store journal",
+            input: "group-writable (0660)",
+            setup: |t| {
+                t.big_store(1);
+                chmod(&t.journal_file(), 0o660);
+            },
+            args: LIST,
+            needle: "is writable by other users (mode 0660); refusing to use it",
+            ..STATE
+        },
+        State {
             area: "store file",
             input: "unknown field",
             setup: |t| rewrite(&t.store_file(), |s| s.replace("next_id", "nextid = 1\nnext_id")),

@@ -227,42 +227,10 @@ fn thirty_two_concurrent_adds_lose_nothing_and_readers_never_see_a_torn_file() {
     t.run(&["doctor"]).ok();
 }
 
-/// A store big enough to keep a journal: `BIG` credentials in an environment of their own,
-/// `bulk`, whose secrets come from a variable (so the secret store holds only the test's),
-/// written as regcred writes a store, with version 1 (as an older regcred left it). The
-/// first write turns it into a store with a journal (written whole, generation 1); then
-/// `journal_records` toggles of bulk credentials follow, one record each.
-fn big_store(t: &TestEnv, journal_records: usize) {
-    const BIG: usize = 1_000;
-    let stamp = "2026-11-26T10:00:00Z";
-    let mut text = format!(
-        "version = 1\nstore_id = \"{:032x}\"\ncurrent_environment = \"default\"\nnext_id = {next}\nnext_sequence = {next}\n\n\
-         [[environments]]\nname = \"default\"\ncreated = \"{stamp}\"\n\n[[environments]]\nname = \"bulk\"\ncreated = \"{stamp}\"\n",
-        std::process::id(),
-        next = BIG + 1,
-    );
-    for id in 1..=BIG {
-        text.push_str(&format!(
-            "\n[[credentials]]\nid = {id}\nenvironment = \"bulk\"\naddress = \"bulk{id}.example.com\"\nusername = \"bulk{id}\"\n\
-             active = true\nsequence = {id}\nsecret_store = \"file\"\nsecret_from_env = \"BULK_TOKEN\"\nadded = \"{stamp}\"\nupdated = \"{stamp}\"\n"
-        ));
-    }
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(t.config_dir()).unwrap();
-    std::fs::set_permissions(t.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(t.store_file(), text).unwrap();
-    std::fs::set_permissions(t.store_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
-    for id in 1..=journal_records + 1 {
-        t.run(&["-e", "bulk", "deactivate", &id.to_string()]).ok();
-    }
-    let journal = std::fs::read_to_string(t.config_dir().join("registries.journal")).unwrap_or_default();
-    assert_eq!(journal.lines().count(), journal_records + usize::from(journal_records > 0), "{journal}");
-}
-
 #[test]
 fn thirty_two_concurrent_adds_to_a_big_store_with_a_journal_lose_nothing() {
     let t = TestEnv::new();
-    big_store(&t, 1);
+    t.big_store(1);
     concurrent_adds(&t, SecretStoreKind::File);
     let journal = std::fs::read_to_string(t.config_dir().join("registries.journal")).unwrap();
     assert_eq!(journal.lines().count(), 2 + WRITERS, "one record per add after the first:\n{journal}");
@@ -274,7 +242,7 @@ fn thirty_two_concurrent_adds_to_a_big_store_with_a_journal_lose_nothing() {
 #[test]
 fn concurrent_adds_across_a_compaction_lose_nothing_and_no_reading_goes_back() {
     let t = TestEnv::new();
-    big_store(&t, regcred::testing::MAX_RECORDS - 8);
+    t.big_store(regcred::testing::MAX_RECORDS - 8);
     concurrent_adds(&t, SecretStoreKind::File);
     let text = std::fs::read_to_string(t.store_file()).unwrap();
     assert!(text.contains("\njournal = 2\n"), "no compaction happened");
@@ -586,7 +554,7 @@ fn sigkilled_add_edit_delete_lose_nothing_committed() {
 #[test]
 fn sigkilled_writes_to_a_big_store_with_a_journal_lose_nothing_committed() {
     let t = TestEnv::new();
-    big_store(&t, regcred::testing::MAX_RECORDS - 1);
+    t.big_store(regcred::testing::MAX_RECORDS - 1);
     crash_run(&t, SecretStoreKind::File, setting("REGCRED_TEST_BIG_KILLS", 40), "crash (big store)");
     let text = std::fs::read_to_string(t.store_file()).unwrap();
     assert!(text.contains("\njournal = 2\n") || text.contains("\njournal = 3\n"), "no compaction happened");

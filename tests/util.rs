@@ -132,6 +132,10 @@ impl TestEnv {
     }
 
     /// The file store's single file of older versions (still read while it exists).
+    pub fn journal_file(&self) -> PathBuf {
+        self.config_dir().join("registries.journal")
+    }
+
     pub fn secrets_file(&self) -> PathBuf {
         self.config_dir().join("secrets.toml")
     }
@@ -223,6 +227,38 @@ impl TestEnv {
 
     pub fn run_bin_bytes(&self, bin: &Path, args: &[&str], stdin: &[u8]) -> Run {
         run_with_input(&mut self.command(bin, args), stdin)
+    }
+
+    /// A store big enough to keep a journal: `BIG` credentials in an environment of their own,
+    /// `bulk`, whose secrets come from a variable (so the secret store holds only the test's),
+    /// written as regcred writes a store, with version 1 (as an older regcred left it). The
+    /// first write turns it into a store with a journal (written whole, generation 1); then
+    /// `journal_records` toggles of bulk credentials follow, one record each.
+    pub fn big_store(&self, journal_records: usize) {
+        const BIG: usize = 1_000;
+        let stamp = "2026-11-26T10:00:00Z";
+        let mut text = format!(
+            "version = 1\nstore_id = \"{:032x}\"\ncurrent_environment = \"default\"\nnext_id = {next}\nnext_sequence = {next}\n\n\
+             [[environments]]\nname = \"default\"\ncreated = \"{stamp}\"\n\n[[environments]]\nname = \"bulk\"\ncreated = \"{stamp}\"\n",
+            std::process::id(),
+            next = BIG + 1,
+        );
+        for id in 1..=BIG {
+            text.push_str(&format!(
+                "\n[[credentials]]\nid = {id}\nenvironment = \"bulk\"\naddress = \"bulk{id}.example.com\"\nusername = \"bulk{id}\"\n\
+                 active = true\nsequence = {id}\nsecret_store = \"file\"\nsecret_from_env = \"BULK_TOKEN\"\nadded = \"{stamp}\"\nupdated = \"{stamp}\"\n"
+            ));
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        std::fs::set_permissions(self.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(self.store_file(), text).unwrap();
+        std::fs::set_permissions(self.store_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        for id in 1..=journal_records + 1 {
+            self.run(&["-e", "bulk", "deactivate", &id.to_string()]).ok();
+        }
+        let journal = std::fs::read_to_string(self.journal_file()).unwrap_or_default();
+        assert_eq!(journal.lines().count(), journal_records + usize::from(journal_records > 0), "{journal}");
     }
 
     /// `regcred add ADDRESS -u USER --password-stdin`, returning the new id.
