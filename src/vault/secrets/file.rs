@@ -1035,6 +1035,37 @@ mod tests {
     }
 
     #[test]
+    fn a_secrets_file_of_a_version_before_1_is_refused_as_not_valid_not_as_newer() {
+        for version in ["0", "-1"] {
+            let text = format!("version = {version}\n");
+            assert!(
+                matches!(parse_file_with_toml(&text), Err((0, m)) if m == format!("unknown format version {version}"))
+            );
+            let dir = tempfile::tempdir().unwrap();
+            PrivateFile::new(dir.path().join(FILE_NAME)).replace(text.as_bytes()).unwrap();
+            let err = FileStore::new(dir.path(), Warnings::default()).ids("s").unwrap_err();
+            assert!(matches!(err, SecretError::FileCorrupt { line: 1, column: 1, .. }), "{err:?}");
+        }
+        assert!(matches!(parse_file_with_toml("version = 2\n"), Ok(Parsed::TooNew(2))));
+    }
+
+    #[test]
+    fn the_whole_file_is_written_into_one_buffer_asked_for_its_worst_case() {
+        // The worst a table can take: the longest id, and each byte of each value written
+        // as six (`\u0001`). The lengths differ so that no two sums or products of them agree.
+        let mut secrets = FileSecrets::default();
+        let [store, environment, address, username, secret] = [7, 9, 11, 13, 17].map(|n| "\u{1}".repeat(n));
+        secrets.entries.insert(u64::MAX, FileEntry { store, environment, address, username, secret });
+        let text = render_file(&secrets);
+        assert!(text.contains(&format!("\nsecret = \"{}\"\n", "\\u0001".repeat(17))), "{}", text.as_str());
+        // `String::with_capacity` asks for exactly that much (Vec's guarantee). Asked too
+        // little, the buffer would have grown while the secrets went in (to about twice,
+        // leaving the old copy unwiped); asked too much, it would have more to spare.
+        let spare = text.capacity() - text.len();
+        assert!(spare < 64, "{} bytes for {} written", text.capacity(), text.len());
+    }
+
+    #[test]
     fn appending_in_id_order_writes_what_a_whole_rewrite_writes() {
         let dir = tempfile::tempdir().unwrap();
         let store = legacy_store(dir.path());
