@@ -1052,17 +1052,22 @@ mod tests {
     #[test]
     fn the_whole_file_is_written_into_one_buffer_asked_for_its_worst_case() {
         // The worst a table can take: the longest id, and each byte of each value written
-        // as six (`\u0001`). The lengths differ so that no two sums or products of them agree.
-        let mut secrets = FileSecrets::default();
-        let [store, environment, address, username, secret] = [7, 9, 11, 13, 17].map(|n| "\u{1}".repeat(n));
-        secrets.entries.insert(u64::MAX, FileEntry { store, environment, address, username, secret });
-        let text = render_file(&secrets);
-        assert!(text.contains(&format!("\nsecret = \"{}\"\n", "\\u0001".repeat(17))), "{}", text.as_str());
-        // `String::with_capacity` asks for exactly that much (Vec's guarantee). Asked too
-        // little, the buffer would have grown while the secrets went in (to about twice,
-        // leaving the old copy unwiped); asked too much, it would have more to spare.
-        let spare = text.capacity() - text.len();
-        assert!(spare < 64, "{} bytes for {} written", text.capacity(), text.len());
+        // as six (`\u0001`). The lengths differ so that no two sums or products of them
+        // agree, and grow so that a buffer that grew cannot happen to end up just full.
+        for scale in 1..=4 {
+            let mut secrets = FileSecrets::default();
+            let lengths = [7, 9, 11, 13, 17].map(|n| n * scale);
+            let [store, environment, address, username, secret] = lengths.map(|n| "\u{1}".repeat(n));
+            secrets.entries.insert(u64::MAX, FileEntry { store, environment, address, username, secret });
+            let text = render_file(&secrets);
+            let last = format!("\nsecret = \"{}\"\n", "\\u0001".repeat(lengths[4]));
+            assert!(text.ends_with(&last), "{}", text.as_str());
+            // `String::with_capacity` asks for exactly that much (Vec's guarantee). Asked
+            // too little, the buffer would have grown while the secrets went in (to about
+            // twice, leaving the old copy unwiped); asked too much, it would have more spare.
+            let spare = text.capacity() - text.len();
+            assert!(spare < 64, "{} bytes for {} written", text.capacity(), text.len());
+        }
     }
 
     #[test]
