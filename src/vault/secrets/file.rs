@@ -752,6 +752,324 @@ mod tests {
         }
     }
 
+    /// The key of credential `id` in store `store_id`; the other fields are fixed.
+    fn key_of(store_id: &str, id: u64) -> SecretKey<'_> {
+        SecretKey { store_id, id, environment: "default", address: "a.example", username: "u" }
+    }
+
+    /// The secret `store` hands out for credential `id` of store `s`, as text.
+    fn secret_in(store: &FileStore, id: u64) -> Option<String> {
+        store.get(&key_of("s", id)).unwrap().map(|s| s.expose().to_owned())
+    }
+
+    /// One `[secret.ID]` table of store `s` as regcred writes it.
+    fn table_of(id: u64, secret: &str) -> String {
+        render_table(id, ["s", "default", "a.example", "u", secret]).to_string()
+    }
+
+    #[cfg(unix)]
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn mode_of(path: &Path) -> u32 {
+        crate::vault::fs::mode_of(&std::fs::metadata(path).unwrap())
+    }
+
+    #[test]
+    fn splice_keeps_the_bytes_around_the_cut() {
+        let text = "head\n\n[a]\n1\n\n[b]\n2\n\n[c]\n3\n";
+        let (a, b, c) = (6..13, 13..20, 20..26);
+        assert_eq!((&text[a.clone()], &text[b.clone()], &text[c.clone()]), ("[a]\n1\n\n", "[b]\n2\n\n", "[c]\n3\n"));
+        let cases = [
+            // Cut: the neighbours meet with their blank line between them.
+            (a.clone(), "", "head\n\n[b]\n2\n\n[c]\n3\n"),
+            (b.clone(), "", "head\n\n[a]\n1\n\n[c]\n3\n"),
+            // Cut from the end: the blank line before it goes too.
+            (c.clone(), "", "head\n\n[a]\n1\n\n[b]\n2\n"),
+            // Replaced: the new table gets the blank line the old one had after it…
+            (a, "[A]\n9\n", "head\n\n[A]\n9\n\n[b]\n2\n\n[c]\n3\n"),
+            (b, "[B]\n9\n", "head\n\n[a]\n1\n\n[B]\n9\n\n[c]\n3\n"),
+            // …and at the end none.
+            (c, "[C]\n9\n", "head\n\n[a]\n1\n\n[b]\n2\n\n[C]\n9\n"),
+        ];
+        for (span, with, expected) in cases {
+            assert_eq!(splice(text, span.clone(), with).as_str(), expected, "{span:?} → {with:?}");
+        }
+        // Cut from the end with no blank line before it: the line end before it stays.
+        assert_eq!(splice("head\n[c]\n3\n", 5..11, "").as_str(), "head\n");
+    }
+
+    #[test]
+    fn delete_cuts_only_its_table_and_leaves_the_rest_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        // In regcred's form but not as it writes it: no header, the tables out of order.
+        let text = format!("version = 1\n\n{}\n{}\n{}", table_of(5, "five"), table_of(2, "two"), table_of(7, "seven"));
+        let path = dir.path().join(FILE_NAME);
+        PrivateFile::new(path.clone()).replace(text.as_bytes()).unwrap();
+        let store = FileStore::new(dir.path(), Warnings::default());
+
+        // Neither an id the file does not have nor another store's id is deleted.
+        assert!(!store.delete(&key_of("s", 9)).unwrap());
+        assert!(!store.delete(&key_of("other", 5)).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "a delete of nothing changed the file");
+
+        assert!(store.delete(&key_of("s", 2)).unwrap());
+        let expected = format!("version = 1\n\n{}\n{}", table_of(5, "five"), table_of(7, "seven"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+        assert!(store.delete(&key_of("s", 7)).unwrap());
+        let expected = format!("version = 1\n\n{}", table_of(5, "five"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+        assert_eq!(secret_in(&FileStore::new(dir.path(), Warnings::default()), 5).as_deref(), Some("five"));
+
+        // The last secret: the file is written whole, in the form regcred writes.
+        assert!(store.delete(&key_of("s", 5)).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{HEADER}version = 1\n"));
+        assert!(!store.delete(&key_of("s", 5)).unwrap());
+    }
+
+    #[test]
+    fn a_table_appended_to_a_file_without_a_final_line_end_starts_after_a_blank_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        for (text, joint) in [("version = 1", "\n\n"), ("version = 1\n", "\n")] {
+            PrivateFile::new(path.clone()).replace(text.as_bytes()).unwrap();
+            let store = FileStore::new(dir.path(), Warnings::default());
+            store.set(&key_of("s", 3), &Secret::new("three".into())).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{text}{joint}{}", table_of(3, "three")));
+        }
+    }
+
+    #[test]
+    fn reads_after_a_write_see_it_though_earlier_reads_took_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = legacy_store(dir.path());
+        store.set(&key_of("s", 1), &Secret::new("one".into())).unwrap();
+        assert_eq!(secret_in(&store, 1).as_deref(), Some("one"));
+        assert_eq!(store.ids("s").unwrap(), [1]);
+
+        store.set(&key_of("s", 2), &Secret::new("two".into())).unwrap();
+        assert_eq!(secret_in(&store, 2).as_deref(), Some("two"));
+        store.set(&key_of("s", 1), &Secret::new("uno".into())).unwrap();
+        assert_eq!(secret_in(&store, 1).as_deref(), Some("uno"));
+        assert_eq!(store.ids("s").unwrap(), [1, 2]);
+        assert!(store.delete(&key_of("s", 2)).unwrap());
+        assert_eq!(secret_in(&store, 2), None);
+        store.set_many(&[(key_of("s", 3), &Secret::new("three".into()))]).unwrap();
+        assert_eq!(store.ids("s").unwrap(), [1, 3]);
+    }
+
+    #[test]
+    fn ids_and_get_of_a_secrets_toml_are_those_of_the_store_asked() {
+        // Both ways of reading the file: the scanner's, and `toml`'s for a value with an
+        // escape (which the scanner leaves to it).
+        for odd in ["plain", "quote \" inside"] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = legacy_store(dir.path());
+            let items = [(key_of("s", 4), "four"), (key_of("other", 6), "six"), (key_of("s", 8), odd)];
+            for (key, secret) in items {
+                store.set(&key, &Secret::new(secret.into())).unwrap();
+            }
+            let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+            assert_eq!(scan::index(&text).is_some(), odd == "plain", "{text}");
+            let store = FileStore::new(dir.path(), Warnings::default());
+            assert_eq!(store.ids("s").unwrap(), [4, 8]);
+            assert_eq!(store.ids("other").unwrap(), [6]);
+            assert_eq!(store.ids("none").unwrap(), [] as [u64; 0]);
+            assert_eq!(secret_in(&store, 6), None);
+            assert_eq!(store.get(&key_of("other", 6)).unwrap().map(|s| s.expose().to_owned()).as_deref(), Some("six"));
+            assert_eq!(secret_in(&store, 8).as_deref(), Some(odd));
+        }
+    }
+
+    #[test]
+    fn set_many_writes_every_secret_in_either_layout() {
+        let secrets = [Secret::new("one".into()), Secret::new("two".into()), Secret::new("seven".into())];
+        let items = [(key_of("s", 1), &secrets[0]), (key_of("s", 2), &secrets[1]), (key_of("s", 7), &secrets[2])];
+
+        // `secrets.d/`: one file each, and no `secrets.toml`.
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path(), Warnings::default());
+        store.set_many(&items).unwrap();
+        for (id, secret) in [(1, "one"), (2, "two"), (7, "seven")] {
+            let text = std::fs::read_to_string(dir.path().join(DIR_NAME).join(format!("{id}.toml"))).unwrap();
+            assert_eq!(text, render_one(id, ["s", "default", "a.example", "u", secret]).as_str());
+        }
+        assert!(!dir.path().join(FILE_NAME).exists());
+        let store = FileStore::new(dir.path(), Warnings::default());
+        assert_eq!(store.ids("s").unwrap(), [1, 2, 7]);
+        assert_eq!(secret_in(&store, 7).as_deref(), Some("seven"));
+
+        // `secrets.toml`: all of them in it, and no `secrets.d/`.
+        let dir = tempfile::tempdir().unwrap();
+        let store = legacy_store(dir.path());
+        store.set_many(&items).unwrap();
+        let expected: Vec<(u64, String, String)> =
+            [(1, "one"), (2, "two"), (7, "seven")].map(|(id, s)| (id, "s".to_owned(), s.to_owned())).into();
+        assert_eq!(read_with_toml(store.path()), expected);
+        assert!(!dir.path().join(DIR_NAME).exists());
+    }
+
+    #[test]
+    fn set_many_into_secrets_d_writes_none_when_a_file_there_does_not_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path(), Warnings::default());
+        store.set(&key_of("s", 5), &Secret::new("five".into())).unwrap();
+        let broken = dir.path().join(DIR_NAME).join("2.toml");
+        PrivateFile::new(broken.clone()).replace(b"[secret.2\n").unwrap();
+        let (one, two) = (Secret::new("one".into()), Secret::new("two".into()));
+        let err = store.set_many(&[(key_of("s", 1), &one), (key_of("s", 2), &two)]).unwrap_err();
+        assert!(matches!(err, SecretError::FileCorrupt { .. }), "{err:?}");
+        assert!(!dir.path().join(DIR_NAME).join("1.toml").exists(), "a secret was written before the refusal");
+        assert_eq!(std::fs::read(&broken).unwrap(), b"[secret.2\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secrets_file_others_may_read_is_read_with_a_warning_that_names_its_mode() {
+        for legacy in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let warnings = Warnings::default();
+            let store = || FileStore::new(dir.path(), warnings.clone());
+            if legacy {
+                legacy_store(dir.path());
+            }
+            store().set(&key_of("s", 1), &Secret::new("one".into())).unwrap();
+            let path = if legacy { dir.path().join(FILE_NAME) } else { dir.path().join(DIR_NAME).join("1.toml") };
+            assert_eq!(mode_of(&path), 0o600);
+            assert_eq!(secret_in(&store(), 1).as_deref(), Some("one"));
+            assert!(warnings.take().is_empty(), "a private file was warned about");
+            for mode in [0o640, 0o604, 0o644] {
+                chmod(&path, mode);
+                assert_eq!(secret_in(&store(), 1).as_deref(), Some("one"), "{mode:o}");
+                assert_eq!(warnings.take(), [Warning::ReadableByOthers { path: path.clone(), mode }]);
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn check_refuses_a_secrets_toml_others_may_read_and_says_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = legacy_store(dir.path());
+        store.set(&key_of("s", 1), &Secret::new("one".into())).unwrap();
+        store.check().unwrap();
+        for mode in [0o640, 0o604, 0o610] {
+            chmod(store.path(), mode);
+            let err = store.check().unwrap_err();
+            assert!(matches!(err, SecretError::InsecurePermissions { mode: m, .. } if m == mode), "{err:?}");
+            let message = err.to_string();
+            assert!(message.contains(&format!("mode {mode:04o} lets other users read it")), "{message}");
+            assert_eq!(mode_of(store.path()), mode, "check changed the file's mode");
+        }
+        chmod(store.path(), 0o600);
+        store.check().unwrap();
+    }
+
+    /// `secrets.toml` of store `s` with secrets 1, 2 and 5, the way an older regcred left it.
+    fn old_layout(dir: &Path) -> String {
+        let store = legacy_store(dir);
+        for (id, secret) in [(1, "one"), (2, "two"), (5, "five")] {
+            store.set(&key_of("s", id), &Secret::new(secret.into())).unwrap();
+        }
+        std::fs::read_to_string(dir.join(FILE_NAME)).unwrap()
+    }
+
+    #[test]
+    fn migration_writes_every_secret_to_secrets_d_and_secrets_toml_goes_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = old_layout(dir.path());
+        // What an interrupted migration and an older regcred since may have left: a file of
+        // an id secrets.toml no longer has, and one with a secret changed since.
+        let secrets_d = dir.path().join(DIR_NAME);
+        dir::ensure(&secrets_d).unwrap();
+        for (id, secret) in [(9, "nine"), (2, "stale")] {
+            let text = render_one(id, ["s", "default", "a.example", "u", secret]);
+            dir::secret_file(&secrets_d, id).replace(text.as_bytes()).unwrap();
+        }
+
+        let warnings = Warnings::default();
+        assert!(migrate(dir.path(), &warnings).unwrap());
+        assert_eq!(dir::ids(&secrets_d).unwrap(), [1, 2, 5]);
+        for (id, secret) in [(1, "one"), (2, "two"), (5, "five")] {
+            let text = std::fs::read_to_string(dir::file_of(&secrets_d, id)).unwrap();
+            assert_eq!(text, render_one(id, ["s", "default", "a.example", "u", secret]).as_str());
+        }
+        // secrets.toml stays, untouched, and is still what the store reads.
+        assert_eq!(std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap(), old);
+        let store = FileStore::new(dir.path(), Warnings::default());
+        assert_eq!(store.location(), dir.path().join(FILE_NAME).display().to_string());
+
+        finish_migration(dir.path()).unwrap();
+        assert!(!dir.path().join(FILE_NAME).exists());
+        let store = FileStore::new(dir.path(), Warnings::default());
+        assert_eq!(store.location(), secrets_d.display().to_string());
+        assert_eq!(store.ids("s").unwrap(), [1, 2, 5]);
+        assert_eq!(secret_in(&store, 2).as_deref(), Some("two"));
+        // Nothing is left to migrate or to remove.
+        assert!(!migrate(dir.path(), &warnings).unwrap());
+        finish_migration(dir.path()).unwrap();
+        assert!(warnings.take().is_empty());
+    }
+
+    #[test]
+    fn migration_of_a_secrets_toml_that_does_not_parse_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        PrivateFile::new(path.clone()).replace(b"[secret.1\n").unwrap();
+        assert!(!migrate(dir.path(), &Warnings::default()).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"[secret.1\n");
+        assert!(!dir.path().join(DIR_NAME).exists());
+    }
+
+    #[test]
+    fn finishing_a_migration_reports_a_secrets_toml_it_cannot_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory in its place: unlink refuses it, whoever runs this.
+        std::fs::create_dir(dir.path().join(FILE_NAME)).unwrap();
+        let err = finish_migration(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("cannot remove"), "{err}");
+        assert!(dir.path().join(FILE_NAME).is_dir());
+    }
+
+    #[test]
+    fn a_secrets_file_of_a_version_before_1_is_refused_as_not_valid_not_as_newer() {
+        for version in ["0", "-1"] {
+            let text = format!("version = {version}\n");
+            assert!(
+                matches!(parse_file_with_toml(&text), Err((0, m)) if m == format!("unknown format version {version}"))
+            );
+            let dir = tempfile::tempdir().unwrap();
+            PrivateFile::new(dir.path().join(FILE_NAME)).replace(text.as_bytes()).unwrap();
+            let err = FileStore::new(dir.path(), Warnings::default()).ids("s").unwrap_err();
+            assert!(matches!(err, SecretError::FileCorrupt { line: 1, column: 1, .. }), "{err:?}");
+        }
+        assert!(matches!(parse_file_with_toml("version = 2\n"), Ok(Parsed::TooNew(2))));
+    }
+
+    #[test]
+    fn the_whole_file_is_written_into_one_buffer_asked_for_its_worst_case() {
+        // The worst a table can take: the longest id, and each byte of each value written
+        // as six (`\u0001`). The lengths differ so that no two sums or products of them
+        // agree, and grow so that a buffer that grew cannot happen to end up just full.
+        for scale in 1..=4 {
+            let mut secrets = FileSecrets::default();
+            let lengths = [7, 9, 11, 13, 17].map(|n| n * scale);
+            let [store, environment, address, username, secret] = lengths.map(|n| "\u{1}".repeat(n));
+            secrets.entries.insert(u64::MAX, FileEntry { store, environment, address, username, secret });
+            let text = render_file(&secrets);
+            let last = format!("\nsecret = \"{}\"\n", "\\u0001".repeat(lengths[4]));
+            assert!(text.ends_with(&last), "{}", text.as_str());
+            // `String::with_capacity` asks for exactly that much (Vec's guarantee). Asked
+            // too little, the buffer would have grown while the secrets went in (to about
+            // twice, leaving the old copy unwiped); asked too much, it would have more spare.
+            let spare = text.capacity() - text.len();
+            assert!(spare < 64, "{} bytes for {} written", text.capacity(), text.len());
+        }
+    }
+
     #[test]
     fn appending_in_id_order_writes_what_a_whole_rewrite_writes() {
         let dir = tempfile::tempdir().unwrap();
