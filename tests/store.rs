@@ -815,3 +815,51 @@ fn a_migration_killed_at_any_point_loses_nothing_and_is_finished_by_the_next_wri
     eprintln!("migration kills: {killed} of 24 landed; (secrets.toml there, secrets.d has files) seen: {states:?}");
     assert!(killed >= 6, "only {killed} of 24 kills landed before the command finished");
 }
+
+/// The writes read a big store only for what they need: what they do, print and refuse is
+/// what they do on a small store, and the store keeps one journal record per write.
+#[test]
+fn writes_to_a_big_store_with_a_journal_behave_as_on_a_small_one() {
+    let small = TestEnv::new();
+    let big = TestEnv::new();
+    big.big_store(0);
+    small.run(&["env", "create", "bulk"]).ok();
+    let journal_lines = || fs::read_to_string(big.journal_file()).map_or(0, |j| j.lines().count());
+    for t in [&small, &big] {
+        t.add_with(&["quay.io", "-u", "old", "--name", "team"], "pw1");
+        t.add("quay.io", "new", "pw2");
+    }
+    let lines = journal_lines();
+    assert!(lines >= 3, "the big store keeps no journal ({lines} lines)");
+    // The same commands, the same answers (ids differ: the big store's start after 1,000).
+    let id = |t: &TestEnv, name: &str| -> String {
+        t.list().iter().find(|c| c["username"] == name).map(|c| c["id"].to_string()).unwrap()
+    };
+    for t in [&small, &big] {
+        let old = id(t, "old");
+        // By id, by name and by address; the toggle reports the registry's statuses.
+        t.run(&["activate", &old]).ok().stderr_has("overridden");
+        t.run(&["deactivate", "team"]).ok();
+        assert_eq!(t.status(old.parse().unwrap()), "inactive");
+        t.run(&["activate", "quay.io"]).ok();
+        t.run_with_stdin(&["edit", "team", "-u", "older", "--password-stdin"], "pw3\n").ok();
+        // Refusals come from the whole store: another environment, a near miss, a name taken.
+        t.run(&["-e", "bulk", "delete", &old, "--yes"])
+            .code(2)
+            .stderr_has("is in environment \"default\", not \"bulk\"");
+        t.run(&["activate", "quay.i"]).code(2).stderr_has("did you mean \"quay.io\"?");
+        t.run_with_stdin(&["add", "ghcr.io", "-u", "x", "--name", "team", "--password-stdin"], "pw\n")
+            .code(2)
+            .stderr_has("team");
+        t.run(&["delete", "team", "--yes"]).ok();
+        assert!(t.list().iter().all(|c| c["username"] != "older"));
+        assert_eq!(t.resolve("quay.io/x"), Some(id(t, "new").parse().unwrap()));
+    }
+    // deactivate, edit, delete; the two activations found their credential active already.
+    assert_eq!(journal_lines(), lines + 3, "one record per write that changed something");
+    // Toggling by id reads the registry's credentials too: the status it reports is right.
+    let new = id(&big, "new");
+    big.run(&["deactivate", &new]).ok();
+    assert_eq!(big.status(new.parse().unwrap()), "inactive");
+    big.run(&["doctor"]).ok();
+}

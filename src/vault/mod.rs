@@ -257,9 +257,8 @@ pub fn select<'a>(registries: &'a Registries, environment: &'a str, selector: &s
 }
 
 /// What a write that selects a credential by SELECTOR (and may give it `new_name`) reads of a
-/// big store: the credential of that id, name or address, any with the new name, and every
-/// credential of the selector's registry (the statuses a toggle reports). `environment`:
-/// the `-e` given, else the store's current one.
+/// big store: the credential of that id, name or address, and any with the new name.
+/// `environment`: the `-e` given, else the store's current one.
 pub fn wants_for(environment: Option<&str>, selector: &str, new_name: Option<&str>) -> Wants {
     let selector = selector.trim();
     let scope = match Scope::parse(selector) {
@@ -273,8 +272,8 @@ pub fn wants_for(environment: Option<&str>, selector: &str, new_name: Option<&st
         environment: environment.map(str::to_owned),
         ids: selector.parse().into_iter().collect(),
         names: std::iter::once(selector).chain(new_name).map(str::to_owned).collect(),
-        registries: scope.iter().map(|s| s.address().clone()).collect(),
         addresses: scope.iter().map(Scope::to_string).collect(),
+        registries: Vec::new(),
     }
 }
 

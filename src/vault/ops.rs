@@ -323,7 +323,10 @@ impl Vault {
 
     /// Activates or deactivates the credential SELECTOR means (rule 6); its secret stays.
     pub fn set_active(&self, selector: &str, active: bool) -> Result<Toggled, Error> {
-        let wants = super::wants_for(self.env_override(), selector, None);
+        let mut wants = super::wants_for(self.env_override(), selector, None);
+        // The statuses a toggle reports are of every credential of the selector's registry.
+        wants.registries =
+            wants.addresses.iter().filter_map(|a| Scope::parse(a).ok()).map(|s| s.address().clone()).collect();
         let mut tx = self.store.transaction_for(&wants)?;
         let environment = self.environment(&tx)?;
         let (id, scope) = match super::select(&tx, &environment, selector) {
