@@ -137,6 +137,14 @@ impl SecretStoreKind {
 
     /// Parses a store's word (ASCII case-insensitive, surrounding blanks ignored).
     pub fn parse(s: &str) -> Result<SecretStoreKind, UnknownSecretStoreKind> {
+        // The words as regcred writes them, first: every credential of a store read has one.
+        match s {
+            "keyring" => return Ok(SecretStoreKind::Keyring),
+            "keyutils" => return Ok(SecretStoreKind::Keyutils),
+            "pass" => return Ok(SecretStoreKind::Pass),
+            "file" => return Ok(SecretStoreKind::File),
+            _ => {}
+        }
         let word = s.trim();
         SecretStoreKind::ALL
             .into_iter()
