@@ -389,4 +389,101 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
+
+    #[test]
+    fn a_journal_belongs_only_to_its_store_and_generation() {
+        let mut registries = Registries::fresh();
+        registries.journal = Some(4);
+        let journal = Journal {
+            generation: 4,
+            store_id: registries.store_id.clone(),
+            records: Vec::new(),
+            count: 0,
+            end: 0,
+            len: 0,
+        };
+        assert!(journal.belongs_to(&registries));
+        let other_store = Journal { store_id: format!("{}x", registries.store_id), ..journal.clone() };
+        assert!(!other_store.belongs_to(&registries), "another store's journal of the same generation");
+        registries.journal = Some(5);
+        assert!(!journal.belongs_to(&registries), "the same store's older generation");
+        registries.journal = None;
+        assert!(!journal.belongs_to(&registries), "a store that keeps no journal");
+    }
+
+    #[test]
+    fn a_line_is_whole_only_with_eight_lower_case_hex_digits_a_space_and_its_checksum() {
+        let json = br#"{"next_id":1,"next_sequence":1}"#;
+        let good = line(json);
+        assert_eq!(checked(&good[..good.len() - 1]), Some(&json[..]));
+        let sum = format!("{:08x}", crc32fast::hash(json));
+        let with = |prefix: String| {
+            let mut out = prefix.into_bytes();
+            out.extend_from_slice(json);
+            out
+        };
+        // The right checksum, but another separator, upper case, a sign or too few digits.
+        assert_eq!(checked(&with(format!("{sum}_"))), None, "no space");
+        assert_eq!(checked(&with(format!("{sum}  "))), None, "two spaces");
+        assert_eq!(checked(&with(format!("{} ", sum.to_uppercase()))), None, "upper case");
+        assert_eq!(checked(&with(format!("+{} ", &sum[1..]))), None, "a sign");
+        assert_eq!(checked(&with(format!("{} ", &sum[1..]))), None, "seven digits");
+        assert_eq!(checked(b"0123abc"), None, "shorter than a checksum");
+        // A line of another checksum.
+        let wrong = crc32fast::hash(json) ^ 1;
+        assert_eq!(checked(&with(format!("{wrong:08x} "))), None);
+    }
+
+    #[test]
+    fn appending_cuts_a_torn_end_longer_than_the_new_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut registries = Registries::fresh();
+        registries.journal = Some(2);
+        append(&path, &registries, None, &put(1)).unwrap();
+        // A big record torn before its newline, much longer than the one appended next.
+        let big = Record {
+            next_id: 60,
+            next_sequence: 60,
+            put: (10..60).map(|id| credential(id, "quay.io")).collect(),
+            delete: vec![],
+        };
+        let torn = json_line(&big);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&torn[..torn.len() - 1]);
+        std::fs::write(&path, &bytes).unwrap();
+        let journal = parse(&bytes).unwrap().unwrap();
+        assert!(journal.len - journal.end > json_line(&put(2)).len() as u64);
+        let appended = append(&path, &registries, Some(journal), &put(2)).unwrap();
+        let written = std::fs::read(&path).unwrap();
+        let journal = parse(&written).unwrap().unwrap();
+        assert_eq!(journal.records.iter().map(|r| r.put[0].id).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!((journal.end, journal.len), (written.len() as u64, written.len() as u64), "nothing torn is left");
+        assert_eq!((appended.end, appended.count), (journal.end, 2));
+    }
+
+    #[test]
+    fn removing_a_journal_that_is_not_there_is_done_and_one_that_cannot_go_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        remove(&path).unwrap();
+        std::fs::write(&path, b"x").unwrap();
+        remove(&path).unwrap();
+        assert!(!path.exists());
+        // A directory where the journal goes is not removed, and says so.
+        std::fs::create_dir(&path).unwrap();
+        assert!(remove(&path).is_err());
+        assert!(path.is_dir());
+    }
+
+    #[test]
+    fn a_store_edited_out_of_id_order_still_has_its_credentials_replaced() {
+        let mut registries = Registries::fresh();
+        registries.credentials = [3, 1, 2].into_iter().map(|id| credential(id, "quay.io")).collect();
+        let mut edited = credential(3, "ghcr.io");
+        edited.username = "changed".into();
+        Record { next_id: 4, next_sequence: 4, put: vec![edited], delete: vec![] }.apply(&mut registries, &|_| true);
+        let shown: Vec<_> = registries.credentials.iter().map(|c| (c.id, c.address.as_str())).collect();
+        assert_eq!(shown, [(3, "ghcr.io"), (1, "quay.io"), (2, "quay.io")]);
+    }
 }

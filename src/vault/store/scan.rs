@@ -1033,4 +1033,161 @@ mod tests {
             assert_eq!(fast_timestamp(s), None, "{s}");
         }
     }
+
+    /// A small store as regcred writes it: three credentials covering each optional field
+    /// present and absent and both values of `active`.
+    fn written_store() -> (Registries, String) {
+        let mut r = Registries::fresh();
+        let stamp = super::super::now();
+        for i in 1..=3u64 {
+            r.credentials.push(Credential {
+                id: i * 10,
+                environment: "default".into(),
+                name: (i != 1).then(|| format!("name{i}")),
+                address: format!("registry{i}.example.com:5000/team"),
+                username: format!("user{i}"),
+                email: (i == 3).then(|| "bob@example.com".into()),
+                active: i != 2,
+                sequence: i + 100,
+                secret_store: if i == 1 { SecretStoreKind::Keyring } else { SecretStoreKind::File },
+                secret_env: (i == 3).then(|| "REGISTRY3_TOKEN".into()),
+                added: stamp,
+                updated: stamp,
+            });
+        }
+        let text = render(&r).expect("plain store renders directly");
+        (r, text)
+    }
+
+    #[test]
+    fn a_credential_is_kept_for_its_address_or_its_id_or_name() {
+        let quay = |address: &str| address == "quay.io";
+        let by_address = Need { environment: None, address: &quay, id_or_name: None };
+        assert!(by_address.keeps(1, None, "quay.io"));
+        assert!(!by_address.keeps(7, Some("ci"), "ghcr.io"), "no id or name asked for");
+        let ci = |id: u64, name: Option<&str>| id == 7 || name == Some("ci");
+        let either = Need { environment: None, address: &quay, id_or_name: Some(&ci) };
+        assert!(either.keeps(1, None, "quay.io"), "its address alone");
+        assert!(either.keeps(7, None, "ghcr.io"), "its id alone");
+        assert!(either.keeps(2, Some("ci"), "ghcr.io"), "its name alone");
+        assert!(!either.keeps(2, Some("cd"), "ghcr.io"), "neither");
+    }
+
+    #[test]
+    fn integers_are_read_as_regcred_writes_them() {
+        assert_eq!(integer(b"0"), Some(0));
+        assert_eq!(integer(b"7"), Some(7));
+        assert_eq!(integer(b"1234567890"), Some(1_234_567_890));
+        assert_eq!(integer(b"999999999999999999"), Some(999_999_999_999_999_999), "18 digits");
+        // A leading zero, a sign, a separator, a letter anywhere, 19 digits: `toml` decides.
+        for odd in [&b""[..], b"00", b"07", b"-1", b"+1", b"1_000", b"1.5", b"12a", b"1a2", b"1000000000000000000"] {
+            assert_eq!(integer(odd), None, "{:?}", String::from_utf8_lossy(odd));
+        }
+    }
+
+    #[test]
+    fn a_block_in_written_order_is_read_by_expecting_each_key() {
+        let (r, text) = written_store();
+        let header = "[[credentials]]\n";
+        let starts: Vec<usize> = text.match_indices(header).map(|(at, _)| at + header.len()).collect();
+        assert_eq!(starts.len(), r.credentials.len());
+        for (n, (&at, credential)) in starts.iter().zip(&r.credentials).enumerate() {
+            let (fields, end) = canonical_block(&text, at).expect("a written block takes the fast path");
+            // The block ends before the empty line of the next one, or at the end of the file.
+            let next = starts.get(n + 1).map_or(text.len(), |&s| s - header.len() - 1);
+            assert_eq!(end, next, "block {n}");
+            let read = fields.finish(None, None).expect("complete").expect("kept");
+            assert_eq!(format!("{read:?}"), format!("{credential:?}"));
+        }
+    }
+
+    #[test]
+    fn a_block_out_of_written_order_falls_back_to_reading_each_line() {
+        let (_, text) = written_store();
+        // Each change makes the block something `canonical_block` does not take; the whole
+        // store is then read as `toml` reads it, or left to `toml`.
+        let moved = "name = \"name2\"\naddress = \"registry2.example.com:5000/team\"\n";
+        for (from, to) in [
+            ("id = 10\nenvironment = \"default\"\n", "environment = \"default\"\nid = 10\n"),
+            (moved, "address = \"registry2.example.com:5000/team\"\nname = \"name2\"\n"),
+            ("sequence = 101\n", "sequence = 0101\n"),
+            ("active = false\n", "active = no\n"),
+            ("active = false\n", "active = 0\n"),
+            ("username = \"user1\"\n", "username = \"user1\" \n"),
+            ("username = \"user1\"\n", "username = \"us\"er1\"\n"),
+            ("username = \"user1\"\n", "username = \"user1\"\nextra = 1\n"),
+            ("username = \"user1\"\n", "username = 'user1'\n"),
+            ("id = 20\n", "id = 20\nid = 20\n"),
+            ("sequence = 102\n", ""),
+        ] {
+            let changed = text.find(from).unwrap_or_else(|| panic!("{from:?}"));
+            let edited = text.replacen(from, to, 1);
+            let header = "[[credentials]]\n";
+            let at = edited[..changed].rfind(header).unwrap() + header.len();
+            assert!(canonical_block(&edited, at).is_none(), "{to:?}");
+            let slow = toml::from_str::<Registries>(&edited).ok();
+            if let Some(fast) = parse(&edited, None) {
+                assert_eq!(Some(shown(&fast)), slow.as_ref().map(shown), "{to:?}");
+            }
+        }
+        // The last line without its newline: read line by line, as `toml` reads it.
+        let cut = text.trim_end_matches('\n');
+        assert_eq!(parse(cut, None).map(|r| shown(&r)), toml::from_str::<Registries>(cut).ok().map(|r| shown(&r)));
+    }
+
+    #[test]
+    fn control_characters_and_backslashes_in_a_credential_go_to_toml() {
+        let (_, text) = written_store();
+        // Into each string of the blocks read by expecting each key, once and twice (an even
+        // count must not cancel out).
+        for value in
+            ["\"default\"", "\"name2\"", "\"registry1.example.com:5000/team\"", "\"user3\"", "\"bob@example.com\""]
+        {
+            assert!(text.contains(value), "{value}");
+            for odd in ["\u{1}", "\u{7f}", "\\\\", "\t", "\r", "\u{1}\u{1}", "\u{7f}\u{7f}", "\\\\\\\\", "\t\t"] {
+                let edited = text.replacen(value, &format!("\"a{odd}{}", &value[1..]), 1);
+                assert!(parse(&edited, None).is_none(), "{odd:?} in {value}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_real_second_in_written_form_is_read_by_hand() {
+        for s in ["1999-12-31T23:59:59Z", "2026-01-31T00:00:00Z", "2024-02-29T12:30:45Z", "2000-02-29T09:09:09Z"] {
+            let slow = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+            assert_eq!(fast_timestamp(s), Some(slow), "{s}");
+            assert!(plain_timestamp(s), "{s}");
+        }
+        // Each bound of each field crossed, a non-digit in each place of a pair; a leap second
+        // is `time`'s to decide.
+        for s in [
+            "2026-01-00T00:00:00Z",
+            "2026-01-32T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2026-00-01T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T23:60:00Z",
+            "2026-11-23T23:59:60Z",
+            "2026-12-31T23:59:60Z",
+            "2x26-11-23T10:00:00Z",
+            "20x6-11-23T10:00:00Z",
+            "2026-1x-23T10:00:00Z",
+            "2026-11-x3T10:00:00Z",
+            "2026-11-23T1x:00:00Z",
+            "2026-11-23Tx0:00:00Z",
+            "2026-11-23T10:0x:00Z",
+            "2026-11-23T10:x0:00Z",
+            "2026-11-23T10:00:0x",
+            "2026-11-23T10:00:0xZ",
+            "2026-11-23T10:00:x0Z",
+            "2026-11-23T10:00:00.5Z",
+            "2026-11-23T10:00:00+00:00",
+        ] {
+            assert!(!plain_timestamp(s), "{s}");
+            assert_eq!(fast_timestamp(s), None, "{s}");
+        }
+    }
 }
