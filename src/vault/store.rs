@@ -540,7 +540,10 @@ impl Store {
         };
         registries.version = if registries.journal.is_some() { JOURNAL_VERSION } else { self.layout_version() };
         self.write(registries)?;
-        journal::remove(&self.journal_file())?;
+        // Committed now. A journal that cannot be removed (a directory planted in its place)
+        // is of an older generation, or beside a store without one: never read. Failing here
+        // would make the caller undo a write that took place.
+        let _ = journal::remove(&self.journal_file());
         if migrated {
             secrets::finish_migration(&self.dir).map_err(StoreError::Migration)?;
         }
