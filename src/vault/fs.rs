@@ -188,7 +188,6 @@ impl PrivateFile {
         // old copy left behind unwiped).
         let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
         let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-        populate(bytes.spare_capacity_mut());
         file.read_to_end(&mut bytes).map_err(|e| FsError::io("cannot read", &self.path, e))?;
         Ok(Some(Contents { bytes, mode, identity: identity_of(&metadata) }))
     }
@@ -545,29 +544,6 @@ pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
         let _ = (file, mode);
         Ok(())
     }
-}
-
-/// Asks the kernel to back a large new buffer with memory in one call (Linux's
-/// `MADV_POPULATE_WRITE`) rather than page by page as it is first written: reading a 2.3 MB
-/// store otherwise takes ~570 page faults, each a trap (dear in a virtual machine). Only a
-/// hint: where it is refused nothing changes.
-fn populate(buffer: &mut [std::mem::MaybeUninit<u8>]) {
-    #[cfg(target_os = "linux")]
-    if buffer.len() >= 256 * 1024 {
-        let page = 4096;
-        let start = buffer.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(page);
-        let len = (start + buffer.len()).saturating_sub(aligned) / page * page;
-        if len > 0 {
-            // SAFETY: the range lies inside `buffer`, which this process owns and has not
-            // handed out; populating memory changes no byte of it that is read later.
-            let _ = unsafe {
-                rustix::mm::madvise(aligned as *mut std::ffi::c_void, len, rustix::mm::Advice::LinuxPopulateWrite)
-            };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = buffer;
 }
 
 /// Device and inode, where the platform has them.
