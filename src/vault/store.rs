@@ -245,7 +245,7 @@ impl Store {
     pub fn transaction(&self) -> Result<Tx, StoreError> {
         let lock = self.lock()?;
         let kept = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
-        let loaded = self.load_inner(None, Reading::Reuse(kept.filter(|k| k.wants.is_none())))?;
+        let loaded = self.load_inner(None, Reading::Reuse(kept.filter(|k| k.wants.is_none())), false)?;
         Ok(Tx::new(self, loaded, lock, false))
     }
 
@@ -341,24 +341,26 @@ impl Store {
     /// Reads the store. A missing file is a fresh store (nothing is written until a
     /// command changes something).
     pub fn load(&self) -> Result<Registries, StoreError> {
-        Ok(self.load_inner(None, Reading::Remember(None))?.registries)
+        Ok(self.load_inner(None, Reading::Remember(None), false)?.registries)
     }
 
     /// Reads the store keeping only the credentials `need` asks for (`resolve`, the
     /// helper's `get`): the rest is skipped before it is copied or parsed further. The result
-    /// is for reading only; a command that saves loads the whole store under the lock.
+    /// is for reading only; a command that saves reads with [`Store::transaction`] or
+    /// [`Store::transaction_for`].
     pub fn load_only(&self, need: &Need<'_>) -> Result<Registries, StoreError> {
-        Ok(self.load_inner(Some(need), Reading::Plain)?.registries)
+        Ok(self.load_inner(Some(need), Reading::Plain, false)?.registries)
     }
 
     /// Reads the store for a write that will need only `wants` (the command's reading before
-    /// it asks for a password or a confirmation): a big store keeps only those credentials,
+    /// it asks for a password or a confirmation): a store with a journal keeps only those
+    /// credentials, any other is read whole,
     /// and [`Store::transaction_for`] with the same wants takes this reading over when the
     /// files did not change. What a partial reading lacks (another environment's credential
     /// of that id, a name's near misses) the caller finds with [`Store::load`].
     pub fn load_for(&self, wants: &Wants) -> Result<Registries, StoreError> {
         self.with_need(wants, |need| {
-            Ok(self.load_inner(Some(need), Reading::Remember(Some(wants.clone())))?.registries)
+            Ok(self.load_inner(Some(need), Reading::Remember(Some(wants.clone())), true)?.registries)
         })
     }
 
@@ -369,13 +371,10 @@ impl Store {
         let lock = self.lock()?;
         let kept = self.last_read.lock().unwrap_or_else(PoisonError::into_inner).take();
         let kept = kept.filter(|k| k.wants.as_ref() == Some(wants));
-        let loaded = self.with_need(wants, |need| self.load_inner(Some(need), Reading::Reuse(kept)))?;
-        if loaded.registries.journal.is_none() {
-            // Written whole: read whole.
-            let loaded = self.load_inner(None, Reading::Reuse(None))?;
-            return Ok(Tx::new(self, loaded, lock, false));
-        }
-        Ok(Tx::new(self, loaded, lock, true))
+        let loaded = self.with_need(wants, |need| self.load_inner(Some(need), Reading::Reuse(kept), true))?;
+        // Only a store with a journal is read partially (see `read_once`).
+        let partial = loaded.registries.journal.is_some();
+        Ok(Tx::new(self, loaded, lock, partial))
     }
 
     fn with_need<T>(
@@ -391,7 +390,9 @@ impl Store {
     /// Reads `registries.toml` and replays its journal. A reader without the lock may see a
     /// compaction replace the file between the two readings; it reads again, and after
     /// [`READ_ATTEMPTS`] under the shared lock, where no writer runs.
-    fn load_inner(&self, need: Option<&Need<'_>>, reading: Reading) -> Result<Loaded, StoreError> {
+    /// `for_write`: `need` is a write's ([`Store::load_for`], [`Store::transaction_for`]),
+    /// which reads a store without a journal whole, since it will be written whole.
+    fn load_inner(&self, need: Option<&Need<'_>>, reading: Reading, for_write: bool) -> Result<Loaded, StoreError> {
         let (remember, mut reuse, locked) = match reading {
             Reading::Plain => (None, None, false),
             Reading::Remember(wants) => (Some(wants), None, false),
@@ -401,7 +402,7 @@ impl Store {
         for attempt in 0..=READ_ATTEMPTS {
             let certain = locked || attempt == READ_ATTEMPTS;
             let _shared = if certain && !locked { self.lock_shared()? } else { None };
-            if let Some(loaded) = self.read_once(need, remember.clone(), reuse.take(), certain)? {
+            if let Some(loaded) = self.read_once(need, for_write, remember.clone(), reuse.take(), certain)? {
                 return Ok(loaded);
             }
         }
@@ -414,6 +415,7 @@ impl Store {
     fn read_once(
         &self,
         need: Option<&Need<'_>>,
+        for_write: bool,
         remember: Option<Option<Wants>>,
         reuse: Option<Box<LastRead>>,
         certain: bool,
@@ -452,6 +454,13 @@ impl Store {
             FsError::io("cannot read", &path, invalid)
         })?;
         let mut registries = parse(text, &path, need)?;
+        let mut need = need;
+        if for_write && need.is_some() && registries.journal.is_none() {
+            // A write to a store without a journal writes it whole: parse it whole from the
+            // same bytes rather than read the file again in the transaction.
+            registries = parse(text, &path, None)?;
+            need = None;
+        }
         let environment = need.map(|n| n.environment.unwrap_or(&registries.current_environment).to_owned());
         let mut journal = None;
         let mut journal_bytes = None;
@@ -659,7 +668,7 @@ impl Tx {
             // Written whole (the journal is full, or more than credentials changed): the
             // rest of the store is read under the same lock and this transaction's changes
             // put into it.
-            let mut whole = self.store.load_inner(None, Reading::Reuse(None))?.registries;
+            let mut whole = self.store.load_inner(None, Reading::Reuse(None), false)?.registries;
             record.apply(&mut whole, &|_| true);
             whole.current_environment.clone_from(&self.registries.current_environment);
             whole.environments.clone_from(&self.registries.environments);
