@@ -3,7 +3,7 @@
 //! first, and nothing changes when it rejects the new credential.
 
 use crate::cli::EditArgs;
-use crate::commands::{describe, select_wanted, verify};
+use crate::commands::{describe, verify};
 use crate::context::Context;
 use crate::exit::Failure;
 use crate::prompt;
@@ -16,7 +16,7 @@ pub fn run(args: EditArgs, ctx: &Context) -> Result<(), Failure> {
     let wants = wants_for(ctx.env_override(), &args.selector, new_name);
     let registries = ctx.store.load_for(&wants)?;
     let environment = ctx.environment(&registries)?;
-    let current = select_wanted(ctx, &registries, &environment, &args.selector)?;
+    let current = ctx.select_wanted(&registries, &environment, &args.selector)?;
     let id = current.id;
     check_name_free(&registries, &environment, new_name, Some(id))?;
     let username = args.username.as_deref().unwrap_or(&current.username);

@@ -25,24 +25,7 @@ use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::exit::Failure;
 
-use crate::vault::store::{Credential, Registries};
 pub use crate::vault::{describe, select};
-
-/// [`select`] in a reading made for [`crate::vault::wants_for`] the selector (a big store
-/// is read only for that): where the selector is not found there, the whole store is read,
-/// so that the error is the one `select` gives (an id of another environment, "did you
-/// mean …?").
-pub fn select_wanted(
-    ctx: &Context,
-    registries: &Registries,
-    environment: &str,
-    selector: &str,
-) -> Result<Credential, Failure> {
-    match select(registries, environment, selector) {
-        Ok(credential) => Ok(credential.clone()),
-        Err(_) => Ok(select(&ctx.store.load()?, environment, selector)?.clone()),
-    }
-}
 
 /// Runs the parsed command line; `Ok` carries the exit status of a command that succeeded
 /// (0, or 3 for `resolve` with an unresolved image).

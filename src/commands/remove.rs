@@ -3,7 +3,7 @@
 //! `regcred doctor --fix` removes.
 
 use crate::cli::DeleteArgs;
-use crate::commands::{describe, select_wanted};
+use crate::commands::describe;
 use crate::context::Context;
 use crate::exit::Failure;
 use crate::prompt;
@@ -13,7 +13,7 @@ pub fn run(args: DeleteArgs, ctx: &Context) -> Result<(), Failure> {
     let wants = wants_for(ctx.env_override(), &args.selector, None);
     let registries = ctx.store.load_for(&wants)?;
     let environment = ctx.environment(&registries)?;
-    let chosen = select_wanted(ctx, &registries, &environment, &args.selector)?;
+    let chosen = ctx.select_wanted(&registries, &environment, &args.selector)?;
     prompt::confirm(&format!("Delete credential {} and its secret?", describe(&chosen)), args.yes)?;
     let removed = ctx.remove(chosen.id, &environment, &wants)?;
     ctx.out.info(format!("Deleted credential {} and its secret.", describe(&removed)));

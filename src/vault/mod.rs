@@ -165,6 +165,22 @@ impl Vault {
         Ok(name)
     }
 
+    /// [`select`] in a reading made for [`wants_for`] the selector, which a store with a
+    /// journal keeps partial: where the selector is not found there, the whole store is read,
+    /// so that the error is the one `select` gives (an id of another environment, "did you
+    /// mean …?").
+    pub fn select_wanted(
+        &self,
+        registries: &Registries,
+        environment: &str,
+        selector: &str,
+    ) -> Result<Credential, Error> {
+        match select(registries, environment, selector) {
+            Ok(credential) => Ok(credential.clone()),
+            Err(_) => Ok(select(&self.store.load()?, environment, selector)?.clone()),
+        }
+    }
+
     /// The secret store a credential's secret lives in.
     pub fn secrets(&self, kind: SecretStoreKind) -> Box<dyn SecretStore> {
         secrets::open(kind, &self.store)

@@ -329,22 +329,11 @@ impl Vault {
             wants.addresses.iter().filter_map(|a| Scope::parse(a).ok()).map(|s| s.address().clone()).collect();
         let mut tx = self.store.transaction_for(&wants)?;
         let environment = self.environment(&tx)?;
-        let (id, scope) = match super::select(&tx, &environment, selector) {
-            Ok(selected) => (selected.id, super::scope_of(selected)?),
-            // Not in a partial reading: the whole store says why (or finds it after all).
-            Err(error) if tx.is_partial() => {
-                drop(tx);
-                let whole = self.store.load()?;
-                let selected = super::select(&whole, &environment, selector)?;
-                return Err(Error::invalid(
-                    format!("credential {} changed while regcred read the store; try again", selected.id),
-                    Some(error.to_string()),
-                ));
-            }
-            Err(error) => return Err(error),
-        };
-        if tx.is_partial() && !wants.registries.contains(scope.address()) {
-            // Chosen by id or name: its registry's credentials, for the statuses, are read now.
+        let selected = self.select_wanted(&tx, &environment, selector)?;
+        let (id, scope) = (selected.id, super::scope_of(&selected)?);
+        if tx.is_partial() && (!wants.registries.contains(scope.address()) || tx.credential(id).is_none()) {
+            // Chosen by id or name (or found in the whole store only): the credential and its
+            // registry's credentials, for the statuses, are read now.
             drop(tx);
             let wants = Wants {
                 environment: Some(environment.clone()),
