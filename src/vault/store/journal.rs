@@ -142,9 +142,8 @@ fn line(json: &[u8]) -> Vec<u8> {
     out
 }
 
-fn json_line(value: &impl Serialize) -> Vec<u8> {
-    // Credentials and counters always serialize.
-    line(&serde_json::to_vec(value).unwrap_or_default())
+fn json_line(value: &impl Serialize) -> Result<Vec<u8>, serde_json::Error> {
+    Ok(line(&serde_json::to_vec(value)?))
 }
 
 impl Record {
@@ -187,7 +186,13 @@ pub fn append(
 ) -> Result<Journal, FsError> {
     let fail = |action: &'static str| move |e: std::io::Error| FsError::io(action, path, e);
     let generation = registries.journal.unwrap_or_default();
-    let mut bytes = Vec::new();
+    // Serialized before any file is touched.
+    let unserializable = |e: serde_json::Error| FsError::io("cannot write", path, e.into());
+    let mut bytes = match existing {
+        Some(_) => Vec::new(),
+        None => json_line(&Header { generation, store_id: registries.store_id.clone() }).map_err(unserializable)?,
+    };
+    bytes.extend(json_line(record).map_err(unserializable)?);
     let mut file = match &existing {
         Some(journal) => {
             let mut file = open_ours(path)?;
@@ -199,11 +204,9 @@ pub fn append(
         }
         None => {
             remove(path)?;
-            bytes = json_line(&Header { generation, store_id: registries.store_id.clone() });
             vault_fs::open_or_create_ours(path, 0o600)?
         }
     };
-    bytes.extend(json_line(record));
     file.write_all(&bytes).map_err(fail("cannot write"))?;
     file.sync_data().map_err(fail("cannot flush"))?;
     let (start, count) = match &existing {
@@ -269,9 +272,9 @@ mod tests {
     }
 
     fn journal_text(records: &[Record]) -> Vec<u8> {
-        let mut out = json_line(&Header { generation: 4, store_id: "s".into() });
+        let mut out = json_line(&Header { generation: 4, store_id: "s".into() }).unwrap();
         for record in records {
-            out.extend(json_line(record));
+            out.extend(json_line(record).unwrap());
         }
         out
     }
@@ -448,12 +451,12 @@ mod tests {
             put: (10..60).map(|id| credential(id, "quay.io")).collect(),
             delete: vec![],
         };
-        let torn = json_line(&big);
+        let torn = json_line(&big).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&torn[..torn.len() - 1]);
         std::fs::write(&path, &bytes).unwrap();
         let journal = parse(&bytes).unwrap().unwrap();
-        assert!(journal.len - journal.end > json_line(&put(2)).len() as u64);
+        assert!(journal.len - journal.end > json_line(&put(2)).unwrap().len() as u64);
         let appended = append(&path, &registries, Some(journal), &put(2)).unwrap();
         let written = std::fs::read(&path).unwrap();
         let journal = parse(&written).unwrap().unwrap();
