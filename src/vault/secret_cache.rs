@@ -90,7 +90,7 @@ mod tests {
 
     use super::*;
     use crate::vault::secrets::{SecretError, SecretKey};
-    use crate::vault::store::{Registries, now};
+    use crate::vault::store::Registries;
 
     /// A store that counts what it is asked: how many times it was opened and read.
     struct Counting {
@@ -124,21 +124,7 @@ mod tests {
     }
 
     fn credential(id: u64) -> Credential {
-        let stamp = now();
-        Credential {
-            id,
-            environment: "default".into(),
-            name: None,
-            address: format!("registry{id}.example.com"),
-            username: "u".into(),
-            email: None,
-            active: true,
-            sequence: id,
-            secret_store: SecretStoreKind::File,
-            secret_env: None,
-            added: stamp,
-            updated: stamp,
-        }
+        Credential::for_test(id, "default", &format!("registry{id}.example.com"))
     }
 
     #[test]

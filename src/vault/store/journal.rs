@@ -251,24 +251,9 @@ pub fn remove(path: &Path) -> Result<(), FsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::secrets::SecretStoreKind;
-    use crate::vault::store::now;
 
     fn credential(id: u64, address: &str) -> Credential {
-        Credential {
-            id,
-            environment: "default".into(),
-            name: None,
-            address: address.into(),
-            username: format!("user{id}"),
-            email: None,
-            active: true,
-            sequence: id,
-            secret_store: SecretStoreKind::File,
-            secret_env: None,
-            added: now(),
-            updated: now(),
-        }
+        Credential::for_test(id, "default", address)
     }
 
     fn journal_text(records: &[Record]) -> Vec<u8> {

@@ -211,6 +211,29 @@ impl Registries {
     }
 }
 
+#[cfg(test)]
+impl Credential {
+    /// A credential for tests: active, its secret in the file store, its sequence its id,
+    /// added and updated now.
+    pub(crate) fn for_test(id: u64, environment: &str, address: &str) -> Credential {
+        let stamp = now();
+        Credential {
+            id,
+            environment: environment.into(),
+            name: None,
+            address: address.into(),
+            username: "u".into(),
+            email: None,
+            active: true,
+            sequence: id,
+            secret_store: SecretStoreKind::File,
+            secret_env: None,
+            added: stamp,
+            updated: stamp,
+        }
+    }
+}
+
 /// What a caller decides about a new credential; ids, order and timestamps are the store's.
 pub struct NewCredential {
     pub environment: String,
@@ -302,20 +325,7 @@ mod tests {
         registries.environments.push(Environment { name: "staging".into(), created: now() });
         for (id, environment) in ids {
             let (_, sequence) = registries.allocate();
-            registries.credentials.push(Credential {
-                id: *id,
-                environment: (*environment).into(),
-                name: None,
-                address: "quay.io".into(),
-                username: "u".into(),
-                email: None,
-                active: true,
-                sequence,
-                secret_store: crate::vault::secrets::SecretStoreKind::File,
-                secret_env: None,
-                added: now(),
-                updated: now(),
-            });
+            registries.credentials.push(Credential { sequence, ..Credential::for_test(*id, environment, "quay.io") });
         }
         registries.next_id = 100;
         registries

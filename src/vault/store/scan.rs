@@ -935,20 +935,7 @@ mod tests {
         let stamp = super::super::now();
         r.environments.push(Environment { name: "ci".into(), created: stamp });
         for (id, environment) in [(1, "default"), (2, "ci"), (3, "default"), (4, "ci")] {
-            r.credentials.push(Credential {
-                id,
-                environment: environment.into(),
-                name: None,
-                address: "quay.io".into(),
-                username: "bob".into(),
-                email: None,
-                active: true,
-                sequence: id,
-                secret_store: SecretStoreKind::File,
-                secret_env: None,
-                added: stamp,
-                updated: stamp,
-            });
+            r.credentials.push(Credential::for_test(id, environment, "quay.io"));
         }
         let text = render(&r).expect("plain store renders directly");
         let ids = |environment: Option<&str>| {
