@@ -148,7 +148,7 @@ fn mask_secret(text: &str) -> Option<String> {
 /// loads must survive a rewrite unchanged.
 pub fn store_file(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(registries) = crate::store::parse(text, std::path::Path::new("registries.toml"), None) {
+    if let Ok(registries) = crate::store::parse(text, std::path::Path::new("registries.toml"), None, false) {
         let digest = format!("localhost:5000/a/b@sha256:{}", "0".repeat(64));
         let images: Vec<Reference> =
             ["nginx", "quay.io/acme/app:1", &digest].iter().filter_map(|image| Reference::parse(image).ok()).collect();
@@ -167,7 +167,7 @@ pub fn store_file(data: &[u8]) {
         }
         // A save writes what `toml` renders; when it renders, it must load back the same.
         if let Ok(saved) = toml::to_string(&registries) {
-            let back = crate::store::parse(&saved, std::path::Path::new("registries.toml"), None)
+            let back = crate::store::parse(&saved, std::path::Path::new("registries.toml"), None, false)
                 .unwrap_or_else(|f| panic!("a saved store does not load: {f}\n{saved}"));
             assert_eq!(toml::to_string(&back).ok().as_deref(), Some(saved.as_str()), "save is not stable");
         }

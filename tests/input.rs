@@ -730,10 +730,10 @@ fn file_states() -> Vec<State> {
         State {
             area: "store file",
             input: "future schema version",
-            setup: |t| rewrite(&t.store_file(), |s| s.replace("version = 2", "version = 4\nnew_field = true")),
+            setup: |t| rewrite(&t.store_file(), |s| s.replace("version = 2", "version = 5\nnew_field = true")),
             args: ADD,
             stdin: "pw\n",
-            needle: "version 4",
+            needle: "version 5",
             ..STATE
         },
         State {

@@ -28,13 +28,13 @@ fn a_store_that_does_not_parse_is_reported_with_line_and_column_and_kept() {
 fn a_newer_schema_version_is_refused_and_left_alone() {
     let t = TestEnv::new();
     t.add("quay.io", "a", "pw");
-    // A small file-store store is written with version 2 (`secrets.d/`; 3 is a big store
-    // with a journal); 4 is unknown.
+    // A small file-store store is written with version 2 (`secrets.d/`; 3 and 4 are a big
+    // store with a journal); 5 is unknown.
     let text = fs::read_to_string(t.store_file()).unwrap();
     assert!(text.starts_with("version = 2\n"), "{text}");
-    fs::write(t.store_file(), text.replace("version = 2", "version = 4\nnew_field = true")).unwrap();
+    fs::write(t.store_file(), text.replace("version = 2", "version = 5\nnew_field = true")).unwrap();
     let before = t.snapshot();
-    t.run(&["list"]).code(1).stderr_has("version 4");
+    t.run(&["list"]).code(1).stderr_has("version 5");
     t.run_with_stdin(&["add", "ghcr.io", "-u", "b", "--password-stdin"], "pw\n").code(1);
     assert_eq!(t.snapshot(), before);
 }
@@ -553,6 +553,56 @@ fn import_runs_only_plain_helper_names_from_path_and_nothing_in_a_dry_run() {
     assert!(ran.lines().all(|line| line == bin.join("docker-credential-fake").to_str().unwrap()), "{ran}");
     assert!(ran.contains("docker-credential-fake"), "the helper on PATH was not asked: {stdout}");
     assert_eq!(t.resolve("quay.io/x"), Some(1));
+}
+
+// ---------------------------------------------------------------------------------------
+// A big store of the journal's first release (version 3): read as it is, written whole as
+// version 4 by its first write
+// ---------------------------------------------------------------------------------------
+
+/// tests/data/store-v3-journal, written by the release that introduced the journal: 1,002
+/// credentials added one by one with `--secret-from-env REGISTRY_TOKEN`, so
+/// `registries.toml` (version 3, generation 1) holds 1,000 and its journal, whose header
+/// carries no sum, the last two.
+#[test]
+fn a_big_store_of_the_journals_first_release_is_read_as_it_is_and_written_whole_by_its_first_write() {
+    let mut t = TestEnv::new();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v3-journal");
+    fs::create_dir_all(t.config_dir()).unwrap();
+    fs::set_permissions(t.config_dir(), fs::Permissions::from_mode(0o700)).unwrap();
+    for name in ["registries.toml", "registries.journal"] {
+        fs::copy(data.join(name), t.config_dir().join(name)).unwrap();
+        fs::set_permissions(t.config_dir().join(name), fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    t.env("REGISTRY_TOKEN", "token-v3");
+    let before = t.snapshot();
+    assert_eq!(t.list().len(), 1002);
+    let run = t.run(&["resolve", "registry1002.example.com:5000/x", "--show-secret", "-o", "json"]).ok();
+    let credential = &run.json_lines()[0]["credential"];
+    assert_eq!((credential["id"].as_u64(), credential["password"].as_str()), (Some(1002), Some("token-v3")));
+    assert_eq!(t.resolve("registry7.example.com:5000/x"), Some(7));
+    assert_eq!(t.snapshot(), before, "a read-only command wrote to the store");
+
+    // The first write writes the store whole, as version 4, and starts an empty journal of
+    // the next generation whose header vouches for the file.
+    let id = t.add("quay.io", "new", "pw-new");
+    assert_eq!(id, 1003);
+    let store = fs::read(t.store_file()).unwrap();
+    let text = String::from_utf8_lossy(&store);
+    assert!(text.starts_with("version = 4\n") && text.contains("\njournal = 2\n"), "{}", &text[..200]);
+    assert!(text.contains("registry1002.example.com:5000") && text.contains("quay.io"));
+    let journal = fs::read_to_string(t.journal_file()).unwrap();
+    assert_eq!(journal.lines().count(), 1, "{journal}");
+    let sum = format!(r#""base":{{"len":{},"crc32":{}}}"#, store.len(), crc32fast::hash(&store));
+    assert!(journal.contains(r#""generation":2"#) && journal.contains(&sum), "{journal}\nexpected {sum}");
+    // From then on a write appends, and every credential reads as before.
+    t.run(&["deactivate", "7"]).ok();
+    assert_eq!(fs::read(t.store_file()).unwrap(), store, "registries.toml was rewritten");
+    assert_eq!(fs::read_to_string(t.journal_file()).unwrap().lines().count(), 2);
+    assert_eq!(t.list().len(), 1003);
+    assert_eq!(t.status(7), "inactive");
+    assert_eq!(t.resolve("registry1001.example.com:5000/x"), Some(1001));
+    t.run(&["doctor"]).ok();
 }
 
 // ---------------------------------------------------------------------------------------

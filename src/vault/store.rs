@@ -25,12 +25,16 @@ pub use journal::{JOURNAL_FROM, MAX_RECORDS};
 pub use model::{Credential, Environment, NewCredential, Registries, TlsSetting, now};
 pub use scan::Need;
 
-/// The newest schema version this binary writes and understands: [`JOURNAL_VERSION`].
-pub const SCHEMA_VERSION: u32 = JOURNAL_VERSION;
-/// A big store with a journal (`registries.journal`, see `journal.rs`): a regcred that knows
-/// only version 2 would read `registries.toml` without the changes in the journal, and
-/// its next write would lose them, so it must refuse the store instead.
-pub const JOURNAL_VERSION: u32 = 3;
+/// The newest schema version this binary writes and understands: [`SUMMED_JOURNAL_VERSION`].
+pub const SCHEMA_VERSION: u32 = SUMMED_JOURNAL_VERSION;
+/// A big store with a journal (`registries.journal`, see `journal.rs`) whose header carries
+/// the sum of `registries.toml`. A regcred that knows only version 2 would read
+/// `registries.toml` without the changes in the journal, and its next write would lose them,
+/// so it must refuse the store instead. Version 3 was the same journal without the sum in its
+/// header, which a regcred that knows only version 3 would take for damage: this version
+/// makes it say that the store is newer instead. A version-3 store is read as before, and its
+/// first write writes it whole as version 4.
+pub const SUMMED_JOURNAL_VERSION: u32 = 4;
 /// The file secret store keeps its secrets in `secrets.d/`, which a regcred that knows only
 /// version 1 would not find (and its `doctor --fix` would remove the metadata of every
 /// credential whose secret it misses), so it must refuse the store instead.
@@ -101,6 +105,9 @@ impl Wants {
 struct Loaded {
     registries: Registries,
     journal: Option<journal::Journal>,
+    /// For a write to a store with a journal: the sum of the `registries.toml` read, which a
+    /// journal started by this write vouches for (it was read and found good).
+    base: Option<journal::Sum>,
 }
 
 /// How many times a reader without the lock reads again when a compaction replaced
@@ -421,7 +428,7 @@ impl Store {
         certain: bool,
     ) -> Result<Option<Loaded>, StoreError> {
         let path = self.file();
-        let fresh = || Ok(Some(Loaded { registries: Registries::fresh(), journal: None }));
+        let fresh = || Ok(Some(Loaded { registries: Registries::fresh(), journal: None, base: None }));
         if !self.dir.exists() {
             return fresh();
         }
@@ -453,24 +460,40 @@ impl Store {
             let invalid = std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
             FsError::io("cannot read", &path, invalid)
         })?;
-        let mut registries = parse(text, &path, need)?;
+        // The journal before the store is parsed: its header may vouch for these bytes. It
+        // is read after them, as before, so a compaction in between is still found by
+        // `replaced` below; what cannot be read matters only to a store with a journal.
+        let journal_read = self.read_journal();
+        let parsed = match &journal_read {
+            Ok(Some(bytes)) => Some(journal::parse(bytes)),
+            _ => None,
+        };
+        let vouched_by = match &parsed {
+            Some(Ok(Some(found))) => found.base.filter(|sum| sum.matches(&bytes)),
+            _ => None,
+        };
+        let (mut registries, scanned) = parse_text(text, &path, need, vouched_by.is_some())?;
         let mut need = need;
         if for_write && need.is_some() && registries.journal.is_none() {
             // A write to a store without a journal writes it whole: parse it whole from the
             // same bytes rather than read the file again in the transaction.
-            registries = parse(text, &path, None)?;
+            registries = parse(text, &path, None, false)?;
             need = None;
         }
+        // What a journal a write starts vouches for: these bytes, read whole by the scanner
+        // (every line of them in its subset) and found good, or vouched for already.
+        let base = match registries.journal {
+            Some(_) => vouched_by.or_else(|| scanned.then(|| journal::Sum::of(&bytes))),
+            None => None,
+        };
+        let journal_bytes = match registries.journal {
+            Some(_) => journal_read?,
+            None => None,
+        };
         let environment = need.map(|n| n.environment.unwrap_or(&registries.current_environment).to_owned());
         let mut journal = None;
-        let mut journal_bytes = None;
         if registries.journal.is_some() {
-            journal_bytes = self.read_journal()?;
-            let parsed = match &journal_bytes {
-                Some(bytes) => journal::parse(bytes),
-                None => Ok(None),
-            };
-            match parsed {
+            match parsed.unwrap_or(Ok(None)) {
                 Ok(Some(mut found)) if found.belongs_to(&registries) => {
                     let keep = |c: &Credential| match (need, &environment) {
                         (Some(need), Some(environment)) => {
@@ -496,7 +519,7 @@ impl Store {
                 Ok(_) => {}
             }
         }
-        let loaded = Loaded { registries, journal };
+        let loaded = Loaded { registries, journal, base };
         if let Some(wants) = remember {
             let kept = Box::new(LastRead { base: bytes, journal_bytes, wants, loaded: loaded.clone() });
             *self.last_read.lock().unwrap_or_else(PoisonError::into_inner) = Some(kept);
@@ -536,36 +559,43 @@ impl Store {
     /// (from then on an older regcred refuses the store), then `secrets.toml` goes.
     ///
     /// A big store ([`JOURNAL_FROM`] credentials or more) is written with the next journal
-    /// generation, and the journal, whose changes are all in it now, goes after it: a crash
-    /// in between leaves a journal of an older generation, which no one replays.
+    /// generation, and the journal, whose changes are all in it now, is replaced after it by
+    /// an empty one of that generation that vouches for the bytes just written: a crash in
+    /// between leaves a journal of an older generation, which no one replays.
     fn save(&self, registries: &mut Registries) -> Result<(), StoreError> {
         let migrated = secrets::migrate(&self.dir, &self.warnings).map_err(StoreError::Migration)?;
         registries.journal = if registries.credentials.len() >= JOURNAL_FROM {
             // Past any journal on disk too, even one left by a store that was big before.
-            let on_disk = self.read_journal().ok().flatten().and_then(|b| journal::parse(&b).ok().flatten());
-            Some(registries.journal.max(on_disk.map(|j| j.generation)).unwrap_or(0) + 1)
+            let on_disk = self.read_journal().ok().flatten().and_then(|b| journal::generation_of(&b));
+            Some(registries.journal.max(on_disk).unwrap_or(0) + 1)
         } else {
             None
         };
-        registries.version = if registries.journal.is_some() { JOURNAL_VERSION } else { self.layout_version() };
-        self.write(registries)?;
-        // Committed now. A journal that cannot be removed (a directory planted in its place)
-        // is of an older generation, or beside a store without one: never read. Failing here
-        // would make the caller undo a write that took place.
-        let _ = journal::remove(&self.journal_file());
+        registries.version = if registries.journal.is_some() { SCHEMA_VERSION } else { self.layout_version() };
+        let written = self.write(registries)?;
+        // Committed now. A journal that cannot be replaced or removed (a directory planted in
+        // its place) is of an older generation, or beside a store without one: never read.
+        // Failing here would make the caller undo a write that took place.
+        let path = self.journal_file();
+        let _ = match registries.journal {
+            Some(_) => journal::start(&path, registries, written),
+            None => journal::remove(&path),
+        };
         if migrated {
             secrets::finish_migration(&self.dir).map_err(StoreError::Migration)?;
         }
         Ok(())
     }
 
-    fn write(&self, registries: &Registries) -> Result<(), StoreError> {
-        let text = match scan::render(registries) {
-            Some(text) => text,
-            None => toml::to_string(registries).map_err(|e| StoreError::Serialize(e.to_string()))?,
+    /// Writes `registries.toml` whole. Returns the sum of what it wrote when a journal may
+    /// vouch for it: the scanner's subset (see [`scan::parse_vouched`]), not `toml`'s text.
+    fn write(&self, registries: &Registries) -> Result<Option<journal::Sum>, StoreError> {
+        let (text, scanned) = match scan::render(registries) {
+            Some(text) => (text, true),
+            None => (toml::to_string(registries).map_err(|e| StoreError::Serialize(e.to_string()))?, false),
         };
         PrivateFile::new(self.file()).replace(text.as_bytes())?;
-        Ok(())
+        Ok(scanned.then(|| journal::Sum::of(text.as_bytes())))
     }
 }
 
@@ -578,6 +608,8 @@ pub struct Tx {
     registries: Registries,
     /// The journal replayed into `registries`, if it has one.
     journal: Option<journal::Journal>,
+    /// The sum of the `registries.toml` read, for a journal this transaction starts.
+    base: Option<journal::Sum>,
     /// Only the credentials a write wants were read (a big store with a journal): only
     /// [`Tx::save_credentials`] saves it, reading the rest first when it must write whole.
     partial: bool,
@@ -603,9 +635,10 @@ impl Shape {
 
 impl Tx {
     fn new(store: &Store, loaded: Loaded, lock: StoreLock, partial: bool) -> Tx {
-        let Loaded { registries, journal } = loaded;
+        let Loaded { registries, journal, base } = loaded;
         Tx {
             store: store.clone(),
+            base,
             shape: Shape::of(&registries),
             #[cfg(debug_assertions)]
             before: registries.credentials.clone(),
@@ -654,6 +687,8 @@ impl Tx {
             delete: ids.iter().copied().filter(|&id| self.registries.credential(id).is_none()).collect(),
         };
         let appends = self.registries.journal.is_some()
+            // A version-3 store is written whole once, as version 4 (see SUMMED_JOURNAL_VERSION).
+            && self.registries.version == SCHEMA_VERSION
             && (self.partial || self.registries.credentials.len() >= JOURNAL_FROM)
             && self.journal.as_ref().is_none_or(|j| j.count < MAX_RECORDS)
             && self.shape == Shape::of(&self.registries)
@@ -661,7 +696,8 @@ impl Tx {
             && fs::symlink_metadata(self.store.dir.join(secrets::FILE_NAME)).is_err();
         if appends {
             let path = self.store.journal_file();
-            self.journal = Some(journal::append(&path, &self.registries, self.journal.take(), &record)?);
+            let journal = journal::append(&path, &self.registries, self.journal.take(), self.base, &record)?;
+            self.journal = Some(journal);
             return Ok(());
         }
         if self.partial {
@@ -767,8 +803,21 @@ pub fn create_private_dir(dir: &Path) -> Result<(), FsError> {
 
 /// The scanner for what regcred writes, else the `toml` crate (same value, same errors).
 /// A whole store (no `need`) must also be consistent; `path` is only for messages.
-pub(crate) fn parse(text: &str, path: &Path, need: Option<&Need<'_>>) -> Result<Registries, StoreError> {
-    let registries = match scan::parse(text, need) {
+/// `vouched`: see [`scan::parse_vouched`].
+pub(crate) fn parse(text: &str, path: &Path, need: Option<&Need<'_>>, vouched: bool) -> Result<Registries, StoreError> {
+    Ok(parse_text(text, path, need, vouched)?.0)
+}
+
+/// [`parse`], and whether the scanner read it (else `toml` did).
+fn parse_text(
+    text: &str,
+    path: &Path,
+    need: Option<&Need<'_>>,
+    vouched: bool,
+) -> Result<(Registries, bool), StoreError> {
+    let scanned = if vouched { scan::parse_vouched(text, need) } else { scan::parse(text, need) };
+    let scanner = scanned.is_some();
+    let registries = match scanned {
         Some(registries) => registries,
         None => match toml::from_str::<Registries>(text) {
             Ok(registries) => registries,
@@ -797,7 +846,7 @@ pub(crate) fn parse(text: &str, path: &Path, need: Option<&Need<'_>>) -> Result<
     {
         return Err(StoreError::Inconsistent { path: path.to_owned(), what });
     }
-    Ok(registries)
+    Ok((registries, scanner))
 }
 
 /// `line L, column C: ` of a byte offset, for messages.
@@ -884,7 +933,7 @@ mod tests {
     fn fresh_store_round_trips_through_toml() {
         let fresh = Registries::fresh();
         let text = toml::to_string(&fresh).unwrap();
-        let back = parse(&text, Path::new("x"), None).unwrap();
+        let back = parse(&text, Path::new("x"), None, false).unwrap();
         assert_eq!(back.store_id, fresh.store_id);
         assert_eq!(back.current_environment, "default");
         assert_eq!(back.environments.len(), 1);
@@ -904,7 +953,7 @@ mod tests {
             updated: now(),
         });
         let text = toml::to_string(&with_tls).unwrap();
-        let back = parse(&text, Path::new("x"), None).unwrap();
+        let back = parse(&text, Path::new("x"), None, false).unwrap();
         assert!(back.tls_setting("default", "127.0.0.1:5000").is_some_and(|t| t.insecure));
     }
 
@@ -1000,7 +1049,7 @@ mod journal_tests {
         let store = store_of(dir.path(), JOURNAL_FROM);
         let base = fs::read(store.file()).unwrap();
         let text = String::from_utf8(base.clone()).unwrap();
-        assert!(text.starts_with("version = 3\n") && text.contains("\njournal = 1\n"), "{}", &text[..200]);
+        assert!(text.starts_with("version = 4\n") && text.contains("\njournal = 1\n"), "{}", &text[..200]);
         let new = add(&store, "quay.io");
         // Deactivate one, remove another: one record each.
         let mut tx = store.transaction().unwrap();
@@ -1038,8 +1087,9 @@ mod journal_tests {
         }
         assert_eq!(journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap().count, MAX_RECORDS);
         let last = add(&store, "ghcr.io");
-        // The write that found the journal full wrote the store whole, generation 2.
-        assert!(!store.journal_file().exists());
+        // The write that found the journal full wrote the store whole, generation 2, and
+        // started an empty journal of that generation.
+        assert_eq!(journal_of(&store), (2, 0));
         let text = fs::read_to_string(store.file()).unwrap();
         assert!(text.contains("\njournal = 2\n") && text.contains("ghcr.io"));
         assert_eq!(store.load().unwrap().credentials.len(), JOURNAL_FROM + MAX_RECORDS + 1);
@@ -1048,7 +1098,7 @@ mod journal_tests {
         tx.environments.push(Environment { name: "staging".into(), created: now() });
         // Not only credentials changed: written whole even though told one credential.
         tx.commit_credentials(&[]).unwrap();
-        assert!(!store.journal_file().exists());
+        assert_eq!(journal_of(&store), (3, 0));
         assert!(fs::read_to_string(store.file()).unwrap().contains("\njournal = 3\n"));
         assert!(store.load().unwrap().credential(last).is_some());
     }
@@ -1119,7 +1169,74 @@ mod journal_tests {
         let store = store_of(dir.path(), JOURNAL_FROM);
         let text = fs::read_to_string(store.file()).unwrap();
         let version: toml::Value = toml::from_str(&text).unwrap();
-        // A regcred that knows versions up to SECRETS_DIR_VERSION refuses anything newer.
-        assert_eq!(version["version"].as_integer(), Some(i64::from(SECRETS_DIR_VERSION + 1)));
+        // A regcred that knows versions up to SECRETS_DIR_VERSION reads no journal, and one
+        // that knows version 3 reads no sum in its header: both refuse anything newer.
+        assert_eq!(version["version"].as_integer(), Some(i64::from(SECRETS_DIR_VERSION + 2)));
+        assert_eq!(SCHEMA_VERSION, SECRETS_DIR_VERSION + 2);
+    }
+
+    /// The generation and record count of `store`'s journal.
+    fn journal_of(store: &Store) -> (u64, usize) {
+        let journal = journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap();
+        (journal.generation, journal.count)
+    }
+
+    /// Whether a partial reading of `store` for quay.io succeeds.
+    fn partial_reading(store: &Store) -> Result<Registries, StoreError> {
+        let quay = |a: &str| a == "quay.io";
+        store.load_only(&Need { environment: None, address: &quay, id_or_name: None })
+    }
+
+    #[test]
+    fn a_journal_vouches_for_the_file_written_whole_and_only_while_its_bytes_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        let id = add(&store, "quay.io");
+        let file = fs::read(store.file()).unwrap();
+        let header = journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap();
+        assert_eq!(header.base, Some(journal::Sum::of(&file)), "the journal vouches for the file written whole");
+        assert_eq!(ids(&partial_reading(&store).unwrap()), [id]);
+        // A hand edit that breaks a credential the reading does not need: the sum no longer
+        // matches, so the reading checks every credential again and refuses the file, as
+        // `toml` and a whole reading do.
+        let text = String::from_utf8(file).unwrap();
+        let at = text.find("added = \"").unwrap() + "added = \"".len();
+        let broken = format!("{}9999-99-99T00:00:00Z{}", &text[..at], &text[at + 20..]);
+        fs::write(store.file(), &broken).unwrap();
+        let error = partial_reading(&store).expect_err("a changed file was taken as vouched for");
+        assert!(error.to_string().contains("cannot parse"), "{error}");
+        assert!(store.load().is_err());
+        // The sum is what decides: a header that vouched for the broken bytes would pass the
+        // credential over (what a vouched reading saves), while a whole reading still refuses.
+        let journal = fs::read(store.journal_file()).unwrap();
+        let end = journal.iter().position(|&b| b == b'\n').unwrap();
+        let mut header: serde_json::Value = serde_json::from_slice(&journal[9..end]).unwrap();
+        header["base"] = serde_json::to_value(journal::Sum::of(broken.as_bytes())).unwrap();
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut forged = format!("{:08x} ", crc32fast::hash(&header)).into_bytes();
+        forged.extend_from_slice(&header);
+        forged.extend_from_slice(&journal[end..]);
+        fs::write(store.journal_file(), &forged).unwrap();
+        assert_eq!(ids(&partial_reading(&store).unwrap()), [id]);
+        assert!(store.load().is_err());
+    }
+
+    #[test]
+    fn a_file_outside_the_scanners_subset_is_never_vouched_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), JOURNAL_FROM);
+        // A quote in a username: written by `toml`, as a literal string.
+        let mut tx = store.transaction().unwrap();
+        tx.credential_mut(1).unwrap().username = "a\"b".into();
+        tx.commit().unwrap();
+        assert!(fs::read_to_string(store.file()).unwrap().contains("username = 'a\"b'"));
+        let header = journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap();
+        assert_eq!((header.generation, header.base), (2, None));
+        // Nor by a write that reads it and starts a journal.
+        fs::remove_file(store.journal_file()).unwrap();
+        add(&store, "quay.io");
+        let header = journal::parse(&fs::read(store.journal_file()).unwrap()).unwrap().unwrap();
+        assert_eq!((header.count, header.base), (1, None));
+        assert_eq!(partial_reading(&store).unwrap().credentials.len(), 1);
     }
 }

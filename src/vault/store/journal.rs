@@ -41,6 +41,33 @@ pub const MAX_RECORDS: usize = 256;
 struct Header {
     generation: u64,
     store_id: String,
+    /// The bytes of a `registries.toml` that regcred wrote, or read whole and found good,
+    /// when it started this journal (schema version 4): a reading of a file that still holds
+    /// exactly them need not check again the credentials it skips.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base: Option<Sum>,
+}
+
+/// The length and CRC32 of a `registries.toml`'s bytes. Not a defence against the user,
+/// who owns both files: a check that the file is the one whose every line was found good,
+/// so that a hand edit (which changes the sum) is read as carefully as ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sum {
+    len: u64,
+    crc32: u32,
+}
+
+impl Sum {
+    pub fn of(bytes: &[u8]) -> Sum {
+        Sum { len: bytes.len() as u64, crc32: crc32fast::hash(bytes) }
+    }
+
+    /// Whether `bytes` are those this sum was taken of; the CRC is computed only when the
+    /// lengths agree.
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        self.len == bytes.len() as u64 && self.crc32 == crc32fast::hash(bytes)
+    }
 }
 
 /// What one transaction did to the credentials: each added or changed credential whole,
@@ -62,6 +89,8 @@ pub struct Record {
 pub struct Journal {
     pub generation: u64,
     pub store_id: String,
+    /// The sum of the `registries.toml` it was started on (see [`Header`]).
+    pub base: Option<Sum>,
     /// Its records (taken out when they are applied).
     pub records: Vec<Record>,
     /// How many whole records it holds.
@@ -113,6 +142,7 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Journal>, String> {
     Ok(header.map(|h| Journal {
         generation: h.generation,
         store_id: h.store_id,
+        base: h.base,
         count: records.len(),
         records,
         end: at as u64,
@@ -176,23 +206,47 @@ fn position(credentials: &[Credential], id: u64) -> Option<usize> {
 
 /// Appends `record` to the journal at `path`: after the whole records of `existing` (a torn
 /// tail is cut off first), or in a new journal of `registries`' generation when `existing`
-/// is `None` (any file there is a stale journal and is replaced). Flushed before it returns;
-/// returns the journal as it is now (without its records).
+/// is `None` (any file there is a stale journal and is replaced), whose header carries
+/// `base`, the sum of the `registries.toml` this transaction read and found good. Flushed
+/// before it returns; returns the journal as it is now (without its records).
 pub fn append(
     path: &Path,
     registries: &Registries,
     existing: Option<Journal>,
+    base: Option<Sum>,
     record: &Record,
+) -> Result<Journal, FsError> {
+    write(path, registries, existing, base, Some(record))
+}
+
+/// Starts a journal without records for the `registries.toml` just written whole, whose
+/// bytes have the sum `base` (when it may vouch for them): the readings after it know that
+/// file to be regcred's own.
+pub fn start(path: &Path, registries: &Registries, base: Option<Sum>) -> Result<(), FsError> {
+    write(path, registries, None, base, None).map(|_| ())
+}
+
+fn write(
+    path: &Path,
+    registries: &Registries,
+    existing: Option<Journal>,
+    base: Option<Sum>,
+    record: Option<&Record>,
 ) -> Result<Journal, FsError> {
     let fail = |action: &'static str| move |e: std::io::Error| FsError::io(action, path, e);
     let generation = registries.journal.unwrap_or_default();
     // Serialized before any file is touched.
     let unserializable = |e: serde_json::Error| FsError::io("cannot write", path, e.into());
-    let mut bytes = match existing {
-        Some(_) => Vec::new(),
-        None => json_line(&Header { generation, store_id: registries.store_id.clone() }).map_err(unserializable)?,
+    let (mut bytes, base) = match &existing {
+        Some(journal) => (Vec::new(), journal.base),
+        None => {
+            let header = Header { generation, store_id: registries.store_id.clone(), base };
+            (json_line(&header).map_err(unserializable)?, base)
+        }
     };
-    bytes.extend(json_line(record).map_err(unserializable)?);
+    if let Some(record) = record {
+        bytes.extend(json_line(record).map_err(unserializable)?);
+    }
     let mut file = match &existing {
         Some(journal) => {
             let mut file = open_ours(path)?;
@@ -220,11 +274,18 @@ pub fn append(
     Ok(Journal {
         generation,
         store_id: registries.store_id.clone(),
+        base,
         records: Vec::new(),
-        count: count + 1,
+        count: count + usize::from(record.is_some()),
         end,
         len: end,
     })
+}
+
+/// The generation of the journal in `bytes`, from its header alone.
+pub fn generation_of(bytes: &[u8]) -> Option<u64> {
+    let first = &bytes[..memchr::memchr(b'\n', bytes)?];
+    serde_json::from_slice::<Header>(checked(first)?).ok().map(|h| h.generation)
 }
 
 /// Opens the journal for appending: a regular file of ours, never through a link.
@@ -257,7 +318,7 @@ mod tests {
     }
 
     fn journal_text(records: &[Record]) -> Vec<u8> {
-        let mut out = json_line(&Header { generation: 4, store_id: "s".into() }).unwrap();
+        let mut out = json_line(&Header { generation: 4, store_id: "s".into(), base: None }).unwrap();
         for record in records {
             out.extend(json_line(record).unwrap());
         }
@@ -356,14 +417,14 @@ mod tests {
         let path = dir.path().join(JOURNAL_FILE);
         let mut registries = Registries::fresh();
         registries.journal = Some(7);
-        let appended = append(&path, &registries, None, &put(1)).unwrap();
+        let appended = append(&path, &registries, None, None, &put(1)).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(b"0123abcd {\"next_id\":");
         std::fs::write(&path, &bytes).unwrap();
         let journal = parse(&bytes).unwrap().unwrap();
         assert!(journal.belongs_to(&registries));
         assert_eq!((appended.end, appended.count), (journal.end, 1));
-        let appended = append(&path, &registries, Some(journal), &put(2)).unwrap();
+        let appended = append(&path, &registries, Some(journal), None, &put(2)).unwrap();
         let journal = parse(&std::fs::read(&path).unwrap()).unwrap().unwrap();
         assert_eq!((appended.end, appended.len, appended.count), (journal.end, journal.len, 2));
         assert_eq!(journal.records.iter().map(|r| r.put[0].id).collect::<Vec<_>>(), [1, 2]);
@@ -371,7 +432,7 @@ mod tests {
         // The next generation starts a new journal.
         registries.journal = Some(8);
         assert!(!journal.belongs_to(&registries));
-        append(&path, &registries, None, &put(3)).unwrap();
+        append(&path, &registries, None, None, &put(3)).unwrap();
         let journal = parse(&std::fs::read(&path).unwrap()).unwrap().unwrap();
         assert_eq!((journal.generation, journal.records.len()), (8, 1));
         use std::os::unix::fs::PermissionsExt;
@@ -385,6 +446,7 @@ mod tests {
         let journal = Journal {
             generation: 4,
             store_id: registries.store_id.clone(),
+            base: None,
             records: Vec::new(),
             count: 0,
             end: 0,
@@ -428,7 +490,7 @@ mod tests {
         let path = dir.path().join(JOURNAL_FILE);
         let mut registries = Registries::fresh();
         registries.journal = Some(2);
-        append(&path, &registries, None, &put(1)).unwrap();
+        append(&path, &registries, None, None, &put(1)).unwrap();
         // A big record torn before its newline, much longer than the one appended next.
         let big = Record {
             next_id: 60,
@@ -442,7 +504,7 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let journal = parse(&bytes).unwrap().unwrap();
         assert!(journal.len - journal.end > json_line(&put(2)).unwrap().len() as u64);
-        let appended = append(&path, &registries, Some(journal), &put(2)).unwrap();
+        let appended = append(&path, &registries, Some(journal), None, &put(2)).unwrap();
         let written = std::fs::read(&path).unwrap();
         let journal = parse(&written).unwrap().unwrap();
         assert_eq!(journal.records.iter().map(|r| r.put[0].id).collect::<Vec<_>>(), [1, 2]);

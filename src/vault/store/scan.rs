@@ -41,9 +41,24 @@ impl Need<'_> {
 /// Parses `text` if it is in the subset regcred writes; `None` means "ask the `toml` crate".
 /// With `need`, only the credentials it asks for are returned.
 pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
+    scan(text, need, false)
+}
+
+/// [`parse`] for a text whose exact bytes are in this scanner's subset, every line of them:
+/// [`render`] wrote them, or this scanner read them before and found them good (the
+/// journal's [`super::journal::Sum`] says so). A credential `need` does not ask for is
+/// passed over once its id, environment, name and address are read, instead of being
+/// checked field by field so that a file `toml` would refuse is never accepted: these bytes
+/// were accepted already. The credentials returned are the same as [`parse`]'s.
+pub fn parse_vouched(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
+    scan(text, need, true)
+}
+
+fn scan(text: &str, need: Option<&Need<'_>>, vouched: bool) -> Option<Registries> {
     // No line of the subset holds one of these anywhere, so a file with one goes to `toml`
-    // at once, and the blocks read by `canonical_block` need only look for their quotes.
-    if spoilt(text.as_bytes()) {
+    // at once, and the blocks read by `canonical_block` need only look for their quotes. A
+    // vouched text is in the subset: it has none.
+    if !vouched && spoilt(text.as_bytes()) {
         return None;
     }
     let mut top = Top::default();
@@ -71,17 +86,24 @@ pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
                             credentials.push(c);
                         }
                     }
+                    Section::Passed => {}
                 }
                 section = match header {
                     "[[environments]]" => Section::Environment,
                     "[[credentials]]" => Section::Credential,
                     _ => return None,
                 };
-                if let Section::Credential = section
-                    && let Some((fields, end)) = canonical_block(text, lines.at + 1)
-                {
-                    cred = fields;
-                    lines.at = end;
+                if let Section::Credential = section {
+                    if vouched
+                        && let (Some(need), Some(wanted)) = (need, wanted)
+                        && let Some(end) = pass_over(text, lines.at + 1, need, wanted)
+                    {
+                        section = Section::Passed;
+                        lines.at = end;
+                    } else if let Some((fields, end)) = canonical_block(text, lines.at + 1) {
+                        cred = fields;
+                        lines.at = end;
+                    }
                 }
                 continue;
             }
@@ -91,6 +113,8 @@ pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
             Section::Top => top.set(key, value)?,
             Section::Environment => env.set(key, value)?,
             Section::Credential => cred.set(key, value)?,
+            // Not reached: a passed-over block is skipped to its end.
+            Section::Passed => return None,
         }
     }
     match section {
@@ -105,6 +129,7 @@ pub fn parse(text: &str, need: Option<&Need<'_>>) -> Option<Registries> {
                 credentials.push(c);
             }
         }
+        Section::Passed => {}
     }
     Some(Registries {
         version: u32::try_from(top.version?).ok()?,
@@ -125,6 +150,8 @@ enum Section {
     Top,
     Environment,
     Credential,
+    /// A credential block of a vouched text that is not needed (see [`pass_over`]).
+    Passed,
 }
 
 #[derive(Clone, Copy)]
@@ -289,6 +316,35 @@ fn canonical_block(text: &str, at: usize) -> Option<(CredFields<'_>, usize)> {
         updated: Some(block.string("updated = \"")?),
     };
     Some((fields, block.at))
+}
+
+/// Where the `[[credentials]]` block whose lines start at `at` ends, when its first lines
+/// are in written order and say that `need` does not want it; `None`: read it as usual.
+/// Only for a vouched text (see [`parse_vouched`]): its values were read and found good
+/// before, so nothing is checked again and nothing after the address is looked at.
+fn pass_over(text: &str, at: usize, need: &Need<'_>, wanted: &str) -> Option<usize> {
+    let mut block = Block { text, at };
+    let id = integer(block.rest("id = ")?.as_bytes())?;
+    let environment = block.rest("environment = \"")?.strip_suffix('"')?;
+    let name = match block.rest("name = \"") {
+        Some(name) => Some(name.strip_suffix('"')?),
+        None => None,
+    };
+    let address = block.rest("address = \"")?.strip_suffix('"')?;
+    if environment == wanted && need.keeps(id, name, address) {
+        return None;
+    }
+    // The next line that starts with `[` (a `[` inside a value, an IPv6 address, is not at
+    // a line's start: no value holds a newline).
+    let bytes = text.as_bytes();
+    let mut from = block.at;
+    loop {
+        match memchr::memchr(b'[', &bytes[from..]) {
+            Some(n) if bytes[from + n - 1] == b'\n' => return Some(from + n - 1),
+            Some(n) => from += n + 1,
+            None => return Some(bytes.len()),
+        }
+    }
 }
 
 /// The reading position of [`canonical_block`].
@@ -832,6 +888,29 @@ mod tests {
         }
 
         #[test]
+        fn a_vouched_reading_keeps_what_a_checked_one_keeps(r in registries(), pick in any::<u8>()) {
+            // What `render` writes is vouched for.
+            let Some(text) = render(&r) else { return Ok(()) };
+            let given = r.credentials.first().filter(|_| pick % 2 == 0).map(|c| c.environment.clone());
+            let want = |address: &str| address.len() % 3 != usize::from(pick % 3);
+            let by_id_or_name = |id: u64, name: Option<&str>| id % 2 == 1 || name.is_some_and(|n| n.len() == 1);
+            let id_or_name: Option<&IdOrName<'_>> = (pick % 4 < 2).then_some(&by_id_or_name);
+            let need = Need { environment: given.as_deref(), address: &want, id_or_name };
+            let checked = parse(&text, Some(&need)).map(|r| format!("{r:?}"));
+            let vouched = parse_vouched(&text, Some(&need)).map(|r| format!("{r:?}"));
+            if checked.is_some() {
+                prop_assert_eq!(vouched, checked);
+            } else if let Some(vouched) = vouched {
+                // The scanner declined the text (a number past its 18 digits): what the
+                // vouched reading keeps is what `toml` reads, filtered.
+                let mut all: Registries = toml::from_str(&text).unwrap();
+                let env = given.clone().unwrap_or_else(|| all.current_environment.clone());
+                all.credentials.retain(|c| c.environment == env && need.keeps(c.id, c.name.as_deref(), &c.address));
+                prop_assert_eq!(vouched, format!("{all:?}"));
+            }
+        }
+
+        #[test]
         fn needed_credentials_are_the_filtered_full_load(r in registries(), pick in any::<u8>()) {
             let text = toml::to_string(&r).unwrap();
             // The first credential's environment, or (no `-e`) the store's current one.
@@ -997,6 +1076,35 @@ mod tests {
         );
         assert!(toml::from_str::<Registries>(&bad).is_err());
         assert!(parse(&bad, Some(&need)).is_none());
+    }
+
+    #[test]
+    fn a_vouched_reading_passes_over_what_it_does_not_need_without_checking_it() {
+        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 4\nnext_sequence = 4\n\n\
+                    [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n";
+        let credential = |id: u64, address: &str, updated: &str| {
+            format!(
+                "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"bob\"\n\
+                 active = true\nsequence = {id}\nsecret_store = \"file\"\nadded = \"2026-01-01T00:00:00Z\"\nupdated = \"{updated}\"\n"
+            )
+        };
+        let quay = |address: &str| address == "quay.io";
+        let need = Need { environment: None, address: &quay, id_or_name: None };
+        // An IPv6 address holds a `[` that starts no header; the credential after it is found.
+        let text = format!(
+            "{base}{}{}{}",
+            credential(1, "[fd00::1]:5000", "yesterday"),
+            credential(2, "ghcr.io", "2026-01-02T00:00:00Z"),
+            credential(3, "quay.io", "2026-01-03T00:00:00Z")
+        );
+        // Checked, the file is refused for a credential it does not need (as `toml` refuses it)…
+        assert!(parse(&text, Some(&need)).is_none());
+        // …vouched for, that credential is passed over unread.
+        let vouched = parse_vouched(&text, Some(&need)).expect("vouched text scans");
+        assert_eq!(vouched.credentials.iter().map(|c| c.id).collect::<Vec<_>>(), [3]);
+        // What it keeps is checked as always, and a whole reading checks everything.
+        assert!(parse_vouched(&text.replace("2026-01-03T00:00:00Z", "tomorrow"), Some(&need)).is_none());
+        assert!(parse_vouched(&text, None).is_none());
     }
 
     #[test]
