@@ -102,15 +102,78 @@ impl FsError {
     }
 }
 
-/// What a private file held when read.
-pub struct Contents {
-    /// Wiped when dropped: the file may hold secrets.
-    pub bytes: Zeroizing<Vec<u8>>,
+/// What a private file held when read: by [`PrivateFile::read`], its bytes wiped when
+/// dropped; by [`PrivateFile::read_unsecret`], a [`Buffer`].
+pub struct Contents<B = Zeroizing<Vec<u8>>> {
+    /// The file's bytes.
+    pub bytes: B,
     /// Permission bits (`0o7777`); `0o600` where there are none.
     pub mode: u32,
     /// Device and inode of the file read: a reader tells by them whether the path still
     /// names the same file (0 where the platform has none).
     pub identity: (u64, u64),
+}
+
+/// The bytes of a file that holds no secret. A big one (a 2.3 MB `registries.toml` at
+/// 10,000 credentials) is read into an anonymous mapping of its own that the kernel is
+/// advised to back with huge pages: a fresh heap buffer of that size takes ~570 page faults
+/// to fill, about a millisecond of system time here, where huge pages take a handful.
+pub enum Buffer {
+    Heap(Vec<u8>),
+    Mapped { map: memmap2::MmapMut, len: usize },
+}
+
+impl Buffer {
+    /// From this size on, a file is read into a mapping (whose length is a whole number of
+    /// huge pages: a smaller one would get none).
+    const MAPPED_FROM: usize = 1 << 20;
+    const HUGE_PAGE: usize = 2 << 20;
+
+    /// Reads `file` to its end; `size` is its length when opened.
+    fn read(file: &mut File, size: usize) -> io::Result<Buffer> {
+        if size < Self::MAPPED_FROM {
+            let mut bytes = Vec::with_capacity(size.saturating_add(1));
+            file.read_to_end(&mut bytes)?;
+            return Ok(Buffer::Heap(bytes));
+        }
+        // Room for one byte more than the file had, so that a file grown since is seen to
+        // have grown (and read on into the heap).
+        let capacity = size.saturating_add(1).next_multiple_of(Self::HUGE_PAGE);
+        let mut map = memmap2::MmapMut::map_anon(capacity)?;
+        // Advice: without huge pages the mapping is ordinary memory.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let mut len = 0;
+        while len < capacity {
+            match file.read(&mut map[len..]) {
+                Ok(0) => return Ok(Buffer::Mapped { map, len }),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut bytes = map[..len].to_vec();
+        file.read_to_end(&mut bytes)?;
+        Ok(Buffer::Heap(bytes))
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Buffer::Heap(bytes) => bytes,
+            Buffer::Mapped { .. } => self.to_vec(),
+        }
+    }
+}
+
+impl std::ops::Deref for Buffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buffer::Heap(bytes) => bytes,
+            Buffer::Mapped { map, len } => &map[..*len],
+        }
+    }
 }
 
 /// One file regcred owns: read with checks on the open descriptor, replaced atomically.
@@ -189,6 +252,16 @@ impl PrivateFile {
         let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
         let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
         file.read_to_end(&mut bytes).map_err(|e| FsError::io("cannot read", &self.path, e))?;
+        Ok(Some(Contents { bytes, mode, identity: identity_of(&metadata) }))
+    }
+
+    /// [`read`](Self::read) for a file that holds no secret (`registries.toml` and its
+    /// journal): its bytes are not wiped, and a big one is read into memory of its own (see
+    /// [`Buffer`]).
+    pub fn read_unsecret(&self) -> Result<Option<Contents<Buffer>>, FsError> {
+        let Some((mut file, metadata, mode)) = self.open_checked()? else { return Ok(None) };
+        let size = usize::try_from(metadata.len()).unwrap_or(0);
+        let bytes = Buffer::read(&mut file, size).map_err(|e| FsError::io("cannot read", &self.path, e))?;
         Ok(Some(Contents { bytes, mode, identity: identity_of(&metadata) }))
     }
 
@@ -739,6 +812,30 @@ pub fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_buffer_holds_the_whole_file_small_or_big_and_grown_since_it_was_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let bytes: Vec<u8> = (0..5 * Buffer::HUGE_PAGE / 2).map(|i| (i % 251) as u8).collect();
+        for (len, said, mapped) in [
+            (0, 0, false),
+            (1000, 1000, false),
+            (Buffer::MAPPED_FROM - 1, Buffer::MAPPED_FROM - 1, false),
+            (Buffer::MAPPED_FROM, Buffer::MAPPED_FROM, true),
+            (Buffer::HUGE_PAGE, Buffer::HUGE_PAGE, true),
+            // Grown since opened: within the mapping's room, and past it (read on into the heap).
+            (Buffer::MAPPED_FROM + 10, Buffer::MAPPED_FROM, true),
+            (Buffer::HUGE_PAGE, Buffer::HUGE_PAGE - 1, false),
+            (bytes.len(), Buffer::MAPPED_FROM, false),
+        ] {
+            fs::write(&path, &bytes[..len]).unwrap();
+            let buffer = Buffer::read(&mut File::open(&path).unwrap(), said).unwrap();
+            assert_eq!(&buffer[..], &bytes[..len], "{len} bytes, said {said}");
+            assert_eq!(matches!(buffer, Buffer::Mapped { .. }), mapped, "{len} bytes, said {said}");
+            assert_eq!(buffer.into_vec(), &bytes[..len]);
+        }
+    }
 
     #[test]
     fn line_and_column_count_from_one() {
