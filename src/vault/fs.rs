@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+/// How many temporary files [`PrivateFile::replace_many`] has under way at once.
+const STAGED_AT_ONCE: usize = 256;
+
 /// Random characters in a temporary file's name (`.NAME.XXXXXX.tmp`).
 const TEMP_RANDOM: usize = 6;
 const TEMP_SUFFIX: &str = ".tmp";
@@ -349,7 +352,16 @@ impl PrivateFile {
     /// A crash leaves every file old or new, never torn; which of them are new is
     /// undefined, so the caller orders what depends on them after this returns. One
     /// fsync per file would make moving 10,000 secrets take minutes.
+    ///
+    /// The files go [`STAGED_AT_ONCE`] at a time: a directory never gives back the room
+    /// its entries took (ext4), and 10,000 temporary files at once left the config dir at
+    /// ~540 KB, which the sweep at every lock then read through. After an error some
+    /// files may be new, as after a crash.
     pub fn replace_many(files: &[(PrivateFile, &[u8])]) -> Result<(), FsError> {
+        files.chunks(STAGED_AT_ONCE).try_for_each(Self::replace_staged)
+    }
+
+    fn replace_staged(files: &[(PrivateFile, &[u8])]) -> Result<(), FsError> {
         let mut temps = Vec::with_capacity(files.len());
         for (file, bytes) in files {
             let owner = file.check_replaceable()?;
@@ -472,7 +484,7 @@ fn temp_prefix(name: &str) -> String {
 /// Whether `candidate` is exactly a temporary file name of one of `names`
 /// (`.NAME.XXXXXX.tmp`, X alphanumeric), or exactly one of the older `legacy` patterns
 /// (prefix, six alphanumerics, suffix).
-fn is_temp_name(candidate: &str, names: &[&str], legacy: &[(&str, &str)]) -> bool {
+pub fn is_temp_name(candidate: &str, names: &[&str], legacy: &[(&str, &str)]) -> bool {
     let random = |s: &str| s.len() == TEMP_RANDOM && s.bytes().all(|b| b.is_ascii_alphanumeric());
     let ours = names.iter().any(|name| {
         candidate.strip_prefix(&temp_prefix(name)).and_then(|rest| rest.strip_suffix(TEMP_SUFFIX)).is_some_and(random)
@@ -485,13 +497,16 @@ fn is_temp_name(candidate: &str, names: &[&str], legacy: &[(&str, &str)]) -> boo
 /// Regular files in `dir` named exactly as the temporary files of `names` (or of the
 /// `legacy` patterns), sorted.
 pub fn leftovers_in(dir: &Path, names: &[&str], legacy: &[(&str, &str)]) -> Vec<PathBuf> {
+    temp_files_in(dir, |name| is_temp_name(name, names, legacy))
+}
+
+/// Regular files in `dir` whose names `is_temp` takes for temporary files, sorted: one
+/// listing of `dir`, which may be big.
+pub fn temp_files_in(dir: &Path, is_temp: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut found: Vec<PathBuf> = entries
         .flatten()
-        .filter(|entry| {
-            let name = entry.file_name();
-            is_temp_name(&name.to_string_lossy(), names, legacy) && entry.file_type().is_ok_and(|t| t.is_file())
-        })
+        .filter(|entry| is_temp(&entry.file_name().to_string_lossy()) && entry.file_type().is_ok_and(|t| t.is_file()))
         .map(|entry| entry.path())
         .collect();
     found.sort();
@@ -863,6 +878,31 @@ mod tests {
         ] {
             assert!(!is_temp_name(other, &names, &legacy), "{other}");
         }
+    }
+
+    #[test]
+    fn replace_many_goes_a_few_hundred_files_at_a_time_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 2 * STAGED_AT_ONCE + 3;
+        let files: Vec<PrivateFile> = (0..n).map(|i| PrivateFile::new(dir.path().join(format!("f{i}")))).collect();
+        let texts: Vec<String> = (0..n).map(|i| format!("text {i}")).collect();
+        let all: Vec<(PrivateFile, &[u8])> = files.iter().cloned().zip(texts.iter().map(|t| t.as_bytes())).collect();
+        PrivateFile::replace_many(&all).unwrap();
+        for (file, text) in files.iter().zip(&texts) {
+            assert_eq!(fs::read_to_string(file.path()).unwrap(), *text);
+        }
+        let entries = || fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(entries(), n, "temporary files left behind");
+        // A file of the second batch that cannot be replaced (a directory stands there): the
+        // first batch is written, nothing after it, and no temporary file stays.
+        let blocked = STAGED_AT_ONCE + 5;
+        fs::remove_file(files[blocked].path()).unwrap();
+        fs::create_dir(files[blocked].path()).unwrap();
+        let again: Vec<(PrivateFile, &[u8])> = files.iter().map(|f| (f.clone(), &b"again"[..])).collect();
+        assert!(PrivateFile::replace_many(&again).is_err());
+        let written = files.iter().filter(|f| fs::read(f.path()).is_ok_and(|b| b == b"again")).count();
+        assert_eq!(written, STAGED_AT_ONCE);
+        assert_eq!(entries(), n, "temporary files left behind");
     }
 
     #[cfg(unix)]
