@@ -321,9 +321,10 @@ impl Store {
     /// temporary names of the config dir's files, nothing else. Only meaningful while
     /// holding the lock (shared or exclusive): then no write is under way.
     pub fn leftovers(&self) -> Vec<PathBuf> {
-        let mut found = super::fs::leftovers_in(&self.dir, &super::CONFIG_FILES, &super::LEGACY_TEMP_NAMES);
-        found.extend(secrets::file_store_leftovers(&self.dir));
-        found
+        super::fs::temp_files_in(&self.dir, |name| {
+            super::fs::is_temp_name(name, &super::CONFIG_FILES, &super::LEGACY_TEMP_NAMES)
+                || secrets::is_staged_secret(name)
+        })
     }
 
     fn ensure_dir(&self) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ use crate::vault::fs::{PrivateFile, line_column};
 mod dir;
 mod scan;
 
-pub(crate) use dir::{DIR_NAME, leftovers};
+pub(crate) use dir::{DIR_NAME, is_temp_name as is_staged_secret};
 
 pub(crate) const FILE_NAME: &str = "secrets.toml";
 const FILE_VERSION: i64 = 1;

@@ -62,7 +62,7 @@ use unsupported::UnsupportedStore as KeyringStore;
 
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use file::check_file_round_trip;
-pub(crate) use file::{DIR_NAME, FILE_NAME, finish_migration, leftovers as file_store_leftovers, migrate};
+pub(crate) use file::{DIR_NAME, FILE_NAME, finish_migration, is_staged_secret, migrate};
 
 /// The longest secret accepted, in bytes. Registry passwords and tokens are far shorter
 /// (a JWT is a few KiB); anything longer is a mistake, such as a whole file piped in, and

@@ -38,27 +38,16 @@ fn id_of(name: &str) -> Option<u64> {
 }
 
 /// Whether `name` is exactly a temporary file of a secret's file as [`secret_file`] makes
-/// it: `.secrets.d-ID.toml.XXXXXX.tmp`, six alphanumerics.
-fn is_temp_name(name: &str) -> bool {
+/// it: `.secrets.d-ID.toml.XXXXXX.tmp`, six alphanumerics. The store sweeps those that
+/// writers killed mid-write left in the config dir under its exclusive lock, with those of
+/// the config dir's files.
+pub(crate) fn is_temp_name(name: &str) -> bool {
     let Some(rest) = name.strip_prefix('.').and_then(|r| r.strip_prefix(STAGED)) else { return false };
     let Some(random) = rest.strip_suffix(".tmp") else { return false };
     let Some(dot) = random.len().checked_sub(7) else { return false };
     let (file, random) = random.split_at(dot);
     id_of(file).is_some()
         && random.strip_prefix('.').is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-/// Temporary files of secrets' files that writers killed mid-write left in `config_dir`,
-/// sorted: swept under the store's exclusive lock with those of the config dir's files.
-pub(crate) fn leftovers(config_dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(config_dir) else { return Vec::new() };
-    let mut found: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| is_temp_name(&e.file_name().to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .collect();
-    found.sort();
-    found
 }
 
 /// Checks `dir` as far as reading needs: `Ok(false)` when it does not exist; refused when
