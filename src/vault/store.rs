@@ -105,8 +105,9 @@ impl Wants {
 struct Loaded {
     registries: Registries,
     journal: Option<journal::Journal>,
-    /// For a write to a store with a journal: the sum of the `registries.toml` read, which a
-    /// journal started by this write vouches for (it was read and found good).
+    /// For a store with a journal: the sum of the `registries.toml` read, which a journal
+    /// that a write starts vouches for, when the scanner read every line of it and found
+    /// them good (or the journal vouched for it already).
     base: Option<journal::Sum>,
 }
 
@@ -560,7 +561,8 @@ impl Store {
     /// generation, and the journal, whose changes are all in it now, is replaced after it by
     /// an empty one of that generation that vouches for the bytes just written: a crash in
     /// between leaves a journal of an older generation, which no one replays.
-    fn save(&self, registries: &mut Registries) -> Result<(), StoreError> {
+    /// Returns what the journal it started vouches for.
+    fn save(&self, registries: &mut Registries) -> Result<Option<journal::Sum>, StoreError> {
         let migrated = secrets::migrate(&self.dir, &self.warnings).map_err(StoreError::Migration)?;
         registries.journal = if registries.credentials.len() >= JOURNAL_FROM {
             // Past any journal on disk too, even one left by a store that was big before.
@@ -582,7 +584,7 @@ impl Store {
         if migrated {
             secrets::finish_migration(&self.dir).map_err(StoreError::Migration)?;
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Writes `registries.toml` whole. Returns the sum of what it wrote when a journal may
@@ -662,8 +664,10 @@ impl Tx {
             let what = "a partial reading cannot be written whole".to_owned();
             return Err(StoreError::Inconsistent { path: self.store.file(), what });
         }
+        // A later save of this transaction starts a journal again, for the file written now.
         self.journal = None;
-        self.store.save(&mut self.registries)
+        self.base = self.store.save(&mut self.registries)?;
+        Ok(())
     }
 
     /// [`Tx::commit`] for a transaction that added, changed or removed exactly the
