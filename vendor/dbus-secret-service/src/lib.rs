@@ -158,8 +158,9 @@ pub use error::Error;
 pub use item::Item;
 use proxy::{new_proxy, service::Service};
 pub use session::EncryptionType;
-use session::Session;
-use ss::{SS_COLLECTION_LABEL, SS_DBUS_PATH};
+use session::{KeyExchange, Session};
+use ss::{SS_COLLECTION_LABEL, SS_DBUS_DEST, SS_DBUS_PATH, SS_SERVICE_INTERFACE};
+use std::time::Instant;
 
 mod collection;
 mod error;
@@ -174,6 +175,31 @@ pub struct SecretService {
     connection: Connection,
     session: Session,
     timeout: Option<u64>,
+}
+
+/// Patched for regcred: the reply to the call of `serial`, taken from the connection's
+/// incoming queue (where libdbus left it while it waited for another reply). Anything else
+/// queued before it is dropped: on a connection that no one dispatches, that is only the
+/// bus's `NameAcquired` signal.
+fn wait_for_reply(
+    channel: &dbus::channel::Channel,
+    serial: u32,
+    deadline: Instant,
+) -> Result<dbus::Message, Error> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match channel.blocking_pop_message(left)? {
+            Some(message) if message.get_reply_serial() == Some(serial) => return Ok(message),
+            Some(_) => {}
+            None if left.is_zero() => {
+                return Err(Error::Dbus(dbus::Error::new_custom(
+                    "org.freedesktop.DBus.Error.NoReply",
+                    "Did not receive a reply to OpenSession in time",
+                )))
+            }
+            None => {}
+        }
+    }
 }
 
 /// Represents the results of doing a service-wide search.
@@ -201,13 +227,60 @@ impl SecretService {
     /// the user's response  See [connect_with_timeout] if you want
     /// different behavior.
     pub fn connect(encryption: EncryptionType) -> Result<Self, Error> {
+        // Patched for regcred: the key pair is computed while the connection is opened.
+        let exchange = KeyExchange::start(&encryption);
         let connection = Connection::new_session()?;
-        let session = Session::new(new_proxy(&connection, SS_DBUS_PATH), encryption)?;
+        let session = Session::open(new_proxy(&connection, SS_DBUS_PATH), encryption, exchange)?;
         Ok(SecretService {
             connection,
             session,
             timeout: None,
         })
+    }
+
+    /// Patched for regcred: [`SecretService::connect_with_max_prompt_timeout`] and
+    /// [`SecretService::search_items`] with one wait for both. `SearchItems` needs no
+    /// session, so it is sent right behind `OpenSession`, and the Secret Service answers it
+    /// as soon as it has answered that, instead of after another round trip.
+    ///
+    /// The outer error is the connection's or `OpenSession`'s, exactly as `connect` would
+    /// have returned it (then the search is not looked at); the inner one is the search's.
+    pub fn connect_and_search(
+        encryption: EncryptionType,
+        max_prompt_timeout: Option<u64>,
+        attributes: HashMap<&str, &str>,
+    ) -> Result<(Self, Result<SearchItemsResult<Path<'static>>, Error>), Error> {
+        let exchange = KeyExchange::start(&encryption);
+        let connection = Connection::new_session()?;
+        let request = exchange.request();
+        let call = |method: &str| {
+            dbus::Message::new_method_call(SS_DBUS_DEST, SS_DBUS_PATH, SS_SERVICE_INTERFACE, method)
+                .map_err(Error::Path)
+        };
+        let open = call("OpenSession")?.append2(request.algorithm, request.input);
+        let search = call("SearchItems")?.append1(attributes);
+
+        let channel = connection.channel();
+        let deadline = Instant::now() + proxy::TIMEOUT;
+        let open_serial = channel.send(open).map_err(|()| {
+            Error::Dbus(dbus::Error::new_failed("cannot queue the OpenSession call"))
+        })?;
+        let searched = channel.send_with_reply_and_block(search, proxy::TIMEOUT);
+        let mut opened = wait_for_reply(channel, open_serial, deadline)?;
+        opened.as_result()?;
+        let (out, path) = opened.read2().map_err(dbus::Error::from)?;
+        let session = Session::opened(encryption, request.pending, out, path)?;
+
+        let found = searched.map_err(Error::from).and_then(|reply| {
+            let (unlocked, locked) = reply.read2().map_err(dbus::Error::from)?;
+            Ok(SearchItemsResult { unlocked, locked })
+        });
+        let service = SecretService {
+            connection,
+            session,
+            timeout: max_prompt_timeout,
+        };
+        Ok((service, found))
     }
 
     /// Connect to the DBus and return a new [SecretService] instance.
