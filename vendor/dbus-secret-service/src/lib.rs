@@ -158,7 +158,7 @@ pub use error::Error;
 pub use item::Item;
 use proxy::{new_proxy, service::Service};
 pub use session::EncryptionType;
-use session::{KeyExchange, Session};
+use session::{Session, SessionRequest};
 use ss::{SS_COLLECTION_LABEL, SS_DBUS_DEST, SS_DBUS_PATH, SS_SERVICE_INTERFACE};
 use std::time::Instant;
 
@@ -177,27 +177,47 @@ pub struct SecretService {
     timeout: Option<u64>,
 }
 
-/// Patched for regcred: the reply to the call of `serial`, taken from the connection's
-/// incoming queue (where libdbus left it while it waited for another reply). Anything else
-/// queued before it is dropped: on a connection that no one dispatches, that is only the
-/// bus's `NameAcquired` signal.
-fn wait_for_reply(
-    channel: &dbus::channel::Channel,
-    serial: u32,
+/// Patched for regcred: the answers to calls sent without waiting, read from the
+/// connection's incoming queue in whatever order they come. Anything else queued is
+/// dropped: on a connection that no one dispatches, that is only the bus's `NameAcquired`.
+struct Replies<'c> {
+    channel: &'c dbus::channel::Channel,
     deadline: Instant,
-) -> Result<dbus::Message, Error> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match channel.blocking_pop_message(left)? {
-            Some(message) if message.get_reply_serial() == Some(serial) => return Ok(message),
-            Some(_) => {}
-            None if left.is_zero() => {
-                return Err(Error::Dbus(dbus::Error::new_custom(
-                    "org.freedesktop.DBus.Error.NoReply",
-                    "Did not receive a reply to OpenSession in time",
-                )))
+    arrived: Vec<dbus::Message>,
+}
+
+impl<'c> Replies<'c> {
+    fn new(channel: &'c dbus::channel::Channel, deadline: Instant) -> Self {
+        Replies {
+            channel,
+            deadline,
+            arrived: Vec::new(),
+        }
+    }
+
+    /// The answer to the call of `serial` (to `method`), or libdbus's own `NoReply` error
+    /// when none came before the deadline.
+    fn take(&mut self, serial: u32, method: &str) -> Result<dbus::Message, Error> {
+        loop {
+            if let Some(index) = self
+                .arrived
+                .iter()
+                .position(|message| message.get_reply_serial() == Some(serial))
+            {
+                return Ok(self.arrived.swap_remove(index));
             }
-            None => {}
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.channel.blocking_pop_message(left)? {
+                Some(message) if message.get_reply_serial().is_some() => self.arrived.push(message),
+                Some(_) => {}
+                None if left.is_zero() => {
+                    return Err(Error::Dbus(dbus::Error::new_custom(
+                        "org.freedesktop.DBus.Error.NoReply",
+                        &format!("Did not receive a reply to {method} in time"),
+                    )))
+                }
+                None => {}
+            }
         }
     }
 }
@@ -227,10 +247,8 @@ impl SecretService {
     /// the user's response  See [connect_with_timeout] if you want
     /// different behavior.
     pub fn connect(encryption: EncryptionType) -> Result<Self, Error> {
-        // Patched for regcred: the key pair is computed while the connection is opened.
-        let exchange = KeyExchange::start(&encryption);
         let connection = Connection::new_session()?;
-        let session = Session::open(new_proxy(&connection, SS_DBUS_PATH), encryption, exchange)?;
+        let session = Session::new(new_proxy(&connection, SS_DBUS_PATH), encryption)?;
         Ok(SecretService {
             connection,
             session,
@@ -250,9 +268,32 @@ impl SecretService {
         max_prompt_timeout: Option<u64>,
         attributes: HashMap<&str, &str>,
     ) -> Result<(Self, Result<SearchItemsResult<Path<'static>>, Error>), Error> {
-        let exchange = KeyExchange::start(&encryption);
-        let connection = Connection::new_session()?;
-        let request = exchange.request();
+        let queue_error = |method: &str| {
+            Error::Dbus(dbus::Error::new_failed(&format!(
+                "cannot queue the {method} call"
+            )))
+        };
+        // The bus's `Hello` is sent like the calls behind it, without waiting for its
+        // answer, where the bus's address is known; elsewhere libdbus finds the bus (and
+        // says why it cannot) as `connect` does.
+        let (connection, hello) = match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+            Ok(address) => {
+                let channel = dbus::channel::Channel::open_private(&address)?;
+                let hello = dbus::Message::new_method_call(
+                    "org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus",
+                    "Hello",
+                )
+                .map_err(Error::Path)?;
+                let serial = channel.send(hello).map_err(|()| queue_error("Hello"))?;
+                (Connection::from(channel), Some(serial))
+            }
+            Err(_) => (Connection::new_session()?, None),
+        };
+        // Our key pair is computed while the bus reads our first bytes (libdbus wrote the
+        // start of its authentication when `Hello` was queued).
+        let request = SessionRequest::new(&encryption);
         let call = |method: &str| {
             dbus::Message::new_method_call(SS_DBUS_DEST, SS_DBUS_PATH, SS_SERVICE_INTERFACE, method)
                 .map_err(Error::Path)
@@ -261,17 +302,24 @@ impl SecretService {
         let search = call("SearchItems")?.append1(attributes);
 
         let channel = connection.channel();
-        let deadline = Instant::now() + proxy::TIMEOUT;
-        let open_serial = channel.send(open).map_err(|()| {
-            Error::Dbus(dbus::Error::new_failed("cannot queue the OpenSession call"))
-        })?;
-        let searched = channel.send_with_reply_and_block(search, proxy::TIMEOUT);
-        let mut opened = wait_for_reply(channel, open_serial, deadline)?;
+        let open_serial = channel.send(open).map_err(|()| queue_error("OpenSession"))?;
+        let search_serial = channel.send(search).map_err(|()| queue_error("SearchItems"))?;
+        let mut replies = Replies::new(channel, Instant::now() + proxy::TIMEOUT);
+        if let Some(serial) = hello {
+            replies.take(serial, "Hello")?.as_result()?;
+        }
+        let mut opened = replies.take(open_serial, "OpenSession")?;
         opened.as_result()?;
         let (out, path) = opened.read2().map_err(dbus::Error::from)?;
         let session = Session::opened(encryption, request.pending, out, path)?;
 
-        let found = searched.map_err(Error::from).and_then(|reply| {
+        let searched = replies
+            .take(search_serial, "SearchItems")
+            .and_then(|mut reply| {
+                reply.as_result()?;
+                Ok(reply)
+            });
+        let found = searched.and_then(|reply| {
             let (unlocked, locked) = reply.read2().map_err(dbus::Error::from)?;
             Ok(SearchItemsResult { unlocked, locked })
         });

@@ -72,12 +72,14 @@ impl EncryptedSecret {
     }
 }
 
-/// The session's secrets are its AES key, which zeroizes itself (see `crypto::SharedKey`).
+#[derive(ZeroizeOnDrop)]
 pub struct Session {
+    #[zeroize(skip)]
     pub(crate) path: Path<'static>,
+    #[zeroize(skip)]
     encryption: EncryptionType,
     #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-    shared_key: Option<crypto::SharedKey>,
+    shared_key: Option<crypto::AesKey>,
 }
 
 impl std::fmt::Debug for Session {
@@ -96,15 +98,8 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Patched for regcred: the client's half of the key exchange, started before the D-Bus
-/// connection is opened, so that its exponentiation runs on a thread of its own while the
-/// bus authenticates us and answers `Hello`.
-pub(crate) struct KeyExchange {
-    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-    keypair: Option<crypto::Background<crypto::Keypair>>,
-}
-
-/// What `OpenSession` is called with, and what its answer completes.
+/// Patched for regcred: what `OpenSession` is called with, and what its answer completes,
+/// so that the call can be sent without waiting (`SecretService::connect_and_search`).
 pub(crate) struct SessionRequest {
     pub(crate) algorithm: &'static str,
     pub(crate) input: Variant<Box<dyn RefArg>>,
@@ -117,70 +112,49 @@ pub(crate) struct PendingSession {
     keypair: Option<crypto::Keypair>,
 }
 
-impl KeyExchange {
-    pub(crate) fn start(encryption: &EncryptionType) -> KeyExchange {
+impl SessionRequest {
+    /// For `Dh`, computes our key pair.
+    pub(crate) fn new(encryption: &EncryptionType) -> SessionRequest {
         match encryption {
-            EncryptionType::Plain => KeyExchange {
-                #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-                keypair: None,
-            },
+            EncryptionType::Plain => {
+                // in rust 1.70, this lint applies here even though it shouldn't
+                // because we need an explicit string to interpret as a RefArg
+                #[allow(clippy::box_default)]
+                let bytes_arg = Box::new(String::new()) as Box<dyn RefArg>;
+                SessionRequest {
+                    algorithm: crate::ss::ALGORITHM_PLAIN,
+                    input: Variant(bytes_arg),
+                    pending: PendingSession {
+                        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+                        keypair: None,
+                    },
+                }
+            }
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-            EncryptionType::Dh => KeyExchange {
-                keypair: Some(crypto::Background::start(crypto::Keypair::generate)),
-            },
-        }
-    }
-
-    /// Waits for the key pair, if any, and says what to open the session with.
-    pub(crate) fn request(self) -> SessionRequest {
-        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-        if let Some(keypair) = self.keypair {
-            let keypair = keypair.join();
-            let public_bytes = keypair.public.to_bytes_be();
-            return SessionRequest {
-                algorithm: crate::ss::ALGORITHM_DH,
-                input: Variant(Box::new(public_bytes) as Box<dyn RefArg>),
-                pending: PendingSession {
-                    keypair: Some(keypair),
-                },
-            };
-        }
-        // in rust 1.70, this lint applies here even though it shouldn't
-        // because we need an explicit string to interpret as a RefArg
-        #[allow(clippy::box_default)]
-        let bytes_arg = Box::new(String::new()) as Box<dyn RefArg>;
-        SessionRequest {
-            algorithm: crate::ss::ALGORITHM_PLAIN,
-            input: Variant(bytes_arg),
-            pending: PendingSession {
-                #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-                keypair: None,
-            },
+            EncryptionType::Dh => {
+                let keypair = crypto::Keypair::generate();
+                let public_bytes = keypair.public.to_bytes_be();
+                SessionRequest {
+                    algorithm: crate::ss::ALGORITHM_DH,
+                    input: Variant(Box::new(public_bytes) as Box<dyn RefArg>),
+                    pending: PendingSession {
+                        keypair: Some(keypair),
+                    },
+                }
+            }
         }
     }
 }
 
 impl Session {
-    #[cfg(test)]
     pub fn new(p: Proxy<'_, &'_ Connection>, encryption: EncryptionType) -> Result<Session, Error> {
-        let exchange = KeyExchange::start(&encryption);
-        Session::open(p, encryption, exchange)
-    }
-
-    pub(crate) fn open(
-        p: Proxy<'_, &'_ Connection>,
-        encryption: EncryptionType,
-        exchange: KeyExchange,
-    ) -> Result<Session, Error> {
         use crate::proxy::service::Service;
-        let request = exchange.request();
+        let request = SessionRequest::new(&encryption);
         let (out, path) = p.open_session(request.algorithm, request.input)?;
         Session::opened(encryption, request.pending, out, path)
     }
 
-    /// The session `OpenSession` answered with `(out, path)`. Patched for regcred: the
-    /// shared key is derived on a thread of its own, while the calls that need no key
-    /// (`SearchItems`, `GetSecret` itself) are in flight; it is waited for on first use.
+    /// The session `OpenSession` answered with `(out, path)`: derives the shared key.
     pub(crate) fn opened(
         encryption: EncryptionType,
         pending: PendingSession,
@@ -206,8 +180,7 @@ impl Session {
                 else {
                     return Err(Error::Parse);
                 };
-                let server_public_key_bytes = server_public_key_bytes.clone();
-                let shared_key = crypto::SharedKey::derive(keypair, server_public_key_bytes);
+                let shared_key = keypair.derive_shared(server_public_key_bytes);
                 Ok(Session {
                     path,
                     encryption,
@@ -215,14 +188,6 @@ impl Session {
                 })
             }
         }
-    }
-
-    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-    fn key(&self) -> &crypto::AesKey {
-        self.shared_key
-            .as_ref()
-            .expect("an encrypted session has a key")
-            .get()
     }
 
     pub fn is_encrypted(&self) -> bool {
@@ -244,7 +209,7 @@ impl Session {
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
                 // encrypt the secret with the data
-                let (encrypted, salt) = crypto::encrypt(data, self.key());
+                let (encrypted, salt) = crypto::encrypt(data, &self.shared_key.unwrap());
                 EncryptedSecret {
                     path: self.path.clone(),
                     salt,
@@ -260,7 +225,7 @@ impl Session {
             EncryptionType::Plain => Ok(secret.data.clone()),
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
-                let clear = crypto::decrypt(&secret.data, self.key(), &secret.salt)?;
+                let clear = crypto::decrypt(&secret.data, &self.shared_key.unwrap(), &secret.salt)?;
                 Ok(clear)
             }
         }
@@ -271,7 +236,6 @@ impl Session {
 mod crypto {
     use num::{bigint::BigUint, FromPrimitive};
     use once_cell::sync::Lazy;
-    use zeroize::Zeroizing;
 
     #[cfg(feature = "crypto-rust")]
     pub(super) fn encrypt(data: &[u8], key: &AesKey) -> (Vec<u8>, Vec<u8>) {
@@ -383,81 +347,6 @@ mod crypto {
     });
 
     pub(super) type AesKey = [u8; 16];
-
-    /// Patched for regcred: a value computed on a thread of its own (inline when no thread
-    /// can be started), for the exponentiations that can run while the bus is busy.
-    pub(super) enum Background<T> {
-        Ready(T),
-        Running(std::thread::JoinHandle<T>),
-    }
-
-    impl<T: Send + 'static> Background<T> {
-        pub(super) fn start(work: fn() -> T) -> Self {
-            Self::start_with(work)
-        }
-
-        fn start_with(work: impl FnOnce() -> T + Send + 'static) -> Self {
-            let (sender, receiver) = std::sync::mpsc::channel::<Box<dyn FnOnce() -> T + Send>>();
-            let spawned = std::thread::Builder::new()
-                .name("secret-service-dh".into())
-                .spawn(move || match receiver.recv() {
-                    Ok(work) => work(),
-                    Err(_) => unreachable!("the work is sent before the thread is joined"),
-                });
-            match spawned {
-                Ok(handle) => match sender.send(Box::new(work)) {
-                    Ok(()) => Background::Running(handle),
-                    Err(returned) => Background::Ready((returned.0)()),
-                },
-                Err(_) => Background::Ready(work()),
-            }
-        }
-
-        /// The value; a panic of the thread is resumed here, where it would have happened
-        /// had the work been done inline.
-        pub(super) fn join(self) -> T {
-            match self {
-                Background::Ready(value) => value,
-                Background::Running(handle) => match handle.join() {
-                    Ok(value) => value,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-            }
-        }
-    }
-
-    /// Patched for regcred: the session's AES key, derived in the background (see
-    /// `Session::opened`) and waited for on first use. Zeroized when dropped, also when
-    /// it was never used.
-    pub(super) struct SharedKey {
-        key: std::sync::OnceLock<Zeroizing<AesKey>>,
-        pending: std::sync::Mutex<Option<Background<Zeroizing<AesKey>>>>,
-    }
-
-    impl SharedKey {
-        pub(super) fn derive(keypair: Keypair, server_public_key_bytes: Vec<u8>) -> SharedKey {
-            let pending = Background::start_with(move || {
-                Zeroizing::new(keypair.derive_shared(&server_public_key_bytes))
-            });
-            SharedKey {
-                key: std::sync::OnceLock::new(),
-                pending: std::sync::Mutex::new(Some(pending)),
-            }
-        }
-
-        pub(super) fn get(&self) -> &AesKey {
-            self.key.get_or_init(|| {
-                let pending = self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take();
-                pending
-                    .expect("the shared key's derivation panicked before")
-                    .join()
-            })
-        }
-    }
 
     /// The private exponent's length: 256 bits (see `Keypair::generate`).
     const PRIVATE_KEY_BYTES: usize = 32;
