@@ -180,24 +180,29 @@ pub struct SecretService {
 /// Patched for regcred: the answers to calls sent without waiting, read from the
 /// connection's incoming queue in whatever order they come. Anything else queued is
 /// dropped: on a connection that no one dispatches, that is only the bus's `NameAcquired`.
-struct Replies<'c> {
+pub(crate) struct Replies<'c> {
     channel: &'c dbus::channel::Channel,
-    deadline: Instant,
     arrived: Vec<dbus::Message>,
 }
 
 impl<'c> Replies<'c> {
-    fn new(channel: &'c dbus::channel::Channel, deadline: Instant) -> Self {
+    pub(crate) fn new(channel: &'c dbus::channel::Channel) -> Self {
         Replies {
             channel,
-            deadline,
             arrived: Vec::new(),
         }
     }
 
     /// The answer to the call of `serial` (to `method`), or libdbus's own `NoReply` error
-    /// when none came before the deadline.
-    fn take(&mut self, serial: u32, method: &str) -> Result<dbus::Message, Error> {
+    /// when none came within `timeout` from now: a call sent ahead of the one before it
+    /// gets as long as if it had been sent when that one was answered.
+    pub(crate) fn take(
+        &mut self,
+        serial: u32,
+        method: &str,
+        timeout: std::time::Duration,
+    ) -> Result<dbus::Message, Error> {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(index) = self
                 .arrived
@@ -206,7 +211,7 @@ impl<'c> Replies<'c> {
             {
                 return Ok(self.arrived.swap_remove(index));
             }
-            let left = self.deadline.saturating_duration_since(Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             match self.channel.blocking_pop_message(left)? {
                 Some(message) if message.get_reply_serial().is_some() => self.arrived.push(message),
                 Some(_) => {}
@@ -304,17 +309,19 @@ impl SecretService {
         let channel = connection.channel();
         let open_serial = channel.send(open).map_err(|()| queue_error("OpenSession"))?;
         let search_serial = channel.send(search).map_err(|()| queue_error("SearchItems"))?;
-        let mut replies = Replies::new(channel, Instant::now() + proxy::TIMEOUT);
+        let mut replies = Replies::new(channel);
         if let Some(serial) = hello {
-            replies.take(serial, "Hello")?.as_result()?;
+            // libdbus's own default for `Hello` (and for authenticating before it).
+            let bus_timeout = std::time::Duration::from_secs(25);
+            replies.take(serial, "Hello", bus_timeout)?.as_result()?;
         }
-        let mut opened = replies.take(open_serial, "OpenSession")?;
+        let mut opened = replies.take(open_serial, "OpenSession", proxy::TIMEOUT)?;
         opened.as_result()?;
         let (out, path) = opened.read2().map_err(dbus::Error::from)?;
         let session = Session::opened(encryption, request.pending, out, path)?;
 
         let searched = replies
-            .take(search_serial, "SearchItems")
+            .take(search_serial, "SearchItems", proxy::TIMEOUT)
             .and_then(|mut reply| {
                 reply.as_result()?;
                 Ok(reply)

@@ -72,14 +72,24 @@ impl EncryptedSecret {
     }
 }
 
-#[derive(ZeroizeOnDrop)]
 pub struct Session {
-    #[zeroize(skip)]
     pub(crate) path: Path<'static>,
-    #[zeroize(skip)]
     encryption: EncryptionType,
+    /// Patched for regcred: derived on first use (see `Session::derive_key`).
     #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-    shared_key: Option<crypto::AesKey>,
+    shared_key: std::cell::OnceCell<crypto::AesKey>,
+    /// Our key pair and the Secret Service's public key, until the shared key is derived.
+    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+    exchange: std::cell::Cell<Option<(crypto::Keypair, Vec<u8>)>>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+        if let Some(key) = self.shared_key.get_mut() {
+            zeroize::Zeroize::zeroize(key);
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -154,7 +164,9 @@ impl Session {
         Session::opened(encryption, request.pending, out, path)
     }
 
-    /// The session `OpenSession` answered with `(out, path)`: derives the shared key.
+    /// The session `OpenSession` answered with `(out, path)`. Patched for regcred: the
+    /// shared key is derived when first needed, so that a caller may send its call first
+    /// and derive it while the Secret Service answers (`Item::get_secret`).
     pub(crate) fn opened(
         encryption: EncryptionType,
         pending: PendingSession,
@@ -168,7 +180,9 @@ impl Session {
                     path,
                     encryption,
                     #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-                    shared_key: None,
+                    shared_key: std::cell::OnceCell::new(),
+                    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+                    exchange: std::cell::Cell::new(None),
                 })
             }
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
@@ -180,14 +194,33 @@ impl Session {
                 else {
                     return Err(Error::Parse);
                 };
-                let shared_key = keypair.derive_shared(server_public_key_bytes);
                 Ok(Session {
                     path,
                     encryption,
-                    shared_key: Some(shared_key),
+                    shared_key: std::cell::OnceCell::new(),
+                    exchange: std::cell::Cell::new(Some((keypair, server_public_key_bytes.clone()))),
                 })
             }
         }
+    }
+
+    /// Derives the shared key now, if it is not yet (for `Dh`; a no-op for `Plain`).
+    pub(crate) fn derive_key(&self) {
+        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+        if self.is_encrypted() {
+            self.key();
+        }
+    }
+
+    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+    fn key(&self) -> &crypto::AesKey {
+        self.shared_key.get_or_init(|| {
+            let (keypair, server_public_key_bytes) = self
+                .exchange
+                .take()
+                .expect("an encrypted session keeps its key exchange until the key is derived");
+            keypair.derive_shared(&server_public_key_bytes)
+        })
     }
 
     pub fn is_encrypted(&self) -> bool {
@@ -209,7 +242,7 @@ impl Session {
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
                 // encrypt the secret with the data
-                let (encrypted, salt) = crypto::encrypt(data, &self.shared_key.unwrap());
+                let (encrypted, salt) = crypto::encrypt(data, self.key());
                 EncryptedSecret {
                     path: self.path.clone(),
                     salt,
@@ -225,7 +258,7 @@ impl Session {
             EncryptionType::Plain => Ok(secret.data.clone()),
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
-                let clear = crypto::decrypt(&secret.data, &self.shared_key.unwrap(), &secret.salt)?;
+                let clear = crypto::decrypt(&secret.data, self.key(), &secret.salt)?;
                 Ok(clear)
             }
         }
