@@ -262,11 +262,12 @@ impl SecretService {
     }
 
     /// Patched for regcred: [`SecretService::connect_with_max_prompt_timeout`] and
-    /// [`SecretService::search_items`] with one wait for both. `SearchItems` needs no
-    /// session, so it is sent right behind `OpenSession`, and the Secret Service answers it
-    /// as soon as it has answered that, instead of after another round trip.
+    /// [`SecretService::search_items`] with one wait for all their calls. `Hello`,
+    /// `OpenSession` and `SearchItems` (which needs no session) are queued together behind
+    /// the authentication, and the bus and the Secret Service answer each as soon as they
+    /// have answered the one before, instead of after another round trip.
     ///
-    /// The outer error is the connection's or `OpenSession`'s, exactly as `connect` would
+    /// The outer error is the connection's, `Hello`'s or `OpenSession`'s, as `connect` would
     /// have returned it (then the search is not looked at); the inner one is the search's.
     pub fn connect_and_search(
         encryption: EncryptionType,
