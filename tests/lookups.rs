@@ -1,5 +1,6 @@
-//! How often a command asks the real Secret Service for secrets: once per credential,
-//! however many images use it. Observed with `dbus-monitor` on the private test bus.
+//! How often, and in what order, a command asks the real Secret Service for secrets: once
+//! per credential, however many images use it. Observed with `dbus-monitor` on the private
+//! test bus.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -15,10 +16,16 @@ struct Monitor {
 
 impl Monitor {
     fn start(t: &TestEnv) -> Monitor {
+        Monitor::watching(t, &["type='method_call'"])
+    }
+
+    /// Captures what the match rules say; none: every message, answers included.
+    fn watching(t: &TestEnv, rules: &[&str]) -> Monitor {
         let out = t.root().join("dbus-monitor.txt");
         let file = std::fs::File::create(&out).unwrap();
         let child = Command::new("dbus-monitor")
-            .args(["--session", "type='method_call'"])
+            .arg("--session")
+            .args(rules)
             .stdout(file)
             .stderr(Stdio::null())
             .spawn()
@@ -107,4 +114,85 @@ fn resolve_reads_each_credentials_secret_from_the_keyring_once() {
     assert_eq!(count("SearchItems"), 5, "one search per credential:\n{capture}");
     assert_eq!(count("GetSecret") + count("GetSecrets"), 5, "one secret read per credential:\n{capture}");
     assert_eq!(count("OpenSession"), 1, "one session:\n{capture}");
+}
+
+/// A helper `get` makes four calls, Hello, OpenSession, SearchItems and GetSecret, and does
+/// not wait for the session before it searches. Proved without a race: the Secret Service is
+/// stopped (SIGSTOP) while the `get` starts, so nothing answers OpenSession, and the search
+/// must still reach the bus; waiting for each answer in turn, as before, never sends it.
+/// The service is stopped for a few milliseconds, at most a second when this fails, less than
+/// the calls of tests running beside this one wait (2 s).
+#[test]
+#[ignore = "needs system tools or services: run scripts/test, or cargo test -- --include-ignored"]
+fn a_helper_get_searches_without_waiting_for_the_session() {
+    let test = "a_helper_get_searches_without_waiting_for_the_session";
+    let Some(t) = TestEnv::keyring(test) else { return };
+    if !tool_available(test, "dbus-monitor") || !tool_available(test, "dbus-send") {
+        return;
+    }
+    t.add("pipelined.example.com", "u", "pw-pipelined");
+    let store_id = {
+        let value: toml::Table = toml::from_str(&std::fs::read_to_string(t.store_file()).unwrap()).unwrap();
+        value["store_id"].as_str().unwrap().to_owned()
+    };
+    let keyring_pid = {
+        let out = Command::new("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+            .args(["org.freedesktop.DBus.GetConnectionUnixProcessID", "string:org.freedesktop.secrets"])
+            .output()
+            .expect("dbus-send");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace().last().and_then(|pid| pid.parse::<u32>().ok()).unwrap_or_else(|| panic!("{text}"))
+    };
+    let signal = |name: &str| {
+        let status = Command::new("kill").args([name, &keyring_pid.to_string()]).status().unwrap();
+        assert!(status.success(), "kill {name} {keyring_pid}");
+    };
+    /// Lets the Secret Service go on whatever happens.
+    struct Resume<F: Fn(&str)>(F);
+    impl<F: Fn(&str)> Drop for Resume<F> {
+        fn drop(&mut self) {
+            (self.0)("-CONT");
+        }
+    }
+
+    let monitor = Monitor::watching(&t, &[]);
+    let (ours, searched_unanswered) = {
+        signal("-STOP");
+        let _resume = Resume(signal);
+        let mut helper = t
+            .command(&crate::util::regcred_bin(), &["credential-helper", "get"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut helper.stdin.take().unwrap(), b"pipelined.example.com\n").unwrap();
+        let started = Instant::now();
+        let found = loop {
+            let calls = calls(&monitor.text());
+            let search = calls.iter().find(|(_, member, args)| member == "SearchItems" && args.contains(&store_id));
+            if let Some((sender, _, _)) = search {
+                let opened = calls.iter().any(|(s, member, _)| s == sender && member == "OpenSession");
+                break Some((sender.clone(), opened));
+            }
+            if started.elapsed() > Duration::from_secs(1) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        drop(_resume);
+        let out = helper.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("pw-pipelined"));
+        match found {
+            Some((sender, opened)) => (sender, opened),
+            None => (String::new(), false),
+        }
+    };
+    let capture = monitor.stop();
+    assert!(searched_unanswered, "no SearchItems while OpenSession was unanswered:\n{capture}");
+    let members: Vec<String> =
+        calls(&capture).into_iter().filter(|(sender, _, _)| *sender == ours).map(|(_, member, _)| member).collect();
+    assert_eq!(members, ["Hello", "OpenSession", "SearchItems", "GetSecret"], "{capture}");
 }

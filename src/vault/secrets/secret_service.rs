@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dbus::Path;
 use dbus::blocking::Connection;
 use dbus::message::MatchRule;
-use dbus_secret_service::{Collection, EncryptionType, Error as SsError, Item, SecretService};
+use dbus_secret_service::{Collection, EncryptionType, Error as SsError, Item, SearchItemsResult, SecretService};
 use zeroize::Zeroize;
 
 use super::{SERVICE, Secret, SecretError, SecretKey, SecretStore, SecretStoreKind};
@@ -61,16 +61,61 @@ impl SecretServiceStore {
         &self,
         f: impl FnOnce(&SecretService) -> Result<T, SecretError> + Send + 'static,
     ) -> Result<T, SecretError> {
+        self.with_connection(move |slot, encryption| {
+            let service = match slot.take() {
+                Some(service) => slot.insert(service),
+                None => slot.insert(connect(encryption)?),
+            };
+            f(service)
+        })
+    }
+
+    /// Runs `f` with a connected Secret Service and the items found by `attributes`,
+    /// unlocked (see [`unlock`]). When this is the first call, the search is sent along
+    /// with the opening of the session and both are waited for at once: one round trip to
+    /// the Secret Service fewer for every command, the helper's `get` among them.
+    fn with_found<T: Send + 'static>(
+        &self,
+        attributes: Vec<(&'static str, String)>,
+        f: impl FnOnce(&SecretService, Vec<Item<'_>>) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, SecretError> {
+        let patience = self.patience.clone();
+        self.with_connection(move |slot, encryption| {
+            let attributes: HashMap<&str, &str> = attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (service, found) = match slot.take() {
+                Some(service) => {
+                    let found = service.search_items(attributes).map(|found| SearchItemsResult {
+                        unlocked: found.unlocked.into_iter().map(|item| item.path).collect(),
+                        locked: found.locked.into_iter().map(|item| item.path).collect(),
+                    });
+                    (slot.insert(service), found)
+                }
+                None => {
+                    let (service, found) = connect_and_search(encryption, attributes)?;
+                    (slot.insert(service), found)
+                }
+            };
+            let found = found.map_err(|e| classify(&e))?;
+            if !found.locked.is_empty() {
+                unlock(found.locked.clone(), &patience)?;
+            }
+            let items = found.unlocked.into_iter().chain(found.locked).map(|path| Item::new(service, path)).collect();
+            f(service, items)
+        })
+    }
+
+    /// Runs `f` on a thread of its own with the slot of the connection (empty until the
+    /// first call connects) and the encryption to connect with.
+    fn with_connection<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Option<SecretService>, EncryptionType) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, SecretError> {
         let service = Arc::clone(&self.service);
         let encryption = if self.encrypted { ENCRYPTION } else { EncryptionType::Plain };
         let (sender, receiver) = mpsc::channel();
         let spawned = std::thread::Builder::new().name("secret-service".into()).spawn(move || {
             let mut guard = service.lock().unwrap_or_else(PoisonError::into_inner);
-            let connected = match guard.take() {
-                Some(service) => Ok(guard.insert(service)),
-                None => connect(encryption).map(|service| guard.insert(service)),
-            };
-            let _ = sender.send(connected.and_then(|service| f(service)));
+            let _ = sender.send(f(&mut guard, encryption));
         });
         if let Err(e) = spawned {
             return Err(SecretError::Keyring {
@@ -131,9 +176,22 @@ impl OwnedKey {
 }
 
 fn connect(encryption: EncryptionType) -> Result<SecretService, SecretError> {
-    let prompt_timeout = if graphical_session() { PROMPT_TIMEOUT_SECS } else { 0 };
-    SecretService::connect_with_max_prompt_timeout(encryption, prompt_timeout)
+    SecretService::connect_with_max_prompt_timeout(encryption, prompt_timeout())
         .map_err(|err| classify_connect_error(&err, bus_reachable()))
+}
+
+/// [`connect`] and a search sent right behind the opening of the session; the search's
+/// own error is the inner one, as from a separate call.
+fn connect_and_search(
+    encryption: EncryptionType,
+    attributes: HashMap<&str, &str>,
+) -> Result<(SecretService, Result<SearchItemsResult<Path<'static>>, SsError>), SecretError> {
+    SecretService::connect_and_search(encryption, Some(prompt_timeout()), attributes)
+        .map_err(|err| classify_connect_error(&err, bus_reachable()))
+}
+
+fn prompt_timeout() -> u64 {
+    if graphical_session() { PROMPT_TIMEOUT_SECS } else { 0 }
 }
 
 fn graphical_session() -> bool {
@@ -204,21 +262,9 @@ pub(crate) fn classify(err: &SsError) -> SecretError {
     }
 }
 
-fn lookup_attributes<'k>(store_id: &'k str, id: &'k str) -> HashMap<&'k str, &'k str> {
-    HashMap::from([("service", SERVICE), (STORE_ATTR, store_id), (ID_ATTR, id)])
-}
-
-/// The items holding this credential's secret, unlocked (see [`unlock`]).
-fn find<'s>(
-    ss: &'s SecretService,
-    attributes: HashMap<&str, &str>,
-    patience: &Patience,
-) -> Result<Vec<Item<'s>>, SecretError> {
-    let found = ss.search_items(attributes).map_err(|e| classify(&e))?;
-    if !found.locked.is_empty() {
-        unlock(found.locked.iter().map(|item| item.path.clone()).collect(), patience)?;
-    }
-    Ok(found.unlocked.into_iter().chain(found.locked).collect())
+/// The attributes that find one credential's items.
+fn lookup_attributes(store_id: &str, id: &str) -> Vec<(&'static str, String)> {
+    vec![("service", SERVICE.to_owned()), (STORE_ATTR, store_id.to_owned()), (ID_ATTR, id.to_owned())]
 }
 
 /// The collection new items go to (the `default` alias), unlocked (see [`unlock`]).
@@ -320,10 +366,10 @@ impl SecretStore for SecretServiceStore {
         let key = OwnedKey::new(key);
         let secret = secret.clone();
         let patience = self.patience.clone();
-        self.with_service(move |ss| {
-            let mut attributes = lookup_attributes(&key.store_id, &key.id);
-            let existing = find(ss, attributes.clone(), &patience)?;
+        self.with_found(lookup_attributes(&key.store_id, &key.id), move |ss, existing| {
+            let mut attributes = HashMap::from([("service", SERVICE), (STORE_ATTR, key.store_id.as_str())]);
             attributes.extend([
+                (ID_ATTR, key.id.as_str()),
                 ("environment", key.environment.as_str()),
                 ("address", key.address.as_str()),
                 ("username", key.username.as_str()),
@@ -349,9 +395,7 @@ impl SecretStore for SecretServiceStore {
 
     fn get(&self, key: &SecretKey<'_>) -> Result<Option<Secret>, SecretError> {
         let key = OwnedKey::new(key);
-        let patience = self.patience.clone();
-        self.with_service(move |ss| {
-            let items = find(ss, lookup_attributes(&key.store_id, &key.id), &patience)?;
+        self.with_found(lookup_attributes(&key.store_id, &key.id), move |_, items| {
             let Some(item) = items.first() else {
                 return Ok(None);
             };
@@ -370,9 +414,7 @@ impl SecretStore for SecretServiceStore {
 
     fn delete(&self, key: &SecretKey<'_>) -> Result<bool, SecretError> {
         let key = OwnedKey::new(key);
-        let patience = self.patience.clone();
-        self.with_service(move |ss| {
-            let items = find(ss, lookup_attributes(&key.store_id, &key.id), &patience)?;
+        self.with_found(lookup_attributes(&key.store_id, &key.id), move |_, items| {
             for item in &items {
                 item.delete().map_err(|e| classify(&e))?;
             }
@@ -381,12 +423,10 @@ impl SecretStore for SecretServiceStore {
     }
 
     fn ids(&self, store_id: &str) -> Result<Vec<u64>, SecretError> {
-        let store_id = store_id.to_owned();
-        let patience = self.patience.clone();
-        self.with_service(move |ss| {
-            let attributes = HashMap::from([("service", SERVICE), (STORE_ATTR, store_id.as_str())]);
+        let attributes = vec![("service", SERVICE.to_owned()), (STORE_ATTR, store_id.to_owned())];
+        self.with_found(attributes, move |_, items| {
             let mut ids = Vec::new();
-            for item in find(ss, attributes, &patience)? {
+            for item in items {
                 let attributes = item.get_attributes().map_err(|e| classify(&e))?;
                 // An item without a readable id is not one of ours to report.
                 if let Some(id) = attributes.get(ID_ATTR).and_then(|v| v.parse().ok()) {

@@ -16,6 +16,7 @@ use crate::{
     error::Error,
     proxy::{item::Item as ProxyItem, new_proxy},
     session::EncryptedSecret,
+    ss::{SS_DBUS_DEST, SS_ITEM_INTERFACE},
     LockAction, SecretService,
 };
 
@@ -91,7 +92,26 @@ impl<'a> Item<'a> {
     }
 
     pub fn get_secret(&self) -> Result<Vec<u8>, Error> {
-        let tuple = self.proxy().get_secret(self.service.session.path.clone())?;
+        // Patched for regcred: `GetSecret` is sent before the session's shared key is
+        // derived, which then happens while the Secret Service answers.
+        let channel = self.service.connection.channel();
+        let call = dbus::Message::new_method_call(
+            SS_DBUS_DEST,
+            self.path.clone(),
+            SS_ITEM_INTERFACE,
+            "GetSecret",
+        )
+        .map_err(Error::Path)?
+        .append1(self.service.session.path.clone());
+        let serial = channel.send(call).map_err(|()| {
+            Error::Dbus(dbus::Error::new_failed("cannot queue the GetSecret call"))
+        })?;
+        self.service.session.derive_key();
+        let mut reply =
+            crate::Replies::new(channel).take(serial, "GetSecret", crate::proxy::TIMEOUT)?;
+        reply.as_result()?;
+        let (tuple,): ((Path<'static>, Vec<u8>, Vec<u8>, String),) =
+            dbus::arg::ReadAll::read(&mut reply.iter_init()).map_err(dbus::Error::from)?;
         let encrypted = EncryptedSecret::from_dbus(tuple);
         let decrypted = self.service.session.decrypt_secret(encrypted)?;
         Ok(decrypted)

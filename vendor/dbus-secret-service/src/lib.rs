@@ -158,8 +158,9 @@ pub use error::Error;
 pub use item::Item;
 use proxy::{new_proxy, service::Service};
 pub use session::EncryptionType;
-use session::Session;
-use ss::{SS_COLLECTION_LABEL, SS_DBUS_PATH};
+use session::{Session, SessionRequest};
+use ss::{SS_COLLECTION_LABEL, SS_DBUS_DEST, SS_DBUS_PATH, SS_SERVICE_INTERFACE};
+use std::time::Instant;
 
 mod collection;
 mod error;
@@ -174,6 +175,56 @@ pub struct SecretService {
     connection: Connection,
     session: Session,
     timeout: Option<u64>,
+}
+
+/// Patched for regcred: the answers to calls sent without waiting, read from the
+/// connection's incoming queue in whatever order they come. Anything else queued is
+/// dropped: on a connection that no one dispatches, that is only the bus's `NameAcquired`.
+pub(crate) struct Replies<'c> {
+    channel: &'c dbus::channel::Channel,
+    arrived: Vec<dbus::Message>,
+}
+
+impl<'c> Replies<'c> {
+    pub(crate) fn new(channel: &'c dbus::channel::Channel) -> Self {
+        Replies {
+            channel,
+            arrived: Vec::new(),
+        }
+    }
+
+    /// The answer to the call of `serial` (to `method`), or libdbus's own `NoReply` error
+    /// when none came within `timeout` from now: a call sent ahead of the one before it
+    /// gets as long as if it had been sent when that one was answered.
+    pub(crate) fn take(
+        &mut self,
+        serial: u32,
+        method: &str,
+        timeout: std::time::Duration,
+    ) -> Result<dbus::Message, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(index) = self
+                .arrived
+                .iter()
+                .position(|message| message.get_reply_serial() == Some(serial))
+            {
+                return Ok(self.arrived.swap_remove(index));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.channel.blocking_pop_message(left)? {
+                Some(message) if message.get_reply_serial().is_some() => self.arrived.push(message),
+                Some(_) => {}
+                None if left.is_zero() => {
+                    return Err(Error::Dbus(dbus::Error::new_custom(
+                        "org.freedesktop.DBus.Error.NoReply",
+                        &format!("Did not receive a reply to {method} in time"),
+                    )))
+                }
+                None => {}
+            }
+        }
+    }
 }
 
 /// Represents the results of doing a service-wide search.
@@ -208,6 +259,84 @@ impl SecretService {
             session,
             timeout: None,
         })
+    }
+
+    /// Patched for regcred: [`SecretService::connect_with_max_prompt_timeout`] and
+    /// [`SecretService::search_items`] with one wait for all their calls. `Hello`,
+    /// `OpenSession` and `SearchItems` (which needs no session) are queued together behind
+    /// the authentication, and the bus and the Secret Service answer each as soon as they
+    /// have answered the one before, instead of after another round trip.
+    ///
+    /// The outer error is the connection's, `Hello`'s or `OpenSession`'s, as `connect` would
+    /// have returned it (then the search is not looked at); the inner one is the search's.
+    pub fn connect_and_search(
+        encryption: EncryptionType,
+        max_prompt_timeout: Option<u64>,
+        attributes: HashMap<&str, &str>,
+    ) -> Result<(Self, Result<SearchItemsResult<Path<'static>>, Error>), Error> {
+        let queue_error = |method: &str| {
+            Error::Dbus(dbus::Error::new_failed(&format!(
+                "cannot queue the {method} call"
+            )))
+        };
+        // The bus's `Hello` is sent like the calls behind it, without waiting for its
+        // answer, where the bus's address is known; elsewhere libdbus finds the bus (and
+        // says why it cannot) as `connect` does.
+        let (connection, hello) = match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+            Ok(address) => {
+                let channel = dbus::channel::Channel::open_private(&address)?;
+                let hello = dbus::Message::new_method_call(
+                    "org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus",
+                    "Hello",
+                )
+                .map_err(Error::Path)?;
+                let serial = channel.send(hello).map_err(|()| queue_error("Hello"))?;
+                (Connection::from(channel), Some(serial))
+            }
+            Err(_) => (Connection::new_session()?, None),
+        };
+        // Our key pair is computed while the bus reads our first bytes (libdbus wrote the
+        // start of its authentication when `Hello` was queued).
+        let request = SessionRequest::new(&encryption);
+        let call = |method: &str| {
+            dbus::Message::new_method_call(SS_DBUS_DEST, SS_DBUS_PATH, SS_SERVICE_INTERFACE, method)
+                .map_err(Error::Path)
+        };
+        let open = call("OpenSession")?.append2(request.algorithm, request.input);
+        let search = call("SearchItems")?.append1(attributes);
+
+        let channel = connection.channel();
+        let open_serial = channel.send(open).map_err(|()| queue_error("OpenSession"))?;
+        let search_serial = channel.send(search).map_err(|()| queue_error("SearchItems"))?;
+        let mut replies = Replies::new(channel);
+        if let Some(serial) = hello {
+            // libdbus's own default for `Hello` (and for authenticating before it).
+            let bus_timeout = std::time::Duration::from_secs(25);
+            replies.take(serial, "Hello", bus_timeout)?.as_result()?;
+        }
+        let mut opened = replies.take(open_serial, "OpenSession", proxy::TIMEOUT)?;
+        opened.as_result()?;
+        let (out, path) = opened.read2().map_err(dbus::Error::from)?;
+        let session = Session::opened(encryption, request.pending, out, path)?;
+
+        let searched = replies
+            .take(search_serial, "SearchItems", proxy::TIMEOUT)
+            .and_then(|mut reply| {
+                reply.as_result()?;
+                Ok(reply)
+            });
+        let found = searched.and_then(|reply| {
+            let (unlocked, locked) = reply.read2().map_err(dbus::Error::from)?;
+            Ok(SearchItemsResult { unlocked, locked })
+        });
+        let service = SecretService {
+            connection,
+            session,
+            timeout: max_prompt_timeout,
+        };
+        Ok((service, found))
     }
 
     /// Connect to the DBus and return a new [SecretService] instance.

@@ -72,14 +72,24 @@ impl EncryptedSecret {
     }
 }
 
-#[derive(ZeroizeOnDrop)]
 pub struct Session {
-    #[zeroize(skip)]
     pub(crate) path: Path<'static>,
-    #[zeroize(skip)]
     encryption: EncryptionType,
+    /// Patched for regcred: derived on first use (see `Session::derive_key`).
     #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-    shared_key: Option<crypto::AesKey>,
+    shared_key: std::cell::OnceCell<crypto::AesKey>,
+    /// Our key pair and the Secret Service's public key, until the shared key is derived.
+    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+    exchange: std::cell::Cell<Option<(crypto::Keypair, Vec<u8>)>>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+        if let Some(key) = self.shared_key.get_mut() {
+            zeroize::Zeroize::zeroize(key);
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -98,51 +108,119 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Session {
-    pub fn new(p: Proxy<'_, &'_ Connection>, encryption: EncryptionType) -> Result<Session, Error> {
-        use crate::proxy::service::Service;
+/// Patched for regcred: what `OpenSession` is called with, and what its answer completes,
+/// so that the call can be sent without waiting (`SecretService::connect_and_search`).
+pub(crate) struct SessionRequest {
+    pub(crate) algorithm: &'static str,
+    pub(crate) input: Variant<Box<dyn RefArg>>,
+    pub(crate) pending: PendingSession,
+}
+
+/// Our half of the key exchange, waiting for the Secret Service's.
+pub(crate) struct PendingSession {
+    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+    keypair: Option<crypto::Keypair>,
+}
+
+impl SessionRequest {
+    /// For `Dh`, computes our key pair.
+    pub(crate) fn new(encryption: &EncryptionType) -> SessionRequest {
         match encryption {
             EncryptionType::Plain => {
-                use crate::ss::ALGORITHM_PLAIN;
                 // in rust 1.70, this lint applies here even though it shouldn't
                 // because we need an explicit string to interpret as a RefArg
                 #[allow(clippy::box_default)]
                 let bytes_arg = Box::new(String::new()) as Box<dyn RefArg>;
-                let (_, path) = p.open_session(ALGORITHM_PLAIN, Variant(bytes_arg))?;
+                SessionRequest {
+                    algorithm: crate::ss::ALGORITHM_PLAIN,
+                    input: Variant(bytes_arg),
+                    pending: PendingSession {
+                        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+                        keypair: None,
+                    },
+                }
+            }
+            #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+            EncryptionType::Dh => {
+                let keypair = crypto::Keypair::generate();
+                let public_bytes = keypair.public.to_bytes_be();
+                SessionRequest {
+                    algorithm: crate::ss::ALGORITHM_DH,
+                    input: Variant(Box::new(public_bytes) as Box<dyn RefArg>),
+                    pending: PendingSession {
+                        keypair: Some(keypair),
+                    },
+                }
+            }
+        }
+    }
+}
+
+impl Session {
+    pub fn new(p: Proxy<'_, &'_ Connection>, encryption: EncryptionType) -> Result<Session, Error> {
+        use crate::proxy::service::Service;
+        let request = SessionRequest::new(&encryption);
+        let (out, path) = p.open_session(request.algorithm, request.input)?;
+        Session::opened(encryption, request.pending, out, path)
+    }
+
+    /// The session `OpenSession` answered with `(out, path)`. Patched for regcred: the
+    /// shared key is derived when first needed, so that a caller may send its call first
+    /// and derive it while the Secret Service answers (`Item::get_secret`).
+    pub(crate) fn opened(
+        encryption: EncryptionType,
+        pending: PendingSession,
+        out: Variant<Box<dyn RefArg>>,
+        path: Path<'static>,
+    ) -> Result<Session, Error> {
+        match encryption {
+            EncryptionType::Plain => {
+                let _ = (pending, out);
                 Ok(Session {
                     path,
                     encryption,
                     #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-                    shared_key: None,
+                    shared_key: std::cell::OnceCell::new(),
+                    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+                    exchange: std::cell::Cell::new(None),
                 })
             }
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
-                use crate::ss::ALGORITHM_DH;
                 use dbus::arg::cast;
 
-                // crypto: create private and public key
-                let keypair = crypto::Keypair::generate();
-
-                // send our public key with algorithm to service
-                let public_bytes = keypair.public.to_bytes_be();
-                let bytes_arg = Variant(Box::new(public_bytes) as Box<dyn RefArg>);
-                let (out, path) = p.open_session(ALGORITHM_DH, bytes_arg)?;
-
-                // get service public key back and create shared key from it
-                if let Some(server_public_key_bytes) = cast::<Vec<u8>>(&out.0) {
-                    let shared_key = keypair.derive_shared(server_public_key_bytes);
-                    Ok(Session {
-                        path,
-                        encryption,
-                        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
-                        shared_key: Some(shared_key),
-                    })
-                } else {
-                    Err(Error::Parse)
-                }
+                let (Some(keypair), Some(server_public_key_bytes)) =
+                    (pending.keypair, cast::<Vec<u8>>(&out.0))
+                else {
+                    return Err(Error::Parse);
+                };
+                Ok(Session {
+                    path,
+                    encryption,
+                    shared_key: std::cell::OnceCell::new(),
+                    exchange: std::cell::Cell::new(Some((keypair, server_public_key_bytes.clone()))),
+                })
             }
         }
+    }
+
+    /// Derives the shared key now, if it is not yet (for `Dh`; a no-op for `Plain`).
+    pub(crate) fn derive_key(&self) {
+        #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+        if self.is_encrypted() {
+            self.key();
+        }
+    }
+
+    #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
+    fn key(&self) -> &crypto::AesKey {
+        self.shared_key.get_or_init(|| {
+            let (keypair, server_public_key_bytes) = self
+                .exchange
+                .take()
+                .expect("an encrypted session keeps its key exchange until the key is derived");
+            keypair.derive_shared(&server_public_key_bytes)
+        })
     }
 
     pub fn is_encrypted(&self) -> bool {
@@ -164,7 +242,7 @@ impl Session {
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
                 // encrypt the secret with the data
-                let (encrypted, salt) = crypto::encrypt(data, &self.shared_key.unwrap());
+                let (encrypted, salt) = crypto::encrypt(data, self.key());
                 EncryptedSecret {
                     path: self.path.clone(),
                     salt,
@@ -180,7 +258,7 @@ impl Session {
             EncryptionType::Plain => Ok(secret.data.clone()),
             #[cfg(any(feature = "crypto-rust", feature = "crypto-openssl"))]
             EncryptionType::Dh => {
-                let clear = crypto::decrypt(&secret.data, &self.shared_key.unwrap(), &secret.salt)?;
+                let clear = crypto::decrypt(&secret.data, self.key(), &secret.salt)?;
                 Ok(clear)
             }
         }

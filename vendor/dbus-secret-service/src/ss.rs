@@ -10,6 +10,8 @@
 // DBus Name
 pub const SS_DBUS_DEST: &str = "org.freedesktop.secrets";
 pub const SS_DBUS_PATH: &str = "/org/freedesktop/secrets";
+pub const SS_SERVICE_INTERFACE: &str = "org.freedesktop.Secret.Service";
+pub const SS_ITEM_INTERFACE: &str = "org.freedesktop.Secret.Item";
 
 // Item Properties
 pub const SS_ITEM_LABEL: &str = "org.freedesktop.Secret.Item.Label";
