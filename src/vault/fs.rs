@@ -853,6 +853,39 @@ mod tests {
     }
 
     #[test]
+    fn a_read_that_fails_is_an_error_and_not_tried_again() {
+        // A directory opened as a file: every read fails (EISDIR), small or big.
+        let dir = tempfile::tempdir().unwrap();
+        for said in [0, Buffer::MAPPED_FROM] {
+            let error = Buffer::read(&mut File::open(dir.path()).unwrap(), said).err().expect("a directory was read");
+            assert_eq!(error.kind(), io::ErrorKind::IsADirectory, "said {said}: {error}");
+        }
+    }
+
+    #[test]
+    fn leftovers_are_the_regular_files_with_a_temporary_name_of_the_file_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = PrivateFile::new(dir.path().join("f"));
+        file.replace(b"kept").unwrap();
+        for name in [".f.Zz9yYx.tmp", ".f.Ab3dEf.tmp", "other", ".f.Ab3dEf.tmp.old", ".g.Ab3dEf.tmp"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        // A directory with a temporary name is no writer's leftover.
+        fs::create_dir(dir.path().join(".f.Cc3dEf.tmp")).unwrap();
+        let expected = [dir.path().join(".f.Ab3dEf.tmp"), dir.path().join(".f.Zz9yYx.tmp")];
+        assert_eq!(file.leftovers(), expected);
+        assert_eq!(leftovers_in(dir.path(), &["f", "g"], &[]).len(), 3);
+        assert_eq!(temp_files_in(dir.path(), |name| name.starts_with('.')).len(), 4, "regular files only");
+        file.sweep();
+        assert!(file.leftovers().is_empty());
+        let mut left: Vec<String> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(left, [".f.Ab3dEf.tmp.old", ".f.Cc3dEf.tmp", ".g.Ab3dEf.tmp", "f", "other"]);
+        assert_eq!(fs::read(file.path()).unwrap(), b"kept");
+    }
+
+    #[test]
     fn line_and_column_count_from_one() {
         let text = b"version = 1\nstore_id = \n";
         assert_eq!(line_column(text, 0), (1, 1));

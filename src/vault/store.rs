@@ -1035,6 +1035,31 @@ mod journal_tests {
     }
 
     #[test]
+    fn the_lock_sweeps_the_temporary_files_of_the_config_files_and_of_staged_secrets_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(dir.path(), 1);
+        // In sorted order, as listed.
+        let swept = [
+            ".regcred-Mn7oPq.tmp",
+            ".registries.journal.Gh5iJk.tmp",
+            ".registries.toml.Ab3dEf.tmp",
+            ".secrets.d-7.toml.Ab3dEf.tmp",
+            ".secrets.toml.Rs9tUv",
+        ];
+        let kept = [".registries.toml.bak", ".secrets.d-07.toml.Ab3dEf.tmp", ".secrets.d-7.toml.tmp", "notes.txt"];
+        for name in swept.iter().chain(&kept) {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(store.leftovers(), swept.map(|name| dir.path().join(name)));
+        store.transaction().unwrap().abandon();
+        assert!(store.leftovers().is_empty());
+        for name in kept {
+            assert!(dir.path().join(name).exists(), "{name} was swept");
+        }
+        assert_eq!(ids(&store.load().unwrap()), [1]);
+    }
+
+    #[test]
     fn a_small_store_is_written_whole_with_no_journal() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_of(dir.path(), 3);

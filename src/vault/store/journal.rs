@@ -462,6 +462,26 @@ mod tests {
     }
 
     #[test]
+    fn the_generation_on_disk_is_read_from_a_whole_header_alone() {
+        // A whole write starts the next generation past the journal on disk, which may be
+        // newer than the store's own (a big store that shrank and left one behind).
+        let mut text = journal_text(&[put(1)]);
+        assert_eq!(generation_of(&text), Some(4));
+        let header = Header { generation: 9, store_id: "s".into(), base: Some(Sum::of(b"x")) };
+        assert_eq!(generation_of(&json_line(&header).unwrap()), Some(9), "a header alone, with its sum");
+        // Records after it are not read: a damaged one does not hide the generation.
+        let end = text.len();
+        text[end - 3] ^= 1;
+        assert_eq!(generation_of(&text), Some(4));
+        // No whole header: a torn one (no newline) or one whose checksum does not match.
+        let first = text.iter().position(|&b| b == b'\n').unwrap();
+        assert_eq!(generation_of(&text[..first]), None);
+        text[first - 2] ^= 1;
+        assert_eq!(generation_of(&text), None);
+        assert_eq!(generation_of(b""), None);
+    }
+
+    #[test]
     fn a_line_is_whole_only_with_eight_lower_case_hex_digits_a_space_and_its_checksum() {
         let json = br#"{"next_id":1,"next_sequence":1}"#;
         let good = line(json);

@@ -1108,6 +1108,36 @@ mod tests {
     }
 
     #[test]
+    fn a_vouched_reading_looks_past_brackets_inside_values_for_the_next_header() {
+        // A block passed over is read no further than its address; the next header is the
+        // next `[` at a line's start, so a `[` inside a later value (a username, an e-mail)
+        // is stepped over, wherever it stands in the value and however many there are.
+        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 4\nnext_sequence = 4\n\n\
+                    [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n";
+        let credential = |id: u64, address: &str, username: &str, email: &str| {
+            format!(
+                "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"{username}\"\n\
+                 email = \"{email}\"\nactive = true\nsequence = {id}\nsecret_store = \"file\"\n\
+                 added = \"2026-01-01T00:00:00Z\"\nupdated = \"2026-01-02T00:00:00Z\"\n"
+            )
+        };
+        let quay = |address: &str| address == "quay.io";
+        let need = Need { environment: None, address: &quay, id_or_name: None };
+        for (username, email) in [("[ops]", "a@b.c"), ("o[p", "a@b.c"), ("bob", "a[1]@b.c"), ("[", "[[x]]")] {
+            let text = format!(
+                "{base}{}{}{}",
+                credential(1, "ghcr.io", username, email),
+                credential(2, "docker.io", username, email),
+                credential(3, "quay.io", "bob", "a@b.c")
+            );
+            let checked = parse(&text, Some(&need)).expect("the text is in the subset");
+            let vouched = parse_vouched(&text, Some(&need)).expect("a vouched text scans");
+            assert_eq!(vouched.credentials.iter().map(|c| c.id).collect::<Vec<_>>(), [3], "{username} {email}");
+            assert_eq!(format!("{vouched:?}"), format!("{checked:?}"));
+        }
+    }
+
+    #[test]
     fn timestamps_read_by_hand_equal_times_reading() {
         for s in ["2026-11-23T10:00:00Z", "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z"] {
             let slow = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
