@@ -1050,53 +1050,50 @@ mod tests {
         }
     }
 
+    /// A store in regcred's written form, by hand: the environment `default` and `blocks`.
+    fn hand_written(blocks: &[String]) -> String {
+        let next = blocks.len() + 1;
+        let mut text = format!(
+            "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = {next}\nnext_sequence = {next}\n\n\
+             [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n"
+        );
+        text.extend(blocks.iter().map(String::as_str));
+        text
+    }
+
+    /// A `[[credentials]]` block of `default` in written order; `email` is left out when empty.
+    fn block(id: u64, address: &str, username: &str, email: &str, updated: &str) -> String {
+        let email = if email.is_empty() { String::new() } else { format!("email = \"{email}\"\n") };
+        format!(
+            "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"{username}\"\n\
+             {email}active = true\nsequence = {id}\nsecret_store = \"file\"\nadded = \"2026-01-01T00:00:00Z\"\nupdated = \"{updated}\"\n"
+        )
+    }
+
+    const DAY: &str = "2026-01-02T00:00:00Z";
+
     #[test]
     fn a_skipped_credential_with_a_bad_timestamp_sends_the_store_to_toml() {
-        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 3\nnext_sequence = 3\n\n\
-                    [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n";
-        let credential = |id: u64, address: &str, updated: &str| {
-            format!(
-                "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"bob\"\n\
-                 active = true\nsequence = {id}\nsecret_store = \"file\"\nadded = \"2026-01-01T00:00:00Z\"\nupdated = \"{updated}\"\n"
-            )
-        };
         let quay = |address: &str| address == "quay.io";
         let need = Need { environment: None, address: &quay, id_or_name: None };
-        let good = format!(
-            "{base}{}{}",
-            credential(1, "quay.io", "2026-01-02T00:00:00Z"),
-            credential(2, "ghcr.io", "2026-01-02T00:00:00Z")
-        );
+        let good = hand_written(&[block(1, "quay.io", "bob", "", DAY), block(2, "ghcr.io", "bob", "", DAY)]);
         assert_eq!(parse(&good, Some(&need)).map(|r| r.credentials.len()), Some(1));
         // ghcr.io's credential is not needed, but `toml` would refuse the file for it.
-        let bad = format!(
-            "{base}{}{}",
-            credential(1, "quay.io", "2026-01-02T00:00:00Z"),
-            credential(2, "ghcr.io", "yesterday")
-        );
+        let bad = hand_written(&[block(1, "quay.io", "bob", "", DAY), block(2, "ghcr.io", "bob", "", "yesterday")]);
         assert!(toml::from_str::<Registries>(&bad).is_err());
         assert!(parse(&bad, Some(&need)).is_none());
     }
 
     #[test]
     fn a_vouched_reading_passes_over_what_it_does_not_need_without_checking_it() {
-        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 4\nnext_sequence = 4\n\n\
-                    [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n";
-        let credential = |id: u64, address: &str, updated: &str| {
-            format!(
-                "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"bob\"\n\
-                 active = true\nsequence = {id}\nsecret_store = \"file\"\nadded = \"2026-01-01T00:00:00Z\"\nupdated = \"{updated}\"\n"
-            )
-        };
         let quay = |address: &str| address == "quay.io";
         let need = Need { environment: None, address: &quay, id_or_name: None };
         // An IPv6 address holds a `[` that starts no header; the credential after it is found.
-        let text = format!(
-            "{base}{}{}{}",
-            credential(1, "[fd00::1]:5000", "yesterday"),
-            credential(2, "ghcr.io", "2026-01-02T00:00:00Z"),
-            credential(3, "quay.io", "2026-01-03T00:00:00Z")
-        );
+        let text = hand_written(&[
+            block(1, "[fd00::1]:5000", "bob", "", "yesterday"),
+            block(2, "ghcr.io", "bob", "", DAY),
+            block(3, "quay.io", "bob", "", "2026-01-03T00:00:00Z"),
+        ]);
         // Checked, the file is refused for a credential it does not need (as `toml` refuses it)…
         assert!(parse(&text, Some(&need)).is_none());
         // …vouched for, that credential is passed over unread.
@@ -1112,24 +1109,14 @@ mod tests {
         // A block passed over is read no further than its address; the next header is the
         // next `[` at a line's start, so a `[` inside a later value (a username, an e-mail)
         // is stepped over, wherever it stands in the value and however many there are.
-        let base = "version = 1\nstore_id = \"x\"\ncurrent_environment = \"default\"\nnext_id = 4\nnext_sequence = 4\n\n\
-                    [[environments]]\nname = \"default\"\ncreated = \"2026-01-01T00:00:00Z\"\n";
-        let credential = |id: u64, address: &str, username: &str, email: &str| {
-            format!(
-                "\n[[credentials]]\nid = {id}\nenvironment = \"default\"\naddress = \"{address}\"\nusername = \"{username}\"\n\
-                 email = \"{email}\"\nactive = true\nsequence = {id}\nsecret_store = \"file\"\n\
-                 added = \"2026-01-01T00:00:00Z\"\nupdated = \"2026-01-02T00:00:00Z\"\n"
-            )
-        };
         let quay = |address: &str| address == "quay.io";
         let need = Need { environment: None, address: &quay, id_or_name: None };
         for (username, email) in [("[ops]", "a@b.c"), ("o[p", "a@b.c"), ("bob", "a[1]@b.c"), ("[", "[[x]]")] {
-            let text = format!(
-                "{base}{}{}{}",
-                credential(1, "ghcr.io", username, email),
-                credential(2, "docker.io", username, email),
-                credential(3, "quay.io", "bob", "a@b.c")
-            );
+            let text = hand_written(&[
+                block(1, "ghcr.io", username, email, DAY),
+                block(2, "docker.io", username, email, DAY),
+                block(3, "quay.io", "bob", "a@b.c", DAY),
+            ]);
             let checked = parse(&text, Some(&need)).expect("the text is in the subset");
             let vouched = parse_vouched(&text, Some(&need)).expect("a vouched text scans");
             assert_eq!(vouched.credentials.iter().map(|c| c.id).collect::<Vec<_>>(), [3], "{username} {email}");
