@@ -41,9 +41,10 @@ pub const MAX_RECORDS: usize = 256;
 struct Header {
     generation: u64,
     store_id: String,
-    /// The bytes of a `registries.toml` that regcred wrote, or read whole and found good,
-    /// when it started this journal (schema version 4): a reading of a file that still holds
-    /// exactly them need not check again the credentials it skips.
+    /// The bytes of a `registries.toml` that regcred wrote in its scanner's subset, or that
+    /// the scanner read whole and found good, when this journal was started (schema version
+    /// 4): a reading of a file that still holds exactly them need not check again the
+    /// credentials it skips.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     base: Option<Sum>,
 }
