@@ -567,13 +567,7 @@ fn import_runs_only_plain_helper_names_from_path_and_nothing_in_a_dry_run() {
 #[test]
 fn a_big_store_of_the_journals_first_release_is_read_as_it_is_and_written_whole_by_its_first_write() {
     let mut t = TestEnv::new();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v3-journal");
-    fs::create_dir_all(t.config_dir()).unwrap();
-    fs::set_permissions(t.config_dir(), fs::Permissions::from_mode(0o700)).unwrap();
-    for name in ["registries.toml", "registries.journal"] {
-        fs::copy(data.join(name), t.config_dir().join(name)).unwrap();
-        fs::set_permissions(t.config_dir().join(name), fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    release_store(&t, "store-v3-journal", &["registries.toml", "registries.journal"]);
     t.env("REGISTRY_TOKEN", "token-v3");
     let before = t.snapshot();
     assert_eq!(t.list().len(), 1002);
@@ -615,10 +609,15 @@ fn a_big_store_of_the_journals_first_release_is_read_as_it_is_and_written_whole_
 /// another environment with a secret that needs escapes (4), one without a stored
 /// secret (5, `--secret-from-env`).
 fn previous_release_store(t: &TestEnv) {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v1");
+    release_store(t, "store-v1", &["registries.toml", "secrets.toml"]);
+}
+
+/// Copies `files` of tests/data/`fixture` into `t`'s config dir, with the modes regcred gives.
+fn release_store(t: &TestEnv, fixture: &str, files: &[&str]) {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(fixture);
     fs::create_dir_all(t.config_dir()).unwrap();
     fs::set_permissions(t.config_dir(), fs::Permissions::from_mode(0o700)).unwrap();
-    for name in ["registries.toml", "secrets.toml"] {
+    for name in files {
         fs::copy(data.join(name), t.config_dir().join(name)).unwrap();
         fs::set_permissions(t.config_dir().join(name), fs::Permissions::from_mode(0o600)).unwrap();
     }
